@@ -1,0 +1,99 @@
+import Foundation
+import SwitchyardCore
+import VectorMath
+
+/// The native sentence encoder: all-MiniLM-L6-v2 (or any BERT-family sentence-transformers model of the same layout)
+/// in process on OpenBLAS. Produces the same vectors as the reference sentence-transformers pipeline.
+public struct MiniLMEncoder: EmbeddingProvider {
+    /// Loading options.
+    public struct Configuration: Sendable {
+        /// The model folder.
+        public var directory: ModelDirectory
+        /// Model name recorded in the fingerprint.
+        public var modelName: String
+        /// Longest sequence in tokens, [CLS] and [SEP] included.
+        public var maxSequenceLength: Int
+        /// L2-normalise the pooled vectors.
+        public var normalize: Bool
+        /// Sequences per forward pass when `embed` is given many texts.
+        public var batchSize: Int
+
+        /// Defaults of all-MiniLM-L6-v2.
+        public init(
+            directory: ModelDirectory, modelName: String = "all-MiniLM-L6-v2", maxSequenceLength: Int = 256,
+            normalize: Bool = true, batchSize: Int = 32
+        ) {
+            self.directory = directory
+            self.modelName = modelName
+            self.maxSequenceLength = maxSequenceLength
+            self.normalize = normalize
+            self.batchSize = batchSize
+        }
+    }
+
+    /// The tokenizer.
+    public let tokenizer: BertTokenizer
+    /// The transformer.
+    public let model: BertModel
+    /// The pooling mode from the pooling config.
+    public let pooling: PoolingMode
+    /// Options in force.
+    public let configuration: Configuration
+    private let identity: EmbedderFingerprint
+
+    /// Verifies and loads the model folder.
+    public init(configuration: Configuration) throws(EncoderError) {
+        let directory = configuration.directory
+        let hashes = try directory.verify()
+        let bert = try BertConfiguration.load(from: directory.file(ModelDirectory.configFile))
+        let pooling = try PoolingConfiguration.load(from: directory.file(ModelDirectory.poolingConfigFile))
+        guard configuration.maxSequenceLength >= 2, configuration.maxSequenceLength <= bert.maxPositionEmbeddings else {
+            throw .configuration(
+                file: directory.file(ModelDirectory.configFile),
+                reason: "max sequence length \(configuration.maxSequenceLength) outside 2...\(bert.maxPositionEmbeddings)")
+        }
+        let weights = try SafeTensorsFile(path: directory.file(ModelDirectory.weightsFile))
+        model = try BertModel(weights: weights, configuration: bert)
+        tokenizer = try BertTokenizer(
+            vocabularyFile: directory.file(ModelDirectory.vocabularyFile), maxLength: configuration.maxSequenceLength)
+        guard tokenizer.tokens.count == bert.vocabSize else {
+            throw .tokenizer("vocab.txt has \(tokenizer.tokens.count) tokens, config.json says \(bert.vocabSize)")
+        }
+        self.pooling = pooling.mode
+        self.configuration = configuration
+        identity = EmbedderFingerprint(
+            model: configuration.modelName, dimension: bert.hiddenSize, normalized: configuration.normalize,
+            weightsHash: hashes[ModelDirectory.weightsFile])
+    }
+
+    /// Vector length.
+    public var dimension: Int { model.configuration.hiddenSize }
+
+    public func fingerprint() async throws -> EmbedderFingerprint { identity }
+
+    /// The identity of this encoder's vectors, without suspending.
+    public var currentFingerprint: EmbedderFingerprint { identity }
+
+    public func embed(_ texts: [String]) async throws -> Matrix {
+        try encode(texts.map { tokenizer.encode($0) })
+    }
+
+    /// Embeds already tokenised sequences (each with [CLS] and [SEP]), batching by similar length and returning rows
+    /// in input order.
+    public func encode(_ sequences: [[Int32]]) throws(EncoderError) -> Matrix {
+        var out = Matrix(rows: sequences.count, cols: dimension)
+        if sequences.isEmpty { return out }
+        // Sorting by length keeps each forward pass's work even; packing means no padding is ever computed.
+        let order = sequences.indices.sorted { sequences[$0].count > sequences[$1].count }
+        var start = 0
+        while start < order.count {
+            let batch = Array(order[start..<min(start + configuration.batchSize, order.count)])
+            let vectors = try model.encode(batch.map { sequences[$0] }, pooling: pooling, normalize: configuration.normalize)
+            for (row, index) in batch.enumerated() {
+                out.setRow(index, vectors.row(row))
+            }
+            start += batch.count
+        }
+        return out
+    }
+}

@@ -1,0 +1,157 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MiniLMEncoder
+import OpenAIClient
+import SwitchyardCore
+
+/// Where the catalog and rules come from.
+struct RoutingOptions: ParsableArguments {
+    @Option(name: .long, help: "Catalog file (JSON, or YAML by extension). Default: the shipped catalog.")
+    var catalog: String?
+
+    @Option(name: .long, help: "Regex rules file (JSON, or YAML by extension). Default: the shipped rule set.")
+    var rules: String?
+
+    func loadCatalog() throws -> Catalog {
+        guard let catalog else { return .shipped }
+        return try Catalog.load(from: catalog)
+    }
+
+    func loadRules() throws -> RegexIntentDetector {
+        guard let rules else { return try RegexIntentDetector(rules: .shipped, file: "<shipped rules>") }
+        return try RegexIntentDetector(rules: RegexRuleSet.load(from: rules), file: rules)
+    }
+}
+
+/// Where chat calls go.
+struct EndpointOptions: ParsableArguments {
+    @Option(name: .long, help: "OpenAI-compatible base URL ending in /v1. Default: $SWITCHYARD_ENDPOINT, $FOUNDRY_LOCAL_ENDPOINT, or http://localhost:5273/v1.")
+    var endpoint: String?
+
+    @Option(name: .long, help: "Seconds allowed for a whole request.")
+    var timeout: Double = 120
+
+    @Option(name: .long, help: "Retries on connection errors, 429 and 5xx.")
+    var retries: Int = 2
+
+    func validate() throws {
+        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        guard retries >= 0 else { throw ValidationError("--retries must not be negative") }
+    }
+
+    var resolvedEndpoint: String {
+        let env = ProcessInfo.processInfo.environment
+        return endpoint ?? env["SWITCHYARD_ENDPOINT"].nonEmpty ?? env["FOUNDRY_LOCAL_ENDPOINT"].nonEmpty
+            ?? "http://localhost:5273/v1"
+    }
+
+    /// The API key from the environment (never from a flag, so it stays out of shell history and process lists).
+    var apiKey: String? {
+        let env = ProcessInfo.processInfo.environment
+        return env["SWITCHYARD_API_KEY"].nonEmpty ?? env["OPENAI_API_KEY"].nonEmpty
+    }
+
+    func makeClient() throws -> OpenAIClient {
+        try OpenAIClient(configuration: OpenAIClientConfiguration(
+            baseURL: resolvedEndpoint, apiKey: apiKey, requestTimeout: .milliseconds(Int(timeout * 1000)),
+            maxRetries: retries))
+    }
+}
+
+/// Where the native encoder's model lives.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: "Model folder. Default: $SWITCHYARD_MODEL_DIR or ~/.cache/switchyard/models/all-MiniLM-L6-v2.")
+    var modelDir: String?
+
+    var resolvedModelDir: String {
+        if let modelDir { return modelDir }
+        if let env = ProcessInfo.processInfo.environment["SWITCHYARD_MODEL_DIR"].nonEmpty { return env }
+        return (NSHomeDirectory() as NSString).appendingPathComponent(".cache/switchyard/models/all-MiniLM-L6-v2")
+    }
+
+    func loadEncoder() throws -> MiniLMEncoder {
+        try MiniLMEncoder(configuration: .init(directory: ModelDirectory(path: resolvedModelDir)))
+    }
+}
+
+extension Optional where Wrapped == String {
+    var nonEmpty: String? {
+        guard let self, !self.isEmpty else { return nil }
+        return self
+    }
+}
+
+/// A failure the CLI reports as one line.
+struct CLIFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+enum InputReader {
+    /// The argument itself, or standard input for `-`; rejects invalid UTF-8 and empty text.
+    static func text(_ argument: String, what: String) throws -> String {
+        let text: String
+        if argument == "-" {
+            let data = FileHandle.standardInput.readDataToEndOfFile()
+            guard let decoded = String(data: data, encoding: .utf8) else {
+                throw CLIFailure("standard input is not valid UTF-8")
+            }
+            text = decoded
+        } else {
+            text = argument
+        }
+        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw CLIFailure("the \(what) is empty")
+        }
+        return text
+    }
+
+    /// Prompts from a file: one per line, or JSON Lines with a `text` field (detected per line).
+    static func prompts(file path: String) throws -> [String] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CLIFailure("cannot read \(path)")
+        }
+        guard let content = String(data: data, encoding: .utf8) else {
+            throw CLIFailure("\(path) is not valid UTF-8")
+        }
+        var prompts: [String] = []
+        for (number, raw) in content.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty { continue }
+            if line.hasPrefix("{") {
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                    throw CLIFailure("\(path):\(number + 1): line starts with { but is not a JSON object")
+                }
+                guard let text = object["text"] as? String else {
+                    throw CLIFailure("\(path):\(number + 1): JSON line has no string field \"text\"")
+                }
+                prompts.append(text)
+            } else {
+                prompts.append(String(raw))
+            }
+        }
+        return prompts
+    }
+}
+
+enum JSONOutput {
+    static func line<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self)
+    }
+
+    static func pretty<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self)
+    }
+}
+
+/// Writes text to standard output immediately (no buffering), for streamed answers.
+enum Terminal {
+    static func write(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+}

@@ -1,0 +1,14 @@
+import ArgumentParser
+
+/// The `switchyard` command: routes prompts to the cheapest model that can do the job.
+@main
+struct Switchyard: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "switchyard",
+        abstract: "A semantic model router for OpenAI-compatible endpoints.",
+        version: "0.1.0",
+        subcommands: [
+            RouteCommand.self, PipelineCommand.self, CatalogCommand.self, EmbedCommand.self, ModelCommand.self,
+        ]
+    )
+}

@@ -1,0 +1,58 @@
+import Foundation
+
+/// Detects capabilities with ordered, case-insensitive regular expressions: the first rule that matches anywhere in
+/// the prompt decides; when none matches, the rule set's default capability.
+public struct RegexIntentDetector: IntentDetector {
+    struct Compiled: @unchecked Sendable {  // NSRegularExpression is immutable and thread-safe
+        var rule: RegexRule
+        var label: String
+        var expression: NSRegularExpression
+    }
+
+    /// The rules in force.
+    public let ruleSet: RegexRuleSet
+    let compiled: [Compiled]
+
+    /// Compiles every rule; an invalid pattern is an error naming the rule. `file` labels the source in errors.
+    public init(rules: RegexRuleSet, file: String = "<rules>") throws(RuleError) {
+        var compiled: [Compiled] = []
+        for (index, rule) in rules.rules.enumerated() {
+            let label = rule.name.map { "\"\($0)\" (rules[\(index)])" } ?? "rules[\(index)]"
+            guard !rule.capability.trimmingWhitespace().isEmpty else {
+                throw RuleError(file: file, rule: label, problem: "capability is empty")
+            }
+            guard !rule.pattern.isEmpty else {
+                throw RuleError(file: file, rule: label, problem: "pattern is empty")
+            }
+            do {
+                let expression = try NSRegularExpression(pattern: rule.pattern, options: [.caseInsensitive])
+                compiled.append(Compiled(rule: rule, label: label, expression: expression))
+            } catch {
+                throw RuleError(file: file, rule: label, problem: "invalid pattern /\(rule.pattern)/")
+            }
+        }
+        self.ruleSet = rules
+        self.compiled = compiled
+    }
+
+    /// The same decision, without suspending: the regex detector does no I/O.
+    public func classify(_ prompt: String) -> Detection {
+        let range = NSRange(prompt.startIndex..<prompt.endIndex, in: prompt)
+        var scores: [String: Double] = [:]
+        var winner: Compiled?
+        for rule in compiled where rule.expression.firstMatch(in: prompt, options: [], range: range) != nil {
+            scores[rule.rule.capability] = 1
+            if winner == nil { winner = rule }
+        }
+        if let winner {
+            return Detection(
+                capability: winner.rule.capability, confidence: 1, scores: scores, method: .regex,
+                reasons: ["rule \(winner.label) matched"])
+        }
+        return Detection(
+            capability: ruleSet.defaultCapability, confidence: 0, scores: scores, method: .regex,
+            reasons: ["no rule matched; default capability \(ruleSet.defaultCapability)"])
+    }
+
+    public func detect(_ prompt: String) async throws -> Detection { classify(prompt) }
+}

@@ -1,0 +1,243 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// How token vectors become one sentence vector.
+public enum PoolingMode: String, Sendable, Codable, CaseIterable {
+    /// Average of the sequence's token vectors.
+    case mean
+    /// The first ([CLS]) token's vector.
+    case cls
+    /// Element-wise maximum over the sequence.
+    case max
+    /// Sum of the token vectors divided by the square root of the length.
+    case meanSqrtLength = "mean_sqrt_len"
+}
+
+/// The numeric kernels of a BERT-style encoder over *packed* sequences: the rows of a batch are the tokens of every
+/// sequence one after the other, with no padding, so every projection is one sgemm over all tokens of the batch and
+/// attention runs per sequence on exactly its own tokens (equivalent to padding with an attention mask).
+public enum TransformerKernels {
+    /// Writes `word[id] + position[p] + type` into consecutive rows of `out`, one row per token.
+    public static func embed(
+        sequences: [[Int32]], wordTable: Matrix, positionTable: Matrix, typeRow: [Float], into out: inout Matrix
+    ) throws(VectorMathError) {
+        let hidden = wordTable.cols
+        let total = sequences.reduce(0) { $0 + $1.count }
+        guard positionTable.cols == hidden, typeRow.count == hidden else {
+            throw .dimensionMismatch("embedding tables have widths \(hidden), \(positionTable.cols), \(typeRow.count)")
+        }
+        guard out.rows == total, out.cols == hidden else {
+            throw .dimensionMismatch("embedding output is \(out.rows)x\(out.cols), expected \(total)x\(hidden)")
+        }
+        for sequence in sequences {
+            guard sequence.count <= positionTable.rows else {
+                throw .dimensionMismatch("sequence of \(sequence.count) tokens exceeds \(positionTable.rows) positions")
+            }
+            for id in sequence where id < 0 || Int(id) >= wordTable.rows {
+                throw .outOfBounds("token id \(id) outside a vocabulary of \(wordTable.rows)")
+            }
+        }
+        wordTable.values.withUnsafeBufferPointer { words in
+            positionTable.values.withUnsafeBufferPointer { positions in
+                typeRow.withUnsafeBufferPointer { type in
+                    out.values.withUnsafeMutableBufferPointer { o in
+                        var row = 0
+                        for sequence in sequences {
+                            for (position, id) in sequence.enumerated() {
+                                let w = Int(id) * hidden, p = position * hidden, r = row * hidden
+                                for j in 0..<hidden {
+                                    o[r + j] = words[w + j] + positions[p + j] + type[j]
+                                }
+                                row += 1
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `out = input · weightᵀ + bias`, with `weight` in PyTorch layout `[outFeatures, inFeatures]`. One sgemm.
+    public static func linear(_ input: Matrix, weight: Matrix, bias: [Float], into out: inout Matrix) throws(VectorMathError) {
+        guard bias.count == weight.rows else {
+            throw .dimensionMismatch("bias has \(bias.count) values for \(weight.rows) outputs")
+        }
+        guard out.rows == input.rows, out.cols == weight.rows else {
+            throw .dimensionMismatch("linear output is \(out.rows)x\(out.cols), expected \(input.rows)x\(weight.rows)")
+        }
+        let width = out.cols
+        out.values.withUnsafeMutableBufferPointer { o in
+            bias.withUnsafeBufferPointer { b in
+                for r in 0..<out.rows {
+                    (o.baseAddress! + r * width).update(from: b.baseAddress!, count: width)
+                }
+            }
+        }
+        try BLAS.gemm(input, weight, transposeB: true, into: &out, alpha: 1, beta: 1)
+    }
+
+    /// `x = LayerNorm(x + residual) * gamma + beta`, row by row (biased variance, as PyTorch).
+    public static func addLayerNorm(
+        _ x: inout Matrix, residual: Matrix?, gamma: [Float], beta: [Float], epsilon: Float
+    ) throws(VectorMathError) {
+        let width = x.cols
+        guard gamma.count == width, beta.count == width else {
+            throw .dimensionMismatch("layer norm parameters have \(gamma.count), \(beta.count) values for width \(width)")
+        }
+        if let residual, residual.rows != x.rows || residual.cols != width {
+            throw .dimensionMismatch("residual is \(residual.rows)x\(residual.cols), expected \(x.rows)x\(width)")
+        }
+        let rows = x.rows
+        let empty: [Float] = []
+        (residual?.values ?? empty).withUnsafeBufferPointer { res in
+            gamma.withUnsafeBufferPointer { g in
+                beta.withUnsafeBufferPointer { b in
+                    x.values.withUnsafeMutableBufferPointer { v in
+                        for r in 0..<rows {
+                            let base = r * width
+                            if !res.isEmpty {
+                                for j in 0..<width { v[base + j] += res[base + j] }
+                            }
+                            var sum: Float = 0
+                            for j in 0..<width { sum += v[base + j] }
+                            let mean = sum / Float(width)
+                            var squares: Float = 0
+                            for j in 0..<width {
+                                let d = v[base + j] - mean
+                                squares += d * d
+                            }
+                            let inverse = 1 / (squares / Float(width) + epsilon).squareRoot()
+                            for j in 0..<width {
+                                v[base + j] = (v[base + j] - mean) * inverse * g[j] + b[j]
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The exact (erf) GELU, in place: `0.5 · x · (1 + erf(x / √2))`.
+    public static func gelu(_ x: inout Matrix) {
+        let count = x.values.count
+        x.values.withUnsafeMutableBufferPointer { v in
+            for i in 0..<count {
+                let a = v[i]
+                v[i] = 0.5 * a * (1 + erff(a * 0.70710678118654752))
+            }
+        }
+    }
+
+    /// Multi-head scaled dot-product self-attention over packed sequences.
+    ///
+    /// `qkv` holds, per token row, the query, key and value projections side by side (`3 · hidden` columns).
+    /// `context` receives the concatenated heads (`hidden` columns). `scores` is a reusable workspace.
+    public static func selfAttention(
+        qkv: Matrix, sequenceLengths: [Int], heads: Int, scores: inout [Float], into context: inout Matrix
+    ) throws(VectorMathError) {
+        let hidden = context.cols
+        guard heads > 0, hidden % heads == 0 else {
+            throw .dimensionMismatch("hidden size \(hidden) is not divisible by \(heads) heads")
+        }
+        guard qkv.cols == 3 * hidden, qkv.rows == context.rows else {
+            throw .dimensionMismatch("qkv is \(qkv.rows)x\(qkv.cols), expected \(context.rows)x\(3 * hidden)")
+        }
+        guard sequenceLengths.reduce(0, +) == qkv.rows, sequenceLengths.allSatisfy({ $0 > 0 }) else {
+            throw .dimensionMismatch("sequence lengths \(sequenceLengths) do not cover \(qkv.rows) rows")
+        }
+        let headWidth = hidden / heads
+        let scale = 1 / Float(headWidth).squareRoot()
+        let longest = sequenceLengths.max() ?? 0
+        if scores.count < longest * longest {
+            scores = [Float](repeating: 0, count: longest * longest)
+        }
+        let stride = 3 * hidden
+        qkv.values.withUnsafeBufferPointer { q in
+            scores.withUnsafeMutableBufferPointer { s in
+                context.values.withUnsafeMutableBufferPointer { c in
+                    var start = 0
+                    for length in sequenceLengths {
+                        for head in 0..<heads {
+                            let column = head * headWidth
+                            BLAS.gemmStrided(
+                                m: length, n: length, k: headWidth, alpha: scale,
+                                a: q, aOffset: start * stride + column, lda: stride, transposeA: false,
+                                b: q, bOffset: start * stride + hidden + column, ldb: stride, transposeB: true,
+                                beta: 0, c: s, cOffset: 0, ldc: length
+                            )
+                            softmaxRows(s, rows: length, cols: length)
+                            BLAS.gemmStrided(
+                                m: length, n: headWidth, k: length, alpha: 1,
+                                a: UnsafeBufferPointer(s), aOffset: 0, lda: length, transposeA: false,
+                                b: q, bOffset: start * stride + 2 * hidden + column, ldb: stride, transposeB: false,
+                                beta: 0, c: c, cOffset: start * hidden + column, ldc: hidden
+                            )
+                        }
+                        start += length
+                    }
+                }
+            }
+        }
+    }
+
+    private static func softmaxRows(_ s: UnsafeMutableBufferPointer<Float>, rows: Int, cols: Int) {
+        for r in 0..<rows {
+            let base = r * cols
+            var peak = -Float.infinity
+            for j in 0..<cols { peak = Swift.max(peak, s[base + j]) }
+            var sum: Float = 0
+            for j in 0..<cols {
+                let e = expf(s[base + j] - peak)
+                s[base + j] = e
+                sum += e
+            }
+            let inverse = 1 / sum
+            for j in 0..<cols { s[base + j] *= inverse }
+        }
+    }
+
+    /// One vector per packed sequence, pooled as `mode` says, optionally L2-normalised.
+    public static func pool(
+        _ hiddenStates: Matrix, sequenceLengths: [Int], mode: PoolingMode, normalize: Bool
+    ) throws(VectorMathError) -> Matrix {
+        guard sequenceLengths.reduce(0, +) == hiddenStates.rows else {
+            throw .dimensionMismatch("sequence lengths \(sequenceLengths) do not cover \(hiddenStates.rows) rows")
+        }
+        let width = hiddenStates.cols
+        var out = Matrix(rows: sequenceLengths.count, cols: width)
+        hiddenStates.values.withUnsafeBufferPointer { h in
+            out.values.withUnsafeMutableBufferPointer { o in
+                var start = 0
+                for (index, length) in sequenceLengths.enumerated() {
+                    let dest = index * width
+                    switch mode {
+                    case .cls:
+                        for j in 0..<width { o[dest + j] = h[start * width + j] }
+                    case .max:
+                        for j in 0..<width { o[dest + j] = -Float.infinity }
+                        for r in start..<(start + length) {
+                            for j in 0..<width { o[dest + j] = Swift.max(o[dest + j], h[r * width + j]) }
+                        }
+                    case .mean, .meanSqrtLength:
+                        for r in start..<(start + length) {
+                            for j in 0..<width { o[dest + j] += h[r * width + j] }
+                        }
+                        let divisor = mode == .mean ? Float(length) : Float(length).squareRoot()
+                        for j in 0..<width { o[dest + j] /= divisor }
+                    }
+                    if normalize {
+                        var squares: Float = 0
+                        for j in 0..<width { squares += o[dest + j] * o[dest + j] }
+                        let norm = Swift.max(squares.squareRoot(), 1e-12)
+                        for j in 0..<width { o[dest + j] /= norm }
+                    }
+                    start += length
+                }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import MiniLMEncoder
+import SwitchyardTestSupport
+import Testing
+import VectorMath
+
+/// One golden item: text, reference token ids, reference embedding.
+struct GoldenItem: Sendable {
+    var text: String
+    var tokenIDs: [Int32]
+    var untruncatedIDs: [Int32]?
+    var embedding: [Float]?
+}
+
+enum Golden {
+    static let edgeCases: [GoldenItem] = {
+        let data = try! Data(contentsOf: URL(fileURLWithPath: TestPaths.sharedFile("golden/minilm_golden.json")))
+        let json = try! JSONSerialization.jsonObject(with: data) as! [String: Any]
+        return (json["items"] as! [[String: Any]]).map(item)
+    }()
+
+    static let trainPrompts: [GoldenItem] = try! TestPaths.jsonLines(
+        TestPaths.sharedFile("golden/tokens_train_prompts.jsonl")).map(item)
+
+    static let embeddingSample: [GoldenItem] = try! TestPaths.jsonLines(
+        TestPaths.sharedFile("golden/embeddings_train_sample.jsonl")).map(item)
+
+    static func item(_ object: [String: Any]) -> GoldenItem {
+        GoldenItem(
+            text: object["text"] as! String,
+            tokenIDs: (object["token_ids"] as! [NSNumber]).map { $0.int32Value },
+            untruncatedIDs: (object["token_ids_untruncated"] as? [NSNumber])?.map { $0.int32Value },
+            embedding: (object["embedding"] as? [NSNumber])?.map { $0.floatValue })
+    }
+}
+
+/// The encoder shared by the tests in this target (loading takes a moment).
+let sharedEncoder: Result<MiniLMEncoder, EncoderError> = Result { () throws(EncoderError) -> MiniLMEncoder in
+    try MiniLMEncoder(configuration: .init(directory: ModelDirectory(path: TestPaths.modelDirectory)))
+}
+
+func loadedEncoder() throws -> MiniLMEncoder { try sharedEncoder.get() }
+
+func cosine(_ a: [Float], _ b: [Float]) -> Double {
+    var dot = 0.0, na = 0.0, nb = 0.0
+    for i in a.indices {
+        dot += Double(a[i]) * Double(b[i])
+        na += Double(a[i]) * Double(a[i])
+        nb += Double(b[i]) * Double(b[i])
+    }
+    return dot / (na.squareRoot() * nb.squareRoot())
+}
+
+func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
+    zip(a, b).map { abs($0 - $1) }.max() ?? 0
+}
+
+@Suite("Tokenizer matches the reference BertTokenizer")
+struct TokenizerGoldenTests {
+    @Test("29 edge cases: ids, truncation and untruncated ids")
+    func edgeCases() throws {
+        let tokenizer = try loadedEncoder().tokenizer
+        #expect(Golden.edgeCases.count == 29)
+        for item in Golden.edgeCases {
+            #expect(tokenizer.encode(item.text) == item.tokenIDs, "text: \(item.text.debugDescription)")
+            if let full = item.untruncatedIDs {
+                #expect(tokenizer.encode(item.text, truncate: false) == full, "untruncated: \(item.text.prefix(40))")
+                #expect(item.tokenIDs.count == 256)
+            }
+        }
+    }
+
+    @Test("3,960 real training prompts")
+    func trainPrompts() throws {
+        let tokenizer = try loadedEncoder().tokenizer
+        #expect(Golden.trainPrompts.count == 3960)
+        var mismatches: [String] = []
+        for item in Golden.trainPrompts where tokenizer.encode(item.text) != item.tokenIDs {
+            mismatches.append(item.text)
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.count) mismatches, first: \(mismatches.prefix(3))")
+    }
+
+    @Test("WordPiece pieces carry ## and unknown words become [UNK]")
+    func wordPieces() throws {
+        let tokenizer = try loadedEncoder().tokenizer
+        #expect(tokenizer.tokenize("unaffable") == ["una", "##ffa", "##ble"])
+        #expect(tokenizer.tokenize(String(repeating: "x", count: 101)) == ["[UNK]"])
+        #expect(tokenizer.tokenize("Hello, WORLD!") == ["hello", ",", "world", "!"])
+    }
+}
+
+@Suite("Embeddings match the sentence-transformers reference")
+struct EmbeddingGoldenTests {
+    static let minimumCosine = 0.99999
+    static let maximumDifference: Float = 1e-4
+
+    func check(_ items: [GoldenItem], batchSize: Int) async throws {
+        let base = try loadedEncoder()
+        var configuration = base.configuration
+        configuration.batchSize = batchSize
+        let encoder = try MiniLMEncoder(configuration: configuration)
+        let withVectors = items.filter { $0.embedding != nil }
+        #expect(!withVectors.isEmpty)
+        if batchSize == 1 {
+            for item in withVectors {
+                let vector = try await encoder.embed([item.text]).row(0)
+                let reference = item.embedding!
+                #expect(cosine(vector, reference) >= Self.minimumCosine, "\(item.text.prefix(40))")
+                #expect(maxAbsDifference(vector, reference) <= Self.maximumDifference, "\(item.text.prefix(40))")
+            }
+        } else {
+            let vectors = try await encoder.embed(withVectors.map(\.text))
+            #expect(vectors.rows == withVectors.count)
+            for (row, item) in withVectors.enumerated() {
+                let vector = vectors.row(row)
+                #expect(cosine(vector, item.embedding!) >= Self.minimumCosine, "\(item.text.prefix(40))")
+                #expect(maxAbsDifference(vector, item.embedding!) <= Self.maximumDifference, "\(item.text.prefix(40))")
+            }
+        }
+    }
+
+    @Test("edge cases, one at a time") func edgeCasesSingle() async throws { try await check(Golden.edgeCases, batchSize: 1) }
+    @Test("edge cases, batched") func edgeCasesBatched() async throws { try await check(Golden.edgeCases, batchSize: 8) }
+    @Test("200 training prompts, one at a time") func sampleSingle() async throws { try await check(Golden.embeddingSample, batchSize: 1) }
+    @Test("200 training prompts, batched by 32") func sampleBatched() async throws { try await check(Golden.embeddingSample, batchSize: 32) }
+
+    @Test("fingerprint names the model, dimension, normalisation and weights hash")
+    func fingerprint() async throws {
+        let print = try await loadedEncoder().fingerprint()
+        #expect(print.model == "all-MiniLM-L6-v2")
+        #expect(print.dimension == 384)
+        #expect(print.normalized)
+        #expect(print.weightsHash == ModelDirectory.miniLMHashes[ModelDirectory.weightsFile])
+    }
+}
