@@ -79,6 +79,11 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["OpenAIClient", "SwitchyardCore", "MiniLMEncoder", "VectorMath", "SwitchyardTestSupport"]
+        ),
+        .testTarget(name: "CLITests", dependencies: ["SwitchyardCLI", "SwitchyardTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

