@@ -26,7 +26,8 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]
         ),
         /// Matrices, typed BLAS wrappers, cosine scoring, k-means. The only target that touches pointers.
-        .target(name: "VectorMath", dependencies: ["CBLAS"]),
+        /// Always optimised, even in debug builds: its SIMD loops are 50x slower unoptimised.
+        .target(name: "VectorMath", dependencies: ["CBLAS"], swiftSettings: [.unsafeFlags(["-O"])]),
         /// Catalog, detectors, selector, router, pipeline, tracing. No networking, no process environment.
         .target(
             name: "SwitchyardCore",

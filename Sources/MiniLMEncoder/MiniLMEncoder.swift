@@ -17,12 +17,15 @@ public struct MiniLMEncoder: EmbeddingProvider {
         public var normalize: Bool
         /// Sequences per forward pass when `embed` is given many texts.
         public var batchSize: Int
+        /// Cores one forward pass uses (its kernels split work themselves; OpenBLAS runs single-threaded).
+        public var threads: Int
 
         /// Defaults of all-MiniLM-L6-v2.
         public init(
             directory: ModelDirectory, modelName: String = "all-MiniLM-L6-v2", maxSequenceLength: Int = 256,
-            normalize: Bool = true, batchSize: Int = 32
+            normalize: Bool = true, batchSize: Int = 32, threads: Int = Parallel.cores
         ) {
+            self.threads = max(1, threads)
             self.directory = directory
             self.modelName = modelName
             self.maxSequenceLength = maxSequenceLength
@@ -53,6 +56,7 @@ public struct MiniLMEncoder: EmbeddingProvider {
                 reason: "max sequence length \(configuration.maxSequenceLength) outside 2...\(bert.maxPositionEmbeddings)")
         }
         let weights = try SafeTensorsFile(path: directory.file(ModelDirectory.weightsFile))
+        BLAS.threads = 1
         model = try BertModel(weights: weights, configuration: bert)
         tokenizer = try BertTokenizer(
             vocabularyFile: directory.file(ModelDirectory.vocabularyFile), maxLength: configuration.maxSequenceLength)
@@ -97,7 +101,9 @@ public struct MiniLMEncoder: EmbeddingProvider {
         var start = 0
         while start < order.count {
             let batch = Array(order[start..<min(start + configuration.batchSize, order.count)])
-            let vectors = try model.encode(batch.map { sequences[$0] }, pooling: pooling, normalize: configuration.normalize)
+            let vectors = try model.encode(
+                batch.map { sequences[$0] }, pooling: pooling, normalize: configuration.normalize,
+                parallelism: configuration.threads)
             for (row, index) in batch.enumerated() {
                 out.setRow(index, vectors.row(row))
             }

@@ -126,3 +126,11 @@ public enum BLAS {
         )
     }
 }
+
+extension BLAS {
+    /// OpenBLAS's own thread count. Switchyard's kernels parallelise themselves and set this to 1.
+    public static var threads: Int {
+        get { Int(openblas_get_num_threads()) }
+        set { openblas_set_num_threads(Int32(newValue)) }
+    }
+}

@@ -104,6 +104,16 @@ public final class MappedFile: @unchecked Sendable {
         }
     }
 
+    /// Tells the kernel the pages of a byte range are no longer needed, so they leave the resident set (they are
+    /// read again from the file if touched later). Used after copying tensors out, to keep peak memory low.
+    public func release(at offset: Int, count: Int) {
+        guard let base, count > 0, offset >= 0, offset + count <= size else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = offset / page * page
+        let end = min(size, (offset + count + page - 1) / page * page)
+        madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+    }
+
     private static func widen(_ h: UInt16) -> Float {
         let sign = UInt32(h >> 15) << 31
         let exponent = Int((h >> 10) & 0x1F)

@@ -1,3 +1,4 @@
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -60,24 +61,59 @@ public enum TransformerKernels {
         }
     }
 
-    /// `out = input · weightᵀ + bias`, with `weight` in PyTorch layout `[outFeatures, inFeatures]`. One sgemm.
-    public static func linear(_ input: Matrix, weight: Matrix, bias: [Float], into out: inout Matrix) throws(VectorMathError) {
+    /// `out = input · weightᵀ + bias`, with `weight` in PyTorch layout `[outFeatures, inFeatures]`.
+    ///
+    /// With `parallelism` > 1 the output features are split into that many column blocks, each one single-threaded
+    /// sgemm on its own core (OpenBLAS's own threading costs more than it gives at these sizes; see `BLAS.threads`).
+    public static func linear(
+        _ input: Matrix, weight: Matrix, bias: [Float], into out: inout Matrix, parallelism: Int = 1
+    ) throws(VectorMathError) {
         guard bias.count == weight.rows else {
             throw .dimensionMismatch("bias has \(bias.count) values for \(weight.rows) outputs")
+        }
+        guard weight.cols == input.cols else {
+            throw .dimensionMismatch("linear input has \(input.cols) features, weight expects \(weight.cols)")
         }
         guard out.rows == input.rows, out.cols == weight.rows else {
             throw .dimensionMismatch("linear output is \(out.rows)x\(out.cols), expected \(input.rows)x\(weight.rows)")
         }
-        let width = out.cols
-        out.values.withUnsafeMutableBufferPointer { o in
-            bias.withUnsafeBufferPointer { b in
-                for r in 0..<out.rows {
-                    (o.baseAddress! + r * width).update(from: b.baseAddress!, count: width)
+        let width = out.cols, rows = out.rows, depth = input.cols
+        if rows == 0 { return }
+        // Column blocks of `linearBlockWidth` outputs: at these sizes OpenBLAS is fastest on narrow calls (its
+        // small-matrix path skips packing), and the blocks are dealt round-robin to the workers.
+        let blockWidth = rows <= smallBatchRows ? linearBlockWidth : max(linearBlockWidth, (width + parallelism - 1) / parallelism)
+        let blocks = Parallel.blocks(count: width, parts: (width + blockWidth - 1) / blockWidth, multiple: 16)
+        let workers = max(1, min(parallelism, blocks.count))
+        input.values.withUnsafeBufferPointer { x in
+            weight.values.withUnsafeBufferPointer { w in
+                bias.withUnsafeBufferPointer { b in
+                    out.values.withUnsafeMutableBufferPointer { o in
+                        Parallel.run(workers) { worker in
+                            var index = worker
+                            while index < blocks.count {
+                                let block = blocks[index]
+                                for r in 0..<rows {
+                                    (o.baseAddress! + r * width + block.lowerBound)
+                                        .update(from: b.baseAddress! + block.lowerBound, count: block.count)
+                                }
+                                BLAS.gemmStrided(
+                                    m: rows, n: block.count, k: depth, alpha: 1,
+                                    a: x, aOffset: 0, lda: depth, transposeA: false,
+                                    b: w, bOffset: block.lowerBound * depth, ldb: depth, transposeB: true,
+                                    beta: 1, c: o, cOffset: block.lowerBound, ldc: width)
+                                index += workers
+                            }
+                        }
+                    }
                 }
             }
         }
-        try BLAS.gemm(input, weight, transposeB: true, into: &out, alpha: 1, beta: 1)
     }
+
+    /// Output columns per sgemm call for small batches.
+    static let linearBlockWidth = 64
+    /// Up to this many token rows a linear layer uses narrow column blocks.
+    static let smallBatchRows = 64
 
     /// `x = LayerNorm(x + residual) * gamma + beta`, row by row (biased variance, as PyTorch).
     public static func addLayerNorm(
@@ -120,13 +156,26 @@ public enum TransformerKernels {
         }
     }
 
-    /// The exact (erf) GELU, in place: `0.5 · x · (1 + erf(x / √2))`.
-    public static func gelu(_ x: inout Matrix) {
+    /// The erf GELU, in place: `0.5 · x · (1 + erf(x / √2))`, with `FastMath.erf` (absolute error < 2e-7).
+    public static func gelu(_ x: inout Matrix, parallelism: Int = 1) {
         let count = x.values.count
+        let blocks = Parallel.blocks(count: count, parts: parallelism, multiple: 64)
         x.values.withUnsafeMutableBufferPointer { v in
-            for i in 0..<count {
-                let a = v[i]
-                v[i] = 0.5 * a * (1 + erff(a * 0.70710678118654752))
+            let base = UnsafeMutableRawPointer(v.baseAddress!)
+            Parallel.run(blocks.count) { part in
+                let block = blocks[part]
+                var i = block.lowerBound
+                while i + 8 <= block.upperBound {
+                    let a = base.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+                    let g = 0.5 * a * (1 + FastMath.erf(a * 0.70710678118654752))
+                    base.storeBytes(of: g, toByteOffset: 4 * i, as: SIMD8<Float>.self)
+                    i += 8
+                }
+                while i < block.upperBound {
+                    let a = v[i]
+                    v[i] = 0.5 * a * (1 + FastMath.erf(a * 0.70710678118654752))
+                    i += 1
+                }
             }
         }
     }
@@ -134,9 +183,11 @@ public enum TransformerKernels {
     /// Multi-head scaled dot-product self-attention over packed sequences.
     ///
     /// `qkv` holds, per token row, the query, key and value projections side by side (`3 · hidden` columns).
-    /// `context` receives the concatenated heads (`hidden` columns). `scores` is a reusable workspace.
+    /// `context` receives the concatenated heads (`hidden` columns). `scores` is a reusable workspace. The
+    /// (sequence, head) pairs are shared out over `parallelism` workers.
     public static func selfAttention(
-        qkv: Matrix, sequenceLengths: [Int], heads: Int, scores: inout [Float], into context: inout Matrix
+        qkv: Matrix, sequenceLengths: [Int], heads: Int, scores: inout [Float], into context: inout Matrix,
+        parallelism: Int = 1
     ) throws(VectorMathError) {
         let hidden = context.cols
         guard heads > 0, hidden % heads == 0 else {
@@ -151,32 +202,42 @@ public enum TransformerKernels {
         let headWidth = hidden / heads
         let scale = 1 / Float(headWidth).squareRoot()
         let longest = sequenceLengths.max() ?? 0
-        if scores.count < longest * longest {
-            scores = [Float](repeating: 0, count: longest * longest)
+        let workers = max(1, min(parallelism, sequenceLengths.count * heads))
+        let area = longest * longest
+        if scores.count < workers * area {
+            scores = [Float](repeating: 0, count: workers * area)
         }
+        var starts: [Int] = []
+        var start = 0
+        for length in sequenceLengths {
+            starts.append(start)
+            start += length
+        }
+        let jobs = sequenceLengths.count * heads
         let stride = 3 * hidden
         qkv.values.withUnsafeBufferPointer { q in
             scores.withUnsafeMutableBufferPointer { s in
                 context.values.withUnsafeMutableBufferPointer { c in
-                    var start = 0
-                    for length in sequenceLengths {
-                        for head in 0..<heads {
+                    Parallel.run(workers) { worker in
+                        let workspace = UnsafeMutableBufferPointer(rebasing: s[(worker * area)..<((worker + 1) * area)])
+                        var job = worker
+                        while job < jobs {
+                            let sequence = job / heads, head = job % heads
+                            let length = sequenceLengths[sequence], first = starts[sequence]
                             let column = head * headWidth
                             BLAS.gemmStrided(
                                 m: length, n: length, k: headWidth, alpha: scale,
-                                a: q, aOffset: start * stride + column, lda: stride, transposeA: false,
-                                b: q, bOffset: start * stride + hidden + column, ldb: stride, transposeB: true,
-                                beta: 0, c: s, cOffset: 0, ldc: length
-                            )
-                            softmaxRows(s, rows: length, cols: length)
+                                a: q, aOffset: first * stride + column, lda: stride, transposeA: false,
+                                b: q, bOffset: first * stride + hidden + column, ldb: stride, transposeB: true,
+                                beta: 0, c: workspace, cOffset: 0, ldc: length)
+                            softmaxRows(workspace, rows: length, cols: length)
                             BLAS.gemmStrided(
                                 m: length, n: headWidth, k: length, alpha: 1,
-                                a: UnsafeBufferPointer(s), aOffset: 0, lda: length, transposeA: false,
-                                b: q, bOffset: start * stride + 2 * hidden + column, ldb: stride, transposeB: false,
-                                beta: 0, c: c, cOffset: start * hidden + column, ldc: hidden
-                            )
+                                a: UnsafeBufferPointer(workspace), aOffset: 0, lda: length, transposeA: false,
+                                b: q, bOffset: first * stride + 2 * hidden + column, ldb: stride, transposeB: false,
+                                beta: 0, c: c, cOffset: first * hidden + column, ldc: hidden)
+                            job += workers
                         }
-                        start += length
                     }
                 }
             }
@@ -186,13 +247,34 @@ public enum TransformerKernels {
     private static func softmaxRows(_ s: UnsafeMutableBufferPointer<Float>, rows: Int, cols: Int) {
         for r in 0..<rows {
             let base = r * cols
-            var peak = -Float.infinity
-            for j in 0..<cols { peak = Swift.max(peak, s[base + j]) }
+            let raw = UnsafeMutableRawPointer(s.baseAddress! + base)
+            var peaks = SIMD8<Float>(repeating: -.infinity)
+            var j = 0
+            while j + 8 <= cols {
+                let v = raw.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)
+                peaks = peaks.replacing(with: v, where: v .> peaks)
+                j += 8
+            }
+            var peak = peaks.max()
+            while j < cols {
+                peak = Swift.max(peak, s[base + j])
+                j += 1
+            }
             var sum: Float = 0
-            for j in 0..<cols {
-                let e = expf(s[base + j] - peak)
+            j = 0
+            var lanes = SIMD8<Float>()
+            while j + 8 <= cols {
+                let e = FastMath.exp(raw.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self) - peak)
+                raw.storeBytes(of: e, toByteOffset: 4 * j, as: SIMD8<Float>.self)
+                lanes += e
+                j += 8
+            }
+            sum = lanes.sum()
+            while j < cols {
+                let e = FastMath.exp(s[base + j] - peak)
                 s[base + j] = e
                 sum += e
+                j += 1
             }
             let inverse = 1 / sum
             for j in 0..<cols { s[base + j] *= inverse }

@@ -74,7 +74,9 @@ public struct BertModel: Sendable {
 
     /// Runs the encoder over a batch of token-id sequences (each non-empty, at most `maxPositionEmbeddings` long) and
     /// pools each sequence to one vector. Buffers are allocated once per batch and reused across layers.
-    public func encode(_ sequences: [[Int32]], pooling: PoolingMode, normalize: Bool) throws(EncoderError) -> Matrix {
+    public func encode(
+        _ sequences: [[Int32]], pooling: PoolingMode, normalize: Bool, parallelism: Int = 1
+    ) throws(EncoderError) -> Matrix {
         let c = configuration
         if sequences.isEmpty { return Matrix(rows: 0, cols: c.hiddenSize) }
         let lengths = sequences.map(\.count)
@@ -92,20 +94,25 @@ public struct BertModel: Sendable {
             var intermediate = Matrix(rows: total, cols: c.intermediateSize)
             var scores: [Float] = []
             for layer in layers {
-                try TransformerKernels.linear(hidden, weight: layer.qkvWeight, bias: layer.qkvBias, into: &qkv)
-                try TransformerKernels.selfAttention(
-                    qkv: qkv, sequenceLengths: lengths, heads: c.numAttentionHeads, scores: &scores, into: &context)
                 try TransformerKernels.linear(
-                    context, weight: layer.attentionOutputWeight, bias: layer.attentionOutputBias, into: &projected)
+                    hidden, weight: layer.qkvWeight, bias: layer.qkvBias, into: &qkv, parallelism: parallelism)
+                try TransformerKernels.selfAttention(
+                    qkv: qkv, sequenceLengths: lengths, heads: c.numAttentionHeads, scores: &scores, into: &context,
+                    parallelism: parallelism)
+                try TransformerKernels.linear(
+                    context, weight: layer.attentionOutputWeight, bias: layer.attentionOutputBias, into: &projected,
+                    parallelism: parallelism)
                 try TransformerKernels.addLayerNorm(
                     &projected, residual: hidden, gamma: layer.attentionNormGamma, beta: layer.attentionNormBeta,
                     epsilon: c.layerNormEps)
                 swap(&hidden, &projected)
                 try TransformerKernels.linear(
-                    hidden, weight: layer.intermediateWeight, bias: layer.intermediateBias, into: &intermediate)
-                TransformerKernels.gelu(&intermediate)
+                    hidden, weight: layer.intermediateWeight, bias: layer.intermediateBias, into: &intermediate,
+                    parallelism: parallelism)
+                TransformerKernels.gelu(&intermediate, parallelism: parallelism)
                 try TransformerKernels.linear(
-                    intermediate, weight: layer.outputWeight, bias: layer.outputBias, into: &projected)
+                    intermediate, weight: layer.outputWeight, bias: layer.outputBias, into: &projected,
+                    parallelism: parallelism)
                 try TransformerKernels.addLayerNorm(
                     &projected, residual: hidden, gamma: layer.outputNormGamma, beta: layer.outputNormBeta,
                     epsilon: c.layerNormEps)

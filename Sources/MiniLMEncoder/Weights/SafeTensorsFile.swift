@@ -102,7 +102,9 @@ public struct SafeTensorsFile: Sendable {
         }
         let count = shape.reduce(1, *)
         do {
-            return try file.floats(at: dataStart + info.byteRange.lowerBound, count: count, type: type)
+            let values = try file.floats(at: dataStart + info.byteRange.lowerBound, count: count, type: type)
+            file.release(at: dataStart + info.byteRange.lowerBound, count: info.byteRange.count)
+            return values
         } catch {
             throw .safetensors(file: path, tensor: name, reason: error.description)
         }
