@@ -13,13 +13,61 @@ struct RoutingOptions: ParsableArguments {
     @Option(name: .long, help: "Regex rules file (JSON, or YAML by extension). Default: the shipped rule set.")
     var rules: String?
 
-    @Option(name: .long, help: "Which detector decides: \(DetectorChoice.allValueStrings.joined(separator: ", ")).")
-    var detector: DetectorChoice = .regex
+    @Option(name: .long, help: "Which detector decides: regex (rules only), embedding (centroids only), hybrid (centroids, rules below the calibrated threshold or when the embedder fails). Default: hybrid, or regex when no centroid file is found.")
+    var detector: DetectorChoice?
 
-    func makeDetector() throws -> any IntentDetector {
-        switch detector {
-        case .regex: try loadRules()
+    @Option(name: .long, help: "Centroid file. Default: $SWITCHYARD_CENTROIDS, else the shipped centroids/tasks.json.")
+    var centroids: String?
+
+    @Option(name: .long, help: "Embed prompts through this OpenAI-compatible /v1 endpoint instead of the native encoder.")
+    var embeddingEndpoint: String?
+
+    @Option(name: .long, help: "Model id sent to --embedding-endpoint.")
+    var embeddingModel: String = "all-MiniLM-L6-v2"
+
+    @OptionGroup var model: ModelOptions
+
+    /// The detector the flags ask for, with the client to shut down afterwards (remote embeddings), if any.
+    func makeDetector() async throws -> (detector: any IntentDetector, client: OpenAIClient?) {
+        let choice: DetectorChoice
+        let centroidPath: String
+        if let explicit = detector {
+            choice = explicit
+            if choice == .regex { return (try loadRules(), nil) }
+            guard let path = centroids ?? ShippedFiles.centroids() else {
+                throw CLIFailure("no centroid file: pass --centroids FILE (or set SWITCHYARD_CENTROIDS); train one with `switchyard train`")
+            }
+            centroidPath = path
+        } else if let path = centroids ?? ShippedFiles.centroids() {
+            choice = .hybrid
+            centroidPath = path
+        } else {
+            FileHandle.standardError.write(Data("note: no centroid file found; routing with the regex rules\n".utf8))
+            return (try loadRules(), nil)
         }
+        let artifact = try CentroidArtifact.load(from: centroidPath)
+        var client: OpenAIClient?
+        let embedder: any EmbeddingProvider
+        if let url = embeddingEndpoint {
+            let made = try OpenAIClient(configuration: .init(baseURL: url, requestTimeout: .seconds(10), maxRetries: 0))
+            client = made
+            embedder = RemoteEmbeddingProvider(client: made, model: embeddingModel)
+            // The fingerprint of a remote embedder needs a call; when it is down, hybrid routing still works.
+            if let print = try? await embedder.fingerprint() {
+                try artifact.checkCompatible(with: print, file: centroidPath)
+            } else if choice == .embedding {
+                try? await made.shutdown()
+                throw CLIFailure("embedding endpoint \(url) is unreachable and --detector embedding has no fallback")
+            }
+        } else {
+            let encoder = try model.loadEncoder()
+            try artifact.checkCompatible(with: encoder.currentFingerprint, file: centroidPath)
+            embedder = encoder
+        }
+        let detector = CentroidIntentDetector(
+            centroids: FixedCentroids(artifact), embedder: embedder,
+            fallback: choice == .hybrid ? try loadRules() : nil)
+        return (detector, client)
     }
 
     func loadCatalog() throws -> Catalog {
@@ -35,7 +83,23 @@ struct RoutingOptions: ParsableArguments {
 
 /// The detectors a command can use.
 enum DetectorChoice: String, ExpressibleByArgument, CaseIterable {
-    case regex
+    case regex, embedding, hybrid
+}
+
+/// Files that ship with Switchyard, found next to the binary's checkout.
+enum ShippedFiles {
+    /// `$SWITCHYARD_CENTROIDS`, else `centroids/tasks.json` in the current folder or above the executable.
+    static func centroids(_ name: String = "tasks.json") -> String? {
+        if let env = ProcessInfo.processInfo.environment["SWITCHYARD_CENTROIDS"].nonEmpty { return env }
+        let fm = FileManager.default
+        var candidates = [(fm.currentDirectoryPath as NSString).appendingPathComponent("centroids/\(name)")]
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<6 {
+            candidates.append(folder.appendingPathComponent("centroids/\(name)").path)
+            folder.deleteLastPathComponent()
+        }
+        return candidates.first { fm.fileExists(atPath: $0) }
+    }
 }
 
 /// Where chat calls go.

@@ -31,7 +31,17 @@ struct RouteCommand: AsyncParsableCommand {
 
     func run() async throws {
         let catalog = try routing.loadCatalog()
-        let router = Router(catalog: FixedCatalog(catalog), detector: try routing.makeDetector())
+        let (detector, embeddingClient) = try await routing.makeDetector()
+        do {
+            try await route(with: Router(catalog: FixedCatalog(catalog), detector: detector), catalog: catalog)
+        } catch {
+            try? await embeddingClient?.shutdown()
+            throw error
+        }
+        try? await embeddingClient?.shutdown()
+    }
+
+    func route(with router: Router, catalog: Catalog) async throws {
         if let file {
             let prompts = try InputReader.prompts(file: file)
             for (index, prompt) in prompts.enumerated() {

@@ -134,3 +134,65 @@ extension BLAS {
         set { openblas_set_num_threads(Int32(newValue)) }
     }
 }
+
+extension BLAS {
+    /// `gemm` with the output rows split over `parallelism` workers, each a single-threaded sgemm.
+    public static func gemm(
+        _ a: Matrix, transposeA: Bool = false, _ b: Matrix, transposeB: Bool = false,
+        into c: inout Matrix, alpha: Float = 1, beta: Float = 0, parallelism: Int
+    ) throws(VectorMathError) {
+        let m = transposeA ? a.cols : a.rows
+        let k = transposeA ? a.rows : a.cols
+        let kb = transposeB ? b.cols : b.rows
+        let n = transposeB ? b.rows : b.cols
+        guard k == kb else { throw .dimensionMismatch("gemm inner dimensions \(k) and \(kb) differ") }
+        guard c.rows == m, c.cols == n else {
+            throw .dimensionMismatch("gemm output is \(c.rows)x\(c.cols), expected \(m)x\(n)")
+        }
+        if parallelism <= 1 || m < 64 || k == 0 {
+            try gemm(a, transposeA: transposeA, b, transposeB: transposeB, into: &c, alpha: alpha, beta: beta)
+            return
+        }
+        let blocks = Parallel.blocks(count: m, parts: parallelism, multiple: 8)
+        let lda = a.cols, ldb = b.cols
+        a.values.withUnsafeBufferPointer { pa in
+            b.values.withUnsafeBufferPointer { pb in
+                c.values.withUnsafeMutableBufferPointer { pc in
+                    Parallel.run(blocks.count) { part in
+                        let rows = blocks[part]
+                        gemmStrided(
+                            m: rows.count, n: n, k: k, alpha: alpha,
+                            a: pa, aOffset: transposeA ? rows.lowerBound : rows.lowerBound * lda, lda: lda,
+                            transposeA: transposeA,
+                            b: pb, bOffset: 0, ldb: ldb, transposeB: transposeB,
+                            beta: beta, c: pc, cOffset: rows.lowerBound * n, ldc: n)
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension Matrix {
+    /// Scales every row to unit Euclidean length (zero rows stay zero).
+    public mutating func normalizeRows() {
+        let width = cols
+        for r in 0..<rows {
+            var squares: Float = 0
+            for j in 0..<width { squares += values[r * width + j] * values[r * width + j] }
+            let norm = squares.squareRoot()
+            guard norm > 0 else { continue }
+            for j in 0..<width { values[r * width + j] /= norm }
+        }
+    }
+
+    /// The rows at `indices`, in that order.
+    public func rows(_ indices: [Int]) -> Matrix {
+        var out = Matrix(rows: indices.count, cols: cols)
+        for (target, source) in indices.enumerated() {
+            out.values.replaceSubrange((target * cols)..<((target + 1) * cols),
+                                       with: values[(source * cols)..<((source + 1) * cols)])
+        }
+        return out
+    }
+}

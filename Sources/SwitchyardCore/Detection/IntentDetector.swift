@@ -43,6 +43,8 @@ public protocol IntentDetector: Sendable {
     func detect(_ prompt: String) async throws -> Detection
     /// Detects many prompts; results in input order. Detectors that batch (embeddings) override this.
     func detect(batch prompts: [String]) async throws -> [Detection]
+    /// Detects the capability a conversation needs next. By default: its last user turn.
+    func detect(conversation: [ChatMessage]) async throws -> Detection
 }
 
 extension IntentDetector {
@@ -51,5 +53,12 @@ extension IntentDetector {
         out.reserveCapacity(prompts.count)
         for prompt in prompts { out.append(try await detect(prompt)) }
         return out
+    }
+
+    public func detect(conversation: [ChatMessage]) async throws -> Detection {
+        guard let last = conversation.last(where: { $0.role == .user && !$0.content.trimmingWhitespace().isEmpty }) else {
+            throw RoutingError.noUserTurn
+        }
+        return try await detect(last.content)
     }
 }

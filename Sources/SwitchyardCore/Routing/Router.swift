@@ -59,13 +59,14 @@ public struct Router: Sendable {
         return zip(detections, prompts).map { decide($0, prompt: $1, catalog: current) }
     }
 
-    /// Routes a conversation by its last user turn (see `ConversationText` for how earlier turns are blended where
-    /// the detector supports it).
+    /// Routes a conversation: the detector decides from the conversation (the embedding detector blends earlier user
+    /// turns into the last one; the regex detector reads the last user turn); escalation reads the last user turn.
     public func route(messages: [ChatMessage]) async throws -> RouteDecision {
         guard let last = messages.last(where: { $0.role == .user && !$0.content.trimmingWhitespace().isEmpty }) else {
             throw RoutingError.noUserTurn
         }
-        return try await route(last.content)
+        let detection = try await detector.detect(conversation: messages)
+        return decide(detection, prompt: last.content, catalog: await catalog.current())
     }
 
     func decide(_ detection: Detection, prompt: String, catalog: Catalog) -> RouteDecision {

@@ -1,0 +1,69 @@
+import Foundation
+import VectorMath
+
+/// Scores unit vectors against a centroid artifact: one sgemv (sgemm for a batch) against the centroid matrix.
+public struct CentroidClassifier: Sendable {
+    /// One vector's outcome.
+    public struct Score: Sendable, Equatable {
+        /// Winning label id and name.
+        public var labelIndex: Int
+        public var label: String
+        public var capability: String
+        /// Softmax probability of the winning label (its centroids' share of the mass at the artifact's scale).
+        public var confidence: Double
+        /// Best cosine per label.
+        public var labelCosines: [Double]
+        /// Winner's best cosine minus the runner-up label's.
+        public var margin: Double
+        /// The confidence the winner needs not to abstain.
+        public var threshold: Double
+        public var abstains: Bool { confidence < threshold }
+    }
+
+    public let artifact: CentroidArtifact
+
+    public init(artifact: CentroidArtifact) {
+        self.artifact = artifact
+    }
+
+    /// Scores each row of `vectors` (rows are normalised here; the embedder's normalisation is not assumed).
+    public func score(_ vectors: Matrix) throws -> [Score] {
+        var unit = vectors
+        unit.normalizeRows()
+        let m = artifact.centroids.rows
+        var cosines = Matrix(rows: unit.rows, cols: m)
+        if unit.rows == 1 {
+            var row = [Float](repeating: 0, count: m)
+            try BLAS.gemv(artifact.centroids, unit.row(0), into: &row)
+            cosines.setRow(0, row)
+        } else {
+            try BLAS.gemm(unit, artifact.centroids, transposeB: true, into: &cosines)
+        }
+        return (0..<unit.rows).map { score(row: cosines.row($0)) }
+    }
+
+    func score(row cosines: [Float]) -> Score {
+        let labels = artifact.labels
+        var best = [Double](repeating: -2, count: labels.count)
+        var mass = [Double](repeating: 0, count: labels.count)
+        let peak = Double(cosines.max() ?? 0)
+        var total = 0.0
+        for (j, cosine) in cosines.enumerated() {
+            let owner = artifact.centroidLabels[j]
+            best[owner] = max(best[owner], Double(cosine))
+            let e = Foundation.exp(Double(artifact.scale) * (Double(cosine) - peak))
+            mass[owner] += e
+            total += e
+        }
+        var winner = 0
+        for l in 1..<labels.count where best[l] > best[winner] { winner = l }
+        var runnerUp = -2.0
+        for l in labels.indices where l != winner { runnerUp = max(runnerUp, best[l]) }
+        let label = labels[winner]
+        return Score(
+            labelIndex: winner, label: label, capability: artifact.capabilities[label] ?? label,
+            confidence: mass[winner] / total, labelCosines: best,
+            margin: labels.count > 1 ? best[winner] - runnerUp : 1,
+            threshold: artifact.thresholds[label] ?? artifact.defaultThreshold)
+    }
+}

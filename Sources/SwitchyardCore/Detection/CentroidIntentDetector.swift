@@ -1,0 +1,134 @@
+import Foundation
+import VectorMath
+
+/// Supplies the centroid artifact in force: fixed, or a hot-reloading store.
+public protocol CentroidSource: Sendable {
+    func current() async -> CentroidClassifier
+}
+
+/// Centroids that never change.
+public struct FixedCentroids: CentroidSource {
+    public let classifier: CentroidClassifier
+    public init(_ artifact: CentroidArtifact) { classifier = CentroidClassifier(artifact: artifact) }
+    public func current() async -> CentroidClassifier { classifier }
+}
+
+/// Routes by cosine similarity against trained capability centroids.
+///
+/// - `fallback == nil` (embedding only): the best label always decides, whatever its confidence.
+/// - with a fallback (hybrid): below the label's calibrated threshold, or when the embedder fails or times out, the
+///   regex detector decides (`method: fallback`, with the reason). A request never fails because of the embedder.
+public struct CentroidIntentDetector: IntentDetector {
+    public let centroids: any CentroidSource
+    public let embedder: any EmbeddingProvider
+    public let fallback: RegexIntentDetector?
+    /// Longest wait for the embedder before falling back.
+    public let embedTimeout: Duration
+
+    public init(centroids: any CentroidSource, embedder: any EmbeddingProvider, fallback: RegexIntentDetector?,
+                embedTimeout: Duration = .seconds(5)) {
+        self.centroids = centroids
+        self.embedder = embedder
+        self.fallback = fallback
+        self.embedTimeout = embedTimeout
+    }
+
+    public func detect(_ prompt: String) async throws -> Detection {
+        try await detect(batch: [prompt])[0]
+    }
+
+    public func detect(batch prompts: [String]) async throws -> [Detection] {
+        let classifier = await centroids.current()
+        let vectors: Matrix
+        do {
+            vectors = try await embedWithTimeout(prompts)
+        } catch {
+            guard let fallback else { throw error }
+            let reason = "embedder unavailable (\(Self.describe(error))); regex rules decided"
+            return prompts.map { fallbackDetection(fallback.classify($0), reason: reason, label: nil) }
+        }
+        return try classifier.score(vectors).enumerated().map { index, score in
+            decide(score, prompt: prompts[index], classifier: classifier)
+        }
+    }
+
+    /// A conversation: the normalised, weighted sum of its user turns' vectors, weight 1 for the last user turn and
+    /// halving for each earlier one (at most four turns); assistant and system turns are ignored. The regex fallback
+    /// reads the last user turn only.
+    public func detect(conversation: [ChatMessage]) async throws -> Detection {
+        let turns = Array(conversation.filter { $0.role == .user && !$0.content.trimmingWhitespace().isEmpty }.suffix(4))
+        guard let last = turns.last else { throw RoutingError.noUserTurn }
+        if turns.count == 1 { return try await detect(last.content) }
+        let classifier = await centroids.current()
+        let vectors: Matrix
+        do { vectors = try await embedWithTimeout(turns.map(\.content)) } catch {
+            guard let fallback else { throw error }
+            return fallbackDetection(fallback.classify(last.content),
+                                     reason: "embedder unavailable (\(Self.describe(error))); regex rules decided", label: nil)
+        }
+        var unit = vectors
+        unit.normalizeRows()
+        var blended = [Float](repeating: 0, count: unit.cols)
+        for (index, _) in turns.enumerated() {
+            let weight = Float(pow(0.5, Double(turns.count - 1 - index)))
+            let row = unit.row(index)
+            for j in blended.indices { blended[j] += weight * row[j] }
+        }
+        let score = try classifier.score(try Matrix(rows: 1, cols: blended.count, values: blended))[0]
+        return decide(score, prompt: last.content, classifier: classifier)
+    }
+
+    func decide(_ score: CentroidClassifier.Score, prompt: String, classifier: CentroidClassifier) -> Detection {
+        let labels = classifier.artifact.labels
+        var scores: [String: Double] = [:]
+        for (index, label) in labels.enumerated() {
+            let capability = classifier.artifact.capabilities[label] ?? label
+            scores[capability] = max(scores[capability] ?? -2, score.labelCosines[index])
+        }
+        let summary = String(format: "centroid %@ (confidence %.2f, threshold %.2f, margin %.3f)",
+                             score.label, score.confidence, score.threshold, score.margin)
+        if score.abstains, let fallback {
+            var regex = fallback.classify(prompt)
+            regex.scores = scores
+            return fallbackDetection(regex, reason: "low confidence: \(summary); regex rules decided", label: nil)
+        }
+        return Detection(capability: score.capability, confidence: score.confidence, scores: scores,
+                         method: .embedding, label: score.label, reasons: [summary])
+    }
+
+    func fallbackDetection(_ regex: Detection, reason: String, label: String?) -> Detection {
+        var detection = regex
+        detection.method = .fallback
+        detection.label = label
+        detection.reasons = [reason] + regex.reasons
+        return detection
+    }
+
+    func embedWithTimeout(_ texts: [String]) async throws -> Matrix {
+        let embedder = self.embedder
+        let timeout = embedTimeout
+        return try await withThrowingTaskGroup(of: Matrix?.self) { group in
+            group.addTask { try await embedder.embed(texts) }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let vectors = first else {
+                throw EmbedderTimeout(after: timeout)
+            }
+            return vectors
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        let text = String(describing: error)
+        return text.count > 160 ? String(text.prefix(160)) + "…" : text
+    }
+}
+
+/// The embedder did not answer in time.
+public struct EmbedderTimeout: Error, Sendable, CustomStringConvertible {
+    public let after: Duration
+    public var description: String { "no answer within \(after)" }
+}

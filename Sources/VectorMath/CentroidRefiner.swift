@@ -1,0 +1,162 @@
+import Foundation
+
+/// Discriminative refinement of class centroids under a cosine-softmax objective.
+///
+/// Each class owns one or more centroids. A point's probability of class `l` is the softmax mass, at temperature
+/// `1/scale`, of the cosines to `l`'s centroids among all centroids. Minimising the cross-entropy moves the centroids
+/// so that the nearest-centroid rule separates the classes better; routing stays one cosine pass (sgemv) against the
+/// centroid matrix. Adam on mini-batches, deterministic for a given seed; early stopping on validation accuracy.
+public struct CentroidRefiner: Sendable {
+    /// Softmax scale applied to cosines.
+    public var scale: Float
+    /// Passes over the training points.
+    public var epochs: Int
+    public var learningRate: Float
+    public var batchSize: Int
+    public var seed: UInt64
+    /// Stop after this many epochs without a better validation accuracy.
+    public var patience: Int
+
+    public init(scale: Float = 20, epochs: Int = 30, learningRate: Float = 0.01, batchSize: Int = 512, seed: UInt64 = 7, patience: Int = 6) {
+        self.scale = scale
+        self.epochs = epochs
+        self.learningRate = learningRate
+        self.batchSize = batchSize
+        self.seed = seed
+        self.patience = patience
+    }
+
+    /// The refined centroids and how training went.
+    public struct Result: Sendable {
+        /// Unit centroids (same order and owners as the input).
+        public var centroids: Matrix
+        public var epochsRun: Int
+        /// Mean training loss of the last epoch run.
+        public var finalLoss: Double
+        /// Validation accuracy of the returned centroids, when validation points were given.
+        public var validationAccuracy: Double?
+    }
+
+    /// Refines `centroids` (rows owned by `owners[j]`) on unit `points` with class `labels`.
+    public func refine(
+        points: Matrix, labels: [Int], centroids initial: Matrix, owners: [Int],
+        validation: (points: Matrix, labels: [Int])? = nil
+    ) throws(VectorMathError) -> Result {
+        let n = points.rows, d = points.cols, m = initial.rows
+        guard labels.count == n, owners.count == m, initial.cols == d else {
+            throw .dimensionMismatch("refiner: \(n) points, \(labels.count) labels, \(m) centroids, \(owners.count) owners")
+        }
+        var weights = initial
+        var firstMoment = Matrix(rows: m, cols: d), secondMoment = Matrix(rows: m, cols: d)
+        var generator = SeededGenerator(seed: seed)
+        var order = Array(0..<n)
+        var step: Float = 0
+        let beta1: Float = 0.9, beta2: Float = 0.999
+        var best = initial
+        best.normalizeRows()
+        // Class-balanced weights: every class contributes equally, however many rows it has.
+        var classCounts: [Int: Int] = [:]
+        for label in labels { classCounts[label, default: 0] += 1 }
+        let classWeight = classCounts.mapValues { Float(n) / (Float(classCounts.count) * Float($0)) }
+        var bestAccuracy = try validation.map { v throws(VectorMathError) in try Self.accuracy(v.points, v.labels, best, owners) } ?? -1
+        var stale = 0
+        var epochsRun = 0
+        var lastLoss = 0.0
+        for _ in 0..<max(0, epochs) {
+            epochsRun += 1
+            order.shuffle(using: &generator)
+            var lossSum = 0.0
+            var start = 0
+            while start < n {
+                let batch = Array(order[start..<min(start + batchSize, n)])
+                start += batch.count
+                let x = points.rows(batch)
+                var normalized = weights
+                var norms = [Float](repeating: 1, count: m)
+                for j in 0..<m {
+                    var s: Float = 0
+                    for c in 0..<d { s += weights[j, c] * weights[j, c] }
+                    norms[j] = max(s.squareRoot(), 1e-12)
+                    for c in 0..<d { normalized[j, c] /= norms[j] }
+                }
+                var cosines = Matrix(rows: batch.count, cols: m)
+                try BLAS.gemm(x, normalized, transposeB: true, into: &cosines, parallelism: Parallel.cores)
+                // dLoss/dCosine, in place.
+                let invBatch = 1 / Float(batch.count)
+                for r in 0..<batch.count {
+                    let y = labels[batch[r]]
+                    var peak = -Float.infinity
+                    for j in 0..<m { peak = max(peak, scale * cosines[r, j]) }
+                    var total: Float = 0
+                    for j in 0..<m {
+                        let e = FastMath.exp(scale * cosines[r, j] - peak)
+                        cosines[r, j] = e
+                        total += e
+                    }
+                    var own: Float = 0
+                    for j in 0..<m {
+                        cosines[r, j] /= total
+                        if owners[j] == y { own += cosines[r, j] }
+                    }
+                    own = max(own, 1e-30)
+                    let weight = classWeight[y] ?? 1
+                    lossSum -= Double(weight * logf(own))
+                    for j in 0..<m {
+                        let q = cosines[r, j]
+                        cosines[r, j] = weight * scale * invBatch * (q - (owners[j] == y ? q / own : 0))
+                    }
+                }
+                var gradient = Matrix(rows: m, cols: d)
+                try BLAS.gemm(cosines, transposeA: true, x, into: &gradient, parallelism: Parallel.cores)
+                // Through the normalisation, then Adam.
+                step += 1
+                let correction1 = 1 - powf(beta1, step), correction2 = 1 - powf(beta2, step)
+                for j in 0..<m {
+                    var radial: Float = 0
+                    for c in 0..<d { radial += gradient[j, c] * normalized[j, c] }
+                    for c in 0..<d {
+                        let g = (gradient[j, c] - radial * normalized[j, c]) / norms[j]
+                        let m1 = beta1 * firstMoment[j, c] + (1 - beta1) * g
+                        let m2 = beta2 * secondMoment[j, c] + (1 - beta2) * g * g
+                        firstMoment[j, c] = m1
+                        secondMoment[j, c] = m2
+                        weights[j, c] -= learningRate * (m1 / correction1) / ((m2 / correction2).squareRoot() + 1e-8)
+                    }
+                }
+            }
+            lastLoss = lossSum / Double(n)
+            if let validation {
+                var candidate = weights
+                candidate.normalizeRows()
+                let accuracy = try Self.accuracy(validation.points, validation.labels, candidate, owners)
+                if accuracy > bestAccuracy {
+                    bestAccuracy = accuracy
+                    best = candidate
+                    stale = 0
+                } else {
+                    stale += 1
+                    if stale >= patience { break }
+                }
+            } else {
+                best = weights
+                best.normalizeRows()
+            }
+        }
+        return Result(centroids: best, epochsRun: epochsRun, finalLoss: lastLoss,
+                      validationAccuracy: validation == nil ? nil : bestAccuracy)
+    }
+
+    /// Share of points whose best-scoring centroid belongs to their class.
+    public static func accuracy(_ points: Matrix, _ labels: [Int], _ centroids: Matrix, _ owners: [Int]) throws(VectorMathError) -> Double {
+        guard points.rows > 0 else { return 0 }
+        var cosines = Matrix(rows: points.rows, cols: centroids.rows)
+        try BLAS.gemm(points, centroids, transposeB: true, into: &cosines, parallelism: Parallel.cores)
+        var correct = 0
+        for r in 0..<points.rows {
+            var bestJ = 0
+            for j in 1..<max(1, centroids.rows) where cosines[r, j] > cosines[r, bestJ] { bestJ = j }
+            if owners[bestJ] == labels[r] { correct += 1 }
+        }
+        return Double(correct) / Double(points.rows)
+    }
+}
