@@ -173,3 +173,59 @@ struct EmbedCLITests {
         expectCleanFailure(run, mentioning: "switchyard model fetch")
     }
 }
+
+@Suite("switchyard train and embedding routing")
+struct TrainCLITests {
+    @Test("the default route uses the shipped centroids and says which label won")
+    func defaultHybrid() throws {
+        let run = try SwitchyardBinary.run(["route", "Write a Python function that merges two sorted lists", "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let decision = json(run.stdout)
+        #expect(decision["capability"] as? String == "code")
+        #expect(decision["method"] as? String == "embedding")
+        #expect(decision["label"] as? String == "code")
+    }
+
+    @Test("route --file --json: one decision per line, in order, with label null when abstained or regex")
+    func fileDecisions() throws {
+        let file = TestPaths.temporaryDirectory("cli") + "/p.txt"
+        try "Translate 'good night' into Italian\nWrite a haiku about tea\nhmm\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let hybrid = try SwitchyardBinary.run(["route", "--file", file, "--json"])
+        #expect(hybrid.status == 0, "\(hybrid.stderr)")
+        let lines = hybrid.stdoutLines.map(json)
+        #expect(lines.count == 3)
+        #expect(lines[0]["capability"] as? String == "translation")
+        #expect(lines[1]["capability"] as? String == "creative")
+        for line in lines {
+            for key in ["capability", "model", "method", "confidence", "escalated", "label"] { #expect(line.keys.contains(key)) }
+            if line["method"] as? String != "embedding" { #expect(line["label"] is NSNull) }
+        }
+        let regex = try SwitchyardBinary.run(["route", "--file", file, "--json", "--detector", "regex"])
+        #expect(regex.stdoutLines.map(json).allSatisfy { $0["label"] is NSNull && $0["method"] as? String == "regex" })
+    }
+
+    @Test("train writes a centroid file that route can use; a file for another embedder is refused")
+    func trainAndUse() throws {
+        let dir = TestPaths.temporaryDirectory("cli-train")
+        var lines: [String] = []
+        for (label, texts) in [("greeting", ["hello there", "hi, how are you", "good morning!", "hey friend", "hiya", "greetings"]),
+                               ("farewell", ["goodbye", "see you later", "bye for now", "take care", "farewell friend", "catch you later"])] {
+            for (i, t) in texts.enumerated() { lines.append(#"{"text": "\#(t)", "label": "\#(label)", "group": "g\#(i % 3)"}"#) }
+        }
+        try lines.joined(separator: "\n").write(toFile: dir + "/d.jsonl", atomically: true, encoding: .utf8)
+        let train = try SwitchyardBinary.run(["train", dir + "/d.jsonl", "--out", dir + "/c.json", "--k", "1", "--cache-dir", dir + "/cache"])
+        #expect(train.status == 0, "\(train.stderr)")
+        #expect(train.stdout.contains("2 labels"))
+        #expect(train.stderr.contains("embedding: 12/12"))  // plain progress lines when not a terminal
+        let routed = try SwitchyardBinary.run(["route", "--centroids", dir + "/c.json", "--detector", "embedding", "see ya later", "--json"])
+        #expect(json(routed.stdout)["label"] as? String == "farewell", "\(routed.stderr)")
+
+        var foreign = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/c.json"))) as! [String: Any]
+        var embedder = foreign["embedder"] as! [String: Any]
+        embedder["weights_hash"] = "0000"
+        foreign["embedder"] = embedder
+        try JSONSerialization.data(withJSONObject: foreign).write(to: URL(fileURLWithPath: dir + "/foreign.json"))
+        let refused = try SwitchyardBinary.run(["route", "--centroids", dir + "/foreign.json", "hello"])
+        expectCleanFailure(refused, mentioning: "not comparable")
+    }
+}

@@ -18,6 +18,17 @@ public struct CentroidClassifier: Sendable {
         /// The confidence the winner needs not to abstain.
         public var threshold: Double
         public var abstains: Bool { confidence < threshold }
+
+        public init(labelIndex: Int, label: String, capability: String, confidence: Double, labelCosines: [Double],
+                    margin: Double, threshold: Double) {
+            self.labelIndex = labelIndex
+            self.label = label
+            self.capability = capability
+            self.confidence = confidence
+            self.labelCosines = labelCosines
+            self.margin = margin
+            self.threshold = threshold
+        }
     }
 
     public let artifact: CentroidArtifact

@@ -8,6 +8,13 @@ public struct ValidationReport: Sendable, Codable, Equatable {
         public var recall: Double
         public var f1: Double
         public var support: Int
+
+        public init(precision: Double, recall: Double, f1: Double, support: Int) {
+            self.precision = precision
+            self.recall = recall
+            self.f1 = f1
+            self.support = support
+        }
     }
 
     /// Validation rows (abstain-label rows included).
@@ -42,6 +49,16 @@ public struct TrainingRecord: Sendable, Codable, Equatable {
     public var created: String
     public var refinementEpochs: Int
     public var seconds: Double
+
+    public init(files: [String], dataHash: String, trainRows: Int, seed: UInt64, created: String, refinementEpochs: Int, seconds: Double) {
+        self.files = files
+        self.dataHash = dataHash
+        self.trainRows = trainRows
+        self.seed = seed
+        self.created = created
+        self.refinementEpochs = refinementEpochs
+        self.seconds = seconds
+    }
 
     enum CodingKeys: String, CodingKey {
         case files, dataHash = "data_hash", trainRows = "train_rows", seed, created

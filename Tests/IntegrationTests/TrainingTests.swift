@@ -1,0 +1,118 @@
+import Foundation
+import MiniLMEncoder
+import SwitchyardCore
+import SwitchyardTestSupport
+import Testing
+import VectorMath
+
+let trainingEncoder: Result<MiniLMEncoder, EncoderError> = Result { () throws(EncoderError) -> MiniLMEncoder in
+    try MiniLMEncoder(configuration: .init(directory: ModelDirectory(path: TestPaths.modelDirectory)))
+}
+
+/// A small labeled set: three capabilities, four groups each.
+func smallDataset(in dir: String) throws -> String {
+    let prompts: [String: [String]] = [
+        "code": ["Write a Python function to reverse a string", "Fix this JavaScript bug in my loop", "How do I sort a list in Go?",
+                 "Write a SQL query for the top customers", "Implement binary search in C", "Refactor this Java class",
+                 "Why does my Rust code not compile?", "Write a bash script to rename files", "Explain this regex pattern",
+                 "Create a REST endpoint in Express", "Write unit tests for this function", "Convert this loop to a list comprehension"],
+        "creative": ["Write a poem about the sea", "Tell me a bedtime story about a dragon", "Compose a haiku about snow",
+                     "Write song lyrics about summer", "Write a short story about a lost robot", "Create a limerick about a cat",
+                     "Write a fairy tale with a twist", "Describe a sunset poetically", "Write a love letter from a pirate",
+                     "Invent a myth about the moon", "Write a wedding toast", "Write a scary campfire story"],
+        "math": ["What is 15% of 80?", "Solve 2x + 3 = 11", "What is the derivative of x squared?", "How many minutes are in a week?",
+                 "Compute the area of a circle of radius 3", "What is 17 times 23?", "Find the mean of 3, 5 and 10",
+                 "Simplify 3/12", "What is the square root of 144?", "Integrate x from 0 to 2",
+                 "If 3 apples cost $2, what do 12 cost?", "Convert 5 km to miles"],
+    ]
+    var lines: [String] = []
+    for (label, texts) in prompts.sorted(by: { $0.key < $1.key }) {
+        for (i, text) in texts.enumerated() {
+            let row: [String: String] = ["text": text, "label": label, "group": "\(label)-g\(i % 4)"]
+            lines.append(String(decoding: try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys]), as: UTF8.self))
+        }
+    }
+    let path = dir + "/small.jsonl"
+    try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+@Suite("Training with the real encoder", .serialized)
+struct TrainingTests {
+    @Test("trains, validates by group, calibrates thresholds, and routes held-out prompts")
+    func train() async throws {
+        let encoder = try trainingEncoder.get()
+        let dir = TestPaths.temporaryDirectory("train")
+        let data = try smallDataset(in: dir)
+        let cache = EmbeddingCache(directory: dir + "/cache")
+        let config = TrainingConfiguration(name: "small", data: [data], maxK: 2, seed: 5, validationFraction: 0.25,
+                                           refinement: .init(scale: 16, epochs: 20, learningRate: 0.02, batchSize: 16))
+        let artifact = try await CentroidTrainer(embedder: encoder, cache: cache).train(config)
+        #expect(artifact.labels == ["code", "creative", "math"])
+        #expect(artifact.embedder == encoder.currentFingerprint)
+        #expect(artifact.training.trainRows == 27)  // one group of four held out per label
+        let validation = try #require(artifact.validation)
+        #expect(validation.rows == 9)
+        #expect(validation.accuracy >= 0.8)
+        #expect(artifact.thresholds.keys.sorted() == artifact.labels)
+        try artifact.validate(file: "memory")
+
+        let detector = CentroidIntentDetector(centroids: FixedCentroids(artifact), embedder: encoder, fallback: nil)
+        let decisions = try await detector.detect(batch: ["Write a Swift function that parses JSON", "Write a sonnet about autumn", "What is 45 divided by 9?"])
+        #expect(decisions.map(\.capability) == ["code", "creative", "math"])
+        #expect(decisions.allSatisfy { $0.method == .embedding })
+    }
+
+    @Test("same data and seed give identical centroids; the second run embeds nothing")
+    func deterministicAndCached() async throws {
+        let encoder = try trainingEncoder.get()
+        let dir = TestPaths.temporaryDirectory("train")
+        let data = try smallDataset(in: dir)
+        let config = TrainingConfiguration(name: "small", data: [data], k: 2, seed: 9)
+        let first = try await CentroidTrainer(embedder: encoder, cache: EmbeddingCache(directory: dir + "/cache")).train(config)
+        let reopened = EmbeddingCache(directory: dir + "/cache")
+        let second = try await CentroidTrainer(embedder: encoder, cache: reopened).train(config)
+        #expect(first.centroids == second.centroids)
+        #expect(first.thresholds == second.thresholds)
+        #expect(first.training.dataHash == second.training.dataHash)
+        #expect(await reopened.misses == 0)
+        #expect(await reopened.hits == 36)
+    }
+
+    @Test("CSV input with quoted fields trains like JSON Lines")
+    func csv() async throws {
+        let encoder = try trainingEncoder.get()
+        let dir = TestPaths.temporaryDirectory("train")
+        var csv = "text,label\n"
+        for i in 0..<6 {
+            csv += "\"Write a poem, number \(i), about \"\"rain\"\"\",creative\n"
+            csv += "What is \(i) plus \(i * 3)?,math\n"
+        }
+        try csv.write(toFile: dir + "/d.csv", atomically: true, encoding: .utf8)
+        let rows = try LabeledDatasetReader().read(dir + "/d.csv")
+        #expect(rows.count == 12)
+        #expect(rows[0].text == "Write a poem, number 0, about \"rain\"")
+        let artifact = try await CentroidTrainer(embedder: encoder, cache: nil)
+            .train(TrainingConfiguration(name: "csv", data: [dir + "/d.csv"], k: 1, refinement: nil))
+        #expect(artifact.labels == ["creative", "math"])
+    }
+
+    @Test("bad data names the file and the row")
+    func badData() throws {
+        let dir = TestPaths.temporaryDirectory("train")
+        try "{\"text\": \"ok\", \"label\": \"a\"}\n{\"label\": \"b\"}\n".write(toFile: dir + "/norow.jsonl", atomically: true, encoding: .utf8)
+        #expect(throws: DatasetError(file: dir + "/norow.jsonl", row: 2, problem: "no string field \"text\"")) {
+            try LabeledDatasetReader().read(dir + "/norow.jsonl")
+        }
+        try "".write(toFile: dir + "/empty.jsonl", atomically: true, encoding: .utf8)
+        #expect(throws: DatasetError.self) { try LabeledDatasetReader().read(dir + "/empty.jsonl") }
+        try "{\"text\": \"x\", \"label\": \"weird\"}\n".write(toFile: dir + "/map.jsonl", atomically: true, encoding: .utf8)
+        let config = TrainingConfiguration(name: "m", data: [dir + "/map.jsonl"], labelMap: ["normal": "general"])
+        do {
+            _ = try CentroidTrainer.loadRows(config)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description.contains("weird") && error.description.contains("map.jsonl:1"))
+        }
+    }
+}
