@@ -1,4 +1,5 @@
 import ArgumentParser
+import VectorMath
 import Foundation
 import MiniLMEncoder
 import VectorMath
@@ -7,7 +8,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (run from a release build).",
-        subcommands: [EncoderBench.self])
+        subcommands: [EncoderBench.self, ScoringBench.self])
 }
 
 /// Native encoder vs the reference sentence-transformers pipeline, on the same prompts, in one run.
@@ -267,5 +268,74 @@ print(json.dumps({"name": "reference (torch %s, %d threads)" % (torch.__version_
               let measurements = try? JSONDecoder().decode(EncoderMeasurements.self, from: data)
         else { throw CLIFailure("the reference benchmark failed (exit \(process.terminationStatus)); see its output above") }
         return measurements
+    }
+}
+
+/// Cosine scoring against a centroid matrix, and training speed, on synthetic unit vectors.
+struct ScoringBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scoring",
+        abstract: "Time one-prompt scoring (sgemv), batch scoring (sgemm) and k-means plus refinement.")
+
+    @Option(name: .long, help: "Centroids in the matrix.")
+    var centroids: Int = 128
+
+    @Option(name: .long, help: "Vector dimension.")
+    var dimension: Int = 384
+
+    @Option(name: .long, help: "Single-prompt scorings to time.")
+    var iterations: Int = 200_000
+
+    @Option(name: .long, help: "Training vectors for the k-means plus refinement timing.")
+    var trainingVectors: Int = 18_000
+
+    func run() async throws {
+        var generator = SeededGenerator(seed: 1)
+        func randomUnit(_ rows: Int) throws -> Matrix {
+            var m = try Matrix(rows: rows, cols: dimension,
+                               values: (0..<(rows * dimension)).map { _ in Float(generator.next() % 20001) / 10000 - 1 })
+            m.normalizeRows()
+            return m
+        }
+        let matrix = try randomUnit(centroids)
+        let query = try randomUnit(1).row(0)
+        var out = [Float](repeating: 0, count: centroids)
+        let clock = ContinuousClock()
+        // One prompt: the sgemv alone, in batches of 1,000 calls so the clock's own cost stays out.
+        var perCall: [Double] = []
+        for _ in 0..<(iterations / 1000) {
+            let start = clock.now
+            for _ in 0..<1000 { try BLAS.gemv(matrix, query, into: &out) }
+            perCall.append(Stats.milliseconds(clock.now - start))  // ms per 1,000 calls = µs per call
+        }
+        // A batch of 1,000 prompts: one sgemm.
+        let batch = try randomUnit(1000)
+        var scores = Matrix(rows: 1000, cols: centroids)
+        var batchTimes: [Double] = []
+        for _ in 0..<50 {
+            let start = clock.now
+            try BLAS.gemm(batch, matrix, transposeB: true, into: &scores, parallelism: Parallel.cores)
+            batchTimes.append(Stats.milliseconds(clock.now - start))
+        }
+        let flops = 2.0 * 1000 * Double(centroids) * Double(dimension)
+        // Training: 150 labels, k = 1, 20 refinement epochs.
+        let labelsCount = 150
+        let points = try randomUnit(trainingVectors)
+        let labels = (0..<trainingVectors).map { $0 % labelsCount }
+        let start = clock.now
+        var initial: [[Float]] = []
+        for l in 0..<labelsCount {
+            let members = labels.indices.filter { labels[$0] == l }
+            initial += try KMeans(k: 1, seed: UInt64(l)).fit(points.rows(members)).centroids.rowVectors
+        }
+        _ = try CentroidRefiner(scale: 30, epochs: 20, learningRate: 0.01, batchSize: 512, seed: 1)
+            .refine(points: points, labels: labels, centroids: try Matrix(rowVectors: initial), owners: Array(0..<labelsCount))
+        let trainingSeconds = Stats.milliseconds(clock.now - start) / 1000
+        print("| measure | value |")
+        print("|---|---:|")
+        print(String(format: "| one prompt vs %d×%d centroids (sgemv), median | %.2f µs |", centroids, dimension, Stats.median(perCall)))
+        print(String(format: "| 1,000 prompts (one sgemm), median | %.3f ms (%.1f GFLOP/s) |", Stats.median(batchTimes),
+                     flops / (Stats.median(batchTimes) / 1000) / 1e9))
+        print(String(format: "| k-means + 20 refinement epochs, %d vectors, 150 labels | %.2f s |", trainingVectors, trainingSeconds))
     }
 }

@@ -16,8 +16,15 @@ public struct CentroidRefiner: Sendable {
     public var seed: UInt64
     /// Stop after this many epochs without a better validation accuracy.
     public var patience: Int
+    /// Also learn a linear map `W` applied to each point before the cosine (`normalize(W x)`), starting at the identity.
+    public var learnLinearMap: Bool
+    /// L2 pull of the map towards the identity, per step.
+    public var mapDecay: Float
 
-    public init(scale: Float = 20, epochs: Int = 30, learningRate: Float = 0.01, batchSize: Int = 512, seed: UInt64 = 7, patience: Int = 6) {
+    public init(scale: Float = 20, epochs: Int = 30, learningRate: Float = 0.01, batchSize: Int = 512, seed: UInt64 = 7,
+                patience: Int = 6, learnLinearMap: Bool = false, mapDecay: Float = 1e-4) {
+        self.learnLinearMap = learnLinearMap
+        self.mapDecay = mapDecay
         self.scale = scale
         self.epochs = epochs
         self.learningRate = learningRate
@@ -35,6 +42,17 @@ public struct CentroidRefiner: Sendable {
         public var finalLoss: Double
         /// Validation accuracy of the returned centroids, when validation points were given.
         public var validationAccuracy: Double?
+        /// The learned map (`[d × d]`, applied as `W x`), when asked for.
+        public var linearMap: Matrix?
+    }
+
+    /// `normalize(points · Wᵀ)`, or the points themselves without a map.
+    public static func project(_ points: Matrix, map: Matrix?) throws(VectorMathError) -> Matrix {
+        guard let map else { return points }
+        var out = Matrix(rows: points.rows, cols: map.rows)
+        try BLAS.gemm(points, map, transposeB: true, into: &out, parallelism: Parallel.cores)
+        out.normalizeRows()
+        return out
     }
 
     /// Refines `centroids` (rows owned by `owners[j]`) on unit `points` with class `labels`.
@@ -58,6 +76,14 @@ public struct CentroidRefiner: Sendable {
         var classCounts: [Int: Int] = [:]
         for label in labels { classCounts[label, default: 0] += 1 }
         let classWeight = classCounts.mapValues { Float(n) / (Float(classCounts.count) * Float($0)) }
+        var map: Matrix? = nil
+        var mapFirst = Matrix(rows: d, cols: d), mapSecond = Matrix(rows: d, cols: d)
+        if learnLinearMap {
+            var identity = Matrix(rows: d, cols: d)
+            for i in 0..<d { identity[i, i] = 1 }
+            map = identity
+        }
+        var bestMap = map
         var bestAccuracy = try validation.map { v throws(VectorMathError) in try Self.accuracy(v.points, v.labels, best, owners) } ?? -1
         var stale = 0
         var epochsRun = 0
@@ -70,7 +96,20 @@ public struct CentroidRefiner: Sendable {
             while start < n {
                 let batch = Array(order[start..<min(start + batchSize, n)])
                 start += batch.count
-                let x = points.rows(batch)
+                let raw = points.rows(batch)
+                var projected = raw
+                var projectedNorms = [Float](repeating: 1, count: batch.count)
+                if let map {
+                    projected = Matrix(rows: batch.count, cols: d)
+                    try BLAS.gemm(raw, map, transposeB: true, into: &projected, parallelism: Parallel.cores)
+                    for r in 0..<batch.count {
+                        var s: Float = 0
+                        for c in 0..<d { s += projected[r, c] * projected[r, c] }
+                        projectedNorms[r] = max(s.squareRoot(), 1e-12)
+                        for c in 0..<d { projected[r, c] /= projectedNorms[r] }
+                    }
+                }
+                let x = projected
                 var normalized = weights
                 var norms = [Float](repeating: 1, count: m)
                 for j in 0..<m {
@@ -108,9 +147,32 @@ public struct CentroidRefiner: Sendable {
                 }
                 var gradient = Matrix(rows: m, cols: d)
                 try BLAS.gemm(cosines, transposeA: true, x, into: &gradient, parallelism: Parallel.cores)
-                // Through the normalisation, then Adam.
                 step += 1
                 let correction1 = 1 - powf(beta1, step), correction2 = 1 - powf(beta2, step)
+                if var current = map {
+                    // dLoss/dProjected = G · Ĉ, back through the row normalisation, then dLoss/dW = dXwᵀ · X.
+                    var dProjected = Matrix(rows: batch.count, cols: d)
+                    try BLAS.gemm(cosines, normalized, into: &dProjected, parallelism: Parallel.cores)
+                    for r in 0..<batch.count {
+                        var radial: Float = 0
+                        for c in 0..<d { radial += dProjected[r, c] * x[r, c] }
+                        for c in 0..<d { dProjected[r, c] = (dProjected[r, c] - radial * x[r, c]) / projectedNorms[r] }
+                    }
+                    var mapGradient = Matrix(rows: d, cols: d)
+                    try BLAS.gemm(dProjected, transposeA: true, raw, into: &mapGradient, parallelism: Parallel.cores)
+                    for i in 0..<d {
+                        for c in 0..<d {
+                            let g = mapGradient[i, c] + mapDecay * (current[i, c] - (i == c ? 1 : 0))
+                            let m1 = beta1 * mapFirst[i, c] + (1 - beta1) * g
+                            let m2 = beta2 * mapSecond[i, c] + (1 - beta2) * g * g
+                            mapFirst[i, c] = m1
+                            mapSecond[i, c] = m2
+                            current[i, c] -= learningRate * (m1 / correction1) / ((m2 / correction2).squareRoot() + 1e-8)
+                        }
+                    }
+                    map = current
+                }
+                // Through the normalisation, then Adam.
                 for j in 0..<m {
                     var radial: Float = 0
                     for c in 0..<d { radial += gradient[j, c] * normalized[j, c] }
@@ -128,10 +190,11 @@ public struct CentroidRefiner: Sendable {
             if let validation {
                 var candidate = weights
                 candidate.normalizeRows()
-                let accuracy = try Self.accuracy(validation.points, validation.labels, candidate, owners)
+                let accuracy = try Self.accuracy(try Self.project(validation.points, map: map), validation.labels, candidate, owners)
                 if accuracy > bestAccuracy {
                     bestAccuracy = accuracy
                     best = candidate
+                    bestMap = map
                     stale = 0
                 } else {
                     stale += 1
@@ -140,10 +203,11 @@ public struct CentroidRefiner: Sendable {
             } else {
                 best = weights
                 best.normalizeRows()
+                bestMap = map
             }
         }
         return Result(centroids: best, epochsRun: epochsRun, finalLoss: lastLoss,
-                      validationAccuracy: validation == nil ? nil : bestAccuracy)
+                      validationAccuracy: validation == nil ? nil : bestAccuracy, linearMap: bestMap)
     }
 
     /// Share of points whose best-scoring centroid belongs to their class.

@@ -17,10 +17,13 @@ public struct CentroidClassifier: Sendable {
         public var margin: Double
         /// The confidence the winner needs not to abstain.
         public var threshold: Double
-        public var abstains: Bool { confidence < threshold }
+        /// The winner is the abstain label ("none of these").
+        public var isAbstainLabel: Bool
+        public var abstains: Bool { isAbstainLabel || confidence < threshold }
 
         public init(labelIndex: Int, label: String, capability: String, confidence: Double, labelCosines: [Double],
-                    margin: Double, threshold: Double) {
+                    margin: Double, threshold: Double, isAbstainLabel: Bool = false) {
+            self.isAbstainLabel = isAbstainLabel
             self.labelIndex = labelIndex
             self.label = label
             self.capability = capability
@@ -41,6 +44,7 @@ public struct CentroidClassifier: Sendable {
     public func score(_ vectors: Matrix) throws -> [Score] {
         var unit = vectors
         unit.normalizeRows()
+        unit = try CentroidRefiner.project(unit, map: artifact.linearMap)
         let m = artifact.centroids.rows
         var cosines = Matrix(rows: unit.rows, cols: m)
         if unit.rows == 1 {
@@ -75,6 +79,7 @@ public struct CentroidClassifier: Sendable {
             labelIndex: winner, label: label, capability: artifact.capabilities[label] ?? label,
             confidence: mass[winner] / total, labelCosines: best,
             margin: labels.count > 1 ? best[winner] - runnerUp : 1,
-            threshold: artifact.thresholds[label] ?? artifact.defaultThreshold)
+            threshold: artifact.thresholds[label] ?? artifact.defaultThreshold,
+            isAbstainLabel: label == artifact.abstainLabel)
     }
 }

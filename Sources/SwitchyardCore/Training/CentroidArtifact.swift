@@ -84,6 +84,8 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
     public var centroidLabels: [Int]
     /// Unit centroids, `[centroidLabels.count × embedder.dimension]`.
     public var centroids: Matrix
+    /// Optional learned map applied to prompt vectors before the cosine (`normalize(W x)`), `[d × d]`.
+    public var linearMap: Matrix?
     /// Softmax scale used for confidences.
     public var scale: Float
     /// Confidence below which the detector abstains, per label.
@@ -99,7 +101,7 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case format, version, name, embedder, labels, capabilities, centroidLabels = "centroid_labels", centroids
-        case scale, thresholds, defaultThreshold = "default_threshold", k, abstainLabel = "abstain_label", training
+        case linearMap = "linear_map", scale, thresholds, defaultThreshold = "default_threshold", k, abstainLabel = "abstain_label", training
         case validation
     }
 
@@ -142,24 +144,10 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
         labels = try c.decode([String].self, forKey: .labels)
         capabilities = try c.decode([String: String].self, forKey: .capabilities)
         centroidLabels = try c.decode([Int].self, forKey: .centroidLabels)
-        let m = try c.nestedContainer(keyedBy: MatrixKeys.self, forKey: .centroids)
-        let dtype = try m.decode(String.self, forKey: .dtype)
-        guard dtype == "float32" else {
-            throw DecodingError.dataCorruptedError(forKey: .dtype, in: m, debugDescription: "dtype \(dtype) is not float32")
+        centroids = try Self.decodeMatrix(c.nestedContainer(keyedBy: MatrixKeys.self, forKey: .centroids))
+        if c.contains(.linearMap), try !c.decodeNil(forKey: .linearMap) {
+            linearMap = try Self.decodeMatrix(c.nestedContainer(keyedBy: MatrixKeys.self, forKey: .linearMap))
         }
-        let shape = try m.decode([Int].self, forKey: .shape)
-        guard shape.count == 2, shape.allSatisfy({ $0 >= 0 }) else {
-            throw DecodingError.dataCorruptedError(forKey: .shape, in: m, debugDescription: "shape \(shape) is not [rows, dimension]")
-        }
-        guard let bytes = Data(base64Encoded: try m.decode(String.self, forKey: .data)), bytes.count == shape[0] * shape[1] * 4 else {
-            throw DecodingError.dataCorruptedError(forKey: .data, in: m, debugDescription: "data is not base64 float32 of shape \(shape)")
-        }
-        var values = [Float](repeating: 0, count: shape[0] * shape[1])
-        for i in values.indices {
-            let p = bytes.startIndex + 4 * i
-            values[i] = Float(bitPattern: UInt32(bytes[p]) | UInt32(bytes[p + 1]) << 8 | UInt32(bytes[p + 2]) << 16 | UInt32(bytes[p + 3]) << 24)
-        }
-        centroids = try Matrix(rows: shape[0], cols: shape[1], values: values)
         scale = try c.decode(Float.self, forKey: .scale)
         thresholds = try c.decode([String: Double].self, forKey: .thresholds)
         defaultThreshold = try c.decode(Double.self, forKey: .defaultThreshold)
@@ -184,14 +172,13 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
         try c.encode(capabilities, forKey: .capabilities)
         try c.encode(centroidLabels, forKey: .centroidLabels)
         var m = c.nestedContainer(keyedBy: MatrixKeys.self, forKey: .centroids)
-        try m.encode("float32", forKey: .dtype)
-        try m.encode([centroids.rows, centroids.cols], forKey: .shape)
-        var bytes = Data(capacity: centroids.values.count * 4)
-        for value in centroids.values {
-            let bits = value.bitPattern
-            bytes.append(contentsOf: [UInt8(bits & 0xFF), UInt8(bits >> 8 & 0xFF), UInt8(bits >> 16 & 0xFF), UInt8(bits >> 24)])
+        try Self.encodeMatrix(centroids, into: &m)
+        if let linearMap {
+            var lm = c.nestedContainer(keyedBy: MatrixKeys.self, forKey: .linearMap)
+            try Self.encodeMatrix(linearMap, into: &lm)
+        } else {
+            try c.encodeNil(forKey: .linearMap)
         }
-        try m.encode(bytes.base64EncodedString(), forKey: .data)
         try c.encode(scale, forKey: .scale)
         try c.encode(thresholds, forKey: .thresholds)
         try c.encode(defaultThreshold, forKey: .defaultThreshold)
@@ -199,6 +186,37 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
         try c.encode(abstainLabel, forKey: .abstainLabel)
         try c.encode(training, forKey: .training)
         try c.encode(validation, forKey: .validation)
+    }
+
+    static func decodeMatrix(_ m: KeyedDecodingContainer<MatrixKeys>) throws -> Matrix {
+        let dtype = try m.decode(String.self, forKey: .dtype)
+        guard dtype == "float32" else {
+            throw DecodingError.dataCorruptedError(forKey: .dtype, in: m, debugDescription: "dtype \(dtype) is not float32")
+        }
+        let shape = try m.decode([Int].self, forKey: .shape)
+        guard shape.count == 2, shape.allSatisfy({ $0 >= 0 }) else {
+            throw DecodingError.dataCorruptedError(forKey: .shape, in: m, debugDescription: "shape \(shape) is not [rows, columns]")
+        }
+        guard let bytes = Data(base64Encoded: try m.decode(String.self, forKey: .data)), bytes.count == shape[0] * shape[1] * 4 else {
+            throw DecodingError.dataCorruptedError(forKey: .data, in: m, debugDescription: "data is not base64 float32 of shape \(shape)")
+        }
+        var values = [Float](repeating: 0, count: shape[0] * shape[1])
+        for i in values.indices {
+            let p = bytes.startIndex + 4 * i
+            values[i] = Float(bitPattern: UInt32(bytes[p]) | UInt32(bytes[p + 1]) << 8 | UInt32(bytes[p + 2]) << 16 | UInt32(bytes[p + 3]) << 24)
+        }
+        return try Matrix(rows: shape[0], cols: shape[1], values: values)
+    }
+
+    static func encodeMatrix(_ matrix: Matrix, into m: inout KeyedEncodingContainer<MatrixKeys>) throws {
+        try m.encode("float32", forKey: .dtype)
+        try m.encode([matrix.rows, matrix.cols], forKey: .shape)
+        var bytes = Data(capacity: matrix.values.count * 4)
+        for value in matrix.values {
+            let bits = value.bitPattern
+            bytes.append(contentsOf: [UInt8(bits & 0xFF), UInt8(bits >> 8 & 0xFF), UInt8(bits >> 16 & 0xFF), UInt8(bits >> 24)])
+        }
+        try m.encode(bytes.base64EncodedString(), forKey: .data)
     }
 
     /// Checks meaning beyond shape: version, dimensions, finite values, label references, thresholds.
@@ -216,6 +234,12 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
             throw fail("\(centroids.rows) centroids but \(centroidLabels.count) centroid labels")
         }
         guard centroids.isFinite else { throw fail("centroids contain NaN or infinity") }
+        if let linearMap {
+            guard linearMap.rows == embedder.dimension, linearMap.cols == embedder.dimension else {
+                throw fail("linear map is \(linearMap.rows)x\(linearMap.cols), expected \(embedder.dimension)x\(embedder.dimension)")
+            }
+            guard linearMap.isFinite else { throw fail("linear map contains NaN or infinity") }
+        }
         guard Set(labels).count == labels.count, !labels.isEmpty else { throw fail("labels are empty or repeated") }
         if let bad = centroidLabels.first(where: { $0 < 0 || $0 >= labels.count }) {
             throw fail("centroid label \(bad) is outside 0..<\(labels.count)")

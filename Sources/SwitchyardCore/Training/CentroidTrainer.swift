@@ -25,6 +25,8 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var targetPrecision: Double
     /// With an abstain label: the share of its validation rows the thresholds must reject.
     public var abstainRecallTarget: Double?
+    /// With an abstain label: learn this many centroids for it too, so that prompts near them abstain outright.
+    public var abstainK: Int?
     /// Cosine-softmax refinement; nil skips it (plain k-means centroids).
     public var refinement: Refinement?
 
@@ -33,23 +35,38 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         public var epochs: Int
         public var learningRate: Float
         public var batchSize: Int
+        /// Learn a linear map of the prompt vectors too.
+        public var linearMap: Bool
 
-        public init(scale: Float = 20, epochs: Int = 30, learningRate: Float = 0.01, batchSize: Int = 512) {
+        public init(scale: Float = 20, epochs: Int = 30, learningRate: Float = 0.01, batchSize: Int = 512, linearMap: Bool = false) {
+            self.linearMap = linearMap
             self.scale = scale
             self.epochs = epochs
             self.learningRate = learningRate
             self.batchSize = batchSize
         }
 
-        enum CodingKeys: String, CodingKey { case scale, epochs, learningRate = "learning_rate", batchSize = "batch_size" }
+        enum CodingKeys: String, CodingKey {
+            case scale, epochs, learningRate = "learning_rate", batchSize = "batch_size", linearMap = "linear_map"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            scale = try c.decodeIfPresent(Float.self, forKey: .scale) ?? 20
+            epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? 30
+            learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? 0.01
+            batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? 512
+            linearMap = try c.decodeIfPresent(Bool.self, forKey: .linearMap) ?? false
+        }
     }
 
     public init(
         name: String, data: [String], textField: String = "text", labelField: String = "label",
         groupField: String = "group", labelMap: [String: String]? = nil, abstainLabel: String? = nil, k: Int? = nil,
         maxK: Int = 1, seed: UInt64 = 7, validationFraction: Double = 0.2, targetPrecision: Double = 0.9,
-        abstainRecallTarget: Double? = nil, refinement: Refinement? = Refinement()
+        abstainRecallTarget: Double? = nil, abstainK: Int? = nil, refinement: Refinement? = Refinement()
     ) {
+        self.abstainK = abstainK
         self.name = name
         self.data = data
         self.textField = textField
@@ -70,7 +87,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         case name, data, textField = "text_field", labelField = "label_field", groupField = "group_field"
         case labelMap = "label_map", abstainLabel = "abstain_label", k, maxK = "max_k", seed
         case validationFraction = "validation_fraction", targetPrecision = "target_precision"
-        case abstainRecallTarget = "abstain_recall_target", refinement
+        case abstainRecallTarget = "abstain_recall_target", abstainK = "abstain_k", refinement
     }
 
     public init(from decoder: any Decoder) throws {
@@ -89,6 +106,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         validationFraction = try c.decodeIfPresent(Double.self, forKey: .validationFraction) ?? 0.2
         targetPrecision = try c.decodeIfPresent(Double.self, forKey: .targetPrecision) ?? 0.9
         abstainRecallTarget = try c.decodeIfPresent(Double.self, forKey: .abstainRecallTarget)
+        abstainK = try c.decodeIfPresent(Int.self, forKey: .abstainK)
         refinement = c.contains(.refinement) ? try c.decodeIfPresent(Refinement.self, forKey: .refinement) : Refinement()
     }
 
@@ -219,7 +237,10 @@ public struct CentroidTrainer: Sendable {
         }
         vectors.normalizeRows()
 
-        let labels = Array(Set(rows.map(\.label)).subtracting([config.abstainLabel].compactMap { $0 })).sorted()
+        // The abstain label gets centroids only when asked (abstain_k); it never decides a capability.
+        let excluded = config.abstainK == nil ? [config.abstainLabel].compactMap { $0 } : []
+        let labels = Array(Set(rows.map(\.label)).subtracting(excluded)).sorted()
+        let inScopeLabels = labels.filter { $0 != config.abstainLabel }
         let labelIndex = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
         let trainInScope = trainIndices.filter { labelIndex[rows[$0].label] != nil }
         let validationInScope = validationIndices.filter { labelIndex[rows[$0].label] != nil }
@@ -235,7 +256,9 @@ public struct CentroidTrainer: Sendable {
                 throw DatasetError(file: config.name, row: nil, problem: "label \"\(label)\" has no training rows after the validation split")
             }
             let points = vectors.rows(members)
-            let result = try chooseClusters(points, config: config, seed: config.seed &+ UInt64(l))
+            var perLabel = config
+            if label == config.abstainLabel, let k = config.abstainK { perLabel.k = k }
+            let result = try chooseClusters(points, config: perLabel, seed: config.seed &+ UInt64(l))
             kPerLabel[label] = result.centroids.rows
             centroidRows += result.centroids.rowVectors
             owners += Array(repeating: l, count: result.centroids.rows)
@@ -243,17 +266,20 @@ public struct CentroidTrainer: Sendable {
         }
         var centroids = try Matrix(rowVectors: centroidRows)
         var epochs = 0
+        var linearMap: Matrix?
         let scale = config.refinement?.scale ?? 20
         if let refinement = config.refinement {
             progress(TrainingProgress(phase: "refinement", done: 0, total: refinement.epochs))
             let refiner = CentroidRefiner(scale: refinement.scale, epochs: refinement.epochs,
-                                          learningRate: refinement.learningRate, batchSize: refinement.batchSize, seed: config.seed)
+                                          learningRate: refinement.learningRate, batchSize: refinement.batchSize, seed: config.seed,
+                                          learnLinearMap: refinement.linearMap)
             let validation = validationInScope.isEmpty ? nil
                 : (points: vectors.rows(validationInScope), labels: validationInScope.map { labelIndex[rows[$0].label]! })
             let result = try refiner.refine(
                 points: vectors.rows(trainInScope), labels: trainInScope.map { labelIndex[rows[$0].label]! },
                 centroids: centroids, owners: owners, validation: validation)
             centroids = result.centroids
+            linearMap = result.linearMap
             epochs = result.epochsRun
             progress(TrainingProgress(phase: "refinement", done: refinement.epochs, total: refinement.epochs))
         }
@@ -272,7 +298,7 @@ public struct CentroidTrainer: Sendable {
                 seed: config.seed, created: ISO8601DateFormatter().string(from: Date()), refinementEpochs: epochs,
                 seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18),
             validation: nil)
-        if let map = config.labelMap { artifact.capabilities = Dictionary(uniqueKeysWithValues: labels.map { ($0, map[$0] ?? $0) }) }
+        artifact.linearMap = linearMap
 
         // Calibrate thresholds and measure on the validation split.
         if !validationIndices.isEmpty {
@@ -281,12 +307,12 @@ public struct CentroidTrainer: Sendable {
             let truth = validationIndices.map { rows[$0].label }
             let calibration = ThresholdCalibration(targetPrecision: config.targetPrecision,
                                                    abstainRecallTarget: config.abstainRecallTarget)
-            let (thresholds, fallback) = calibration.calibrate(scores: scores, truth: truth, labels: labels)
+            let (thresholds, fallback) = calibration.calibrate(scores: scores, truth: truth, labels: inScopeLabels)
             artifact.thresholds = thresholds
             artifact.defaultThreshold = fallback
             let calibrated = CentroidClassifier(artifact: artifact)
             let final = try calibrated.score(vectors.rows(validationIndices))
-            artifact.validation = Self.report(scores: final, truth: truth, labels: labels, abstainLabel: config.abstainLabel,
+            artifact.validation = Self.report(scores: final, truth: truth, labels: inScopeLabels, abstainLabel: config.abstainLabel,
                                               split: Self.describeSplit(rows, validationIndices, config))
         }
         return artifact
@@ -367,12 +393,14 @@ public struct ThresholdCalibration: Sendable {
             thresholds[label] = predictions.count >= minimumPredictions ? cutoff(predictions) : fallback
         }
         if let target = abstainRecallTarget {
-            let abstainConfidences = zip(scores, truth).filter { !labels.contains($0.1) }.map(\.0.confidence).sorted()
-            if !abstainConfidences.isEmpty {
-                let index = min(abstainConfidences.count - 1, Int((Double(abstainConfidences.count) * target).rounded(.up)) - 1)
-                let floor = abstainConfidences[max(0, index)] + 1e-9
-                for label in labels { thresholds[label] = max(thresholds[label]!, min(floor, 1)) }
-                return (thresholds, max(fallback, min(floor, 1)))
+            let outside = zip(scores, truth).filter { !labels.contains($0.1) }.map(\.0)
+            let already = outside.filter(\.isAbstainLabel).count
+            let needed = Int((Double(outside.count) * target).rounded(.up)) - already
+            let rest = outside.filter { !$0.isAbstainLabel }.map(\.confidence).sorted()
+            if needed > 0, !rest.isEmpty {
+                let floor = min(rest[min(needed, rest.count) - 1] + 1e-9, 1)
+                for label in labels { thresholds[label] = max(thresholds[label]!, floor) }
+                return (thresholds, max(fallback, floor))
             }
         }
         return (thresholds, fallback)
