@@ -57,11 +57,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        /// Offline and replayed A/B evaluation of routers: metrics, McNemar, reports.
+        .target(name: "SwitchyardEval", dependencies: ["SwitchyardCore", "VectorMath"]),
         /// The `switchyard` command line.
         .executableTarget(
             name: "SwitchyardCLI",
             dependencies: [
-                "SwitchyardCore", "MiniLMEncoder", "OpenAIClient", "VectorMath",
+                "SwitchyardCore", "MiniLMEncoder", "OpenAIClient", "VectorMath", "SwitchyardEval",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -84,6 +86,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: ["OpenAIClient", "SwitchyardCore", "MiniLMEncoder", "VectorMath", "SwitchyardTestSupport"]
         ),
+        .testTarget(name: "SwitchyardEvalTests", dependencies: ["SwitchyardEval", "SwitchyardCore", "MiniLMEncoder", "VectorMath", "SwitchyardTestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["SwitchyardCLI", "SwitchyardTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

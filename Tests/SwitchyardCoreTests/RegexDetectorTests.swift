@@ -82,6 +82,7 @@ struct PlanParserTests {
         ("### 1. Heading step\n### 2. Another", ["Heading step", "Another"]),
         ("just one line of text", ["just one line of text"]),
         ("Steps:\nalpha\nbeta", ["alpha", "beta"]),
+        ("```python\nfirst line\n```", ["first line"]),
         ("", [String]()),
     ])
     func parse(plan: String, expected: [String]) {

@@ -8,7 +8,8 @@ public struct PlanParser: Sendable {
     /// At most `limit` steps, in order, each trimmed and non-empty.
     public func steps(from plan: String, limit: Int) -> [String] {
         guard limit > 0 else { return [] }
-        let lines = plan.split(whereSeparator: \.isNewline).map { String($0).trimmingWhitespace() }
+        // Code fences are never steps.
+        let lines = plan.split(whereSeparator: \.isNewline).map { String($0).trimmingWhitespace() }.filter { !$0.hasPrefix("```") }
         var marked: [String] = []
         for line in lines {
             if let step = stripMarker(line) { marked.append(step) }
