@@ -3,6 +3,10 @@ import Foundation
 import OpenAIClient
 import SwitchyardCore
 
+enum ABModeChoice: String, ExpressibleByArgument, CaseIterable {
+    case shadow, split
+}
+
 struct RouteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "route",
@@ -20,6 +24,27 @@ struct RouteCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Send the prompt to the chosen model and stream the answer.")
     var run = false
 
+    @Option(name: .long, help: "Online A/B: shadow (decide with --detector, also compute --ab-detector) or split (send --ab-share of ids to --ab-detector).")
+    var abMode: ABModeChoice?
+
+    @Option(name: .long, help: "The B arm's detector in an A/B run: regex, embedding or hybrid.")
+    var abDetector: DetectorChoice = .regex
+
+    @Option(name: .long, help: "Share of ids (0-1) routed by the B arm in split mode.")
+    var abShare: Double = 0.5
+
+    @Option(name: .long, help: "Append one A/B decision record per prompt to this JSON Lines file.")
+    var trace: String?
+
+    @Option(name: .long, help: "With --file JSON Lines: the field that identifies a request or user (split mode hashes it); default: the line number.")
+    var idField: String = "id"
+
+    @Option(name: .long, help: "With --file JSON Lines: the field holding a true label, copied into the A/B trace.")
+    var labelField: String?
+
+    @Flag(name: .long, help: "Record prompt texts in the A/B trace (off by default).")
+    var tracePrompts = false
+
     @OptionGroup var routing: RoutingOptions
     @OptionGroup var endpoint: EndpointOptions
 
@@ -27,13 +52,30 @@ struct RouteCommand: AsyncParsableCommand {
         if prompt == nil && file == nil { throw ValidationError("give a PROMPT, - for standard input, or --file PATH") }
         if prompt != nil && file != nil { throw ValidationError("give either a PROMPT or --file, not both") }
         if run && file != nil { throw ValidationError("--run sends one prompt; it does not combine with --file") }
+        if abMode != nil && trace == nil { throw ValidationError("--ab-mode records both decisions: give --trace FILE") }
+        if abMode != nil && run { throw ValidationError("--ab-mode does not combine with --run") }
+        guard (0...1).contains(abShare) else { throw ValidationError("--ab-share must be between 0 and 1") }
     }
 
     func run() async throws {
         let catalog = try routing.loadCatalog()
         let (detector, embeddingClient) = try await routing.makeDetector()
         do {
-            try await route(with: Router(catalog: FixedCatalog(catalog), detector: detector), catalog: catalog)
+            if let abMode {
+                var armB = routing
+                armB.detector = abDetector
+                let (second, secondClient) = try await armB.makeDetector()
+                let ab = ABRouter(a: Router(catalog: FixedCatalog(catalog), detector: detector),
+                                  b: Router(catalog: FixedCatalog(catalog), detector: second),
+                                  mode: abMode == .shadow ? .shadow : .split(share: abShare), recordPrompts: tracePrompts)
+                do { try await routeAB(ab) } catch {
+                    try? await secondClient?.shutdown()
+                    throw error
+                }
+                try? await secondClient?.shutdown()
+            } else {
+                try await route(with: Router(catalog: FixedCatalog(catalog), detector: detector), catalog: catalog)
+            }
         } catch {
             try? await embeddingClient?.shutdown()
             throw error
@@ -82,6 +124,35 @@ struct RouteCommand: AsyncParsableCommand {
             throw error
         }
         try await client.shutdown()
+    }
+
+    /// Routes every prompt through both arms and writes the A/B trace.
+    func routeAB(_ ab: ABRouter) async throws {
+        var items: [(id: String, text: String, label: String?)] = []
+        if let file {
+            guard let data = FileManager.default.contents(atPath: file), let content = String(data: data, encoding: .utf8) else {
+                throw CLIFailure("cannot read \(file) as UTF-8")
+            }
+            for (number, line) in content.split(separator: "\n").enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+                if line.hasPrefix("{"), let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                   let text = object["text"] as? String {
+                    let id = (object[idField] as? String) ?? (object[idField] as? NSNumber)?.stringValue ?? String(number + 1)
+                    items.append((id, text, labelField.flatMap { object[$0] as? String }))
+                } else {
+                    items.append((String(number + 1), String(line), nil))
+                }
+            }
+        } else {
+            items = [("1", try InputReader.text(prompt!, what: "prompt"), nil)]
+        }
+        let writer: ABTraceWriter
+        do { writer = try ABTraceWriter(path: trace!) } catch { throw CLIFailure("cannot write the trace file \(trace!)") }
+        for item in items {
+            let (decision, record) = try await ab.route(item.text, id: item.id, label: item.label)
+            await writer.write(record)
+            print(json ? JSONOutput.line(decision) : "[\(record.arm)] " + Self.summary(decision))
+        }
+        await writer.close()
     }
 
     static func summary(_ d: RouteDecision) -> String {

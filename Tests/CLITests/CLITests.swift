@@ -229,3 +229,64 @@ struct TrainCLITests {
         expectCleanFailure(refused, mentioning: "not comparable")
     }
 }
+
+@Suite("switchyard eval")
+struct EvalCLITests {
+    func labeledFile(_ rows: [(String, String)]) throws -> String {
+        let path = TestPaths.temporaryDirectory("eval") + "/data.jsonl"
+        let lines = try rows.map { text, label in
+            String(decoding: try JSONSerialization.data(withJSONObject: ["text": text, "label": label]), as: UTF8.self)
+        }
+        try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test("terminal table, --json with stable fields, and --report writing a page")
+    func outputs() throws {
+        let data = try labeledFile([("Write a Go function to parse JSON", "code"), ("Translate 'cat' into French", "translation"),
+                                    ("What is 7 squared?", "math"), ("Write a haiku about rain", "creative")])
+        let report = TestPaths.temporaryDirectory("eval") + "/r.html"
+        let table = try SwitchyardBinary.run(["eval", data, "--report", report, "--latency-sample", "2"])
+        #expect(table.status == 0, "\(table.stderr)")
+        #expect(table.stdout.contains("regex vs embedding: agreement"))
+        #expect(table.stdout.contains("macro-F1"))
+        #expect(try String(contentsOfFile: report, encoding: .utf8).contains("<svg"))
+        let structured = try SwitchyardBinary.run(["eval", data, "--json", "--routers", "regex,hybrid", "--latency-sample", "2"])
+        let object = json(structured.stdout)
+        #expect((object["routers"] as? [[String: Any]])?.map { $0["name"] as? String } == ["regex", "hybrid"])
+        #expect((object["comparisons"] as? [[String: Any]])?.first?["mcnemar"] != nil)
+    }
+
+    @Test("unknown labels, rows without text and an empty file name the file and row", arguments: [
+        (#"{"text": "hello", "label": "astrology"}"#, "astrology"),
+        (#"{"label": "code"}"#, "data.jsonl:1"),
+        ("", "no rows"),
+    ])
+    func badInput(line: String, mention: String) throws {
+        let path = TestPaths.temporaryDirectory("eval") + "/data.jsonl"
+        try line.write(toFile: path, atomically: true, encoding: .utf8)
+        let run = try SwitchyardBinary.run(["eval", path])
+        expectCleanFailure(run, mentioning: mention)
+    }
+
+    @Test("route --ab-mode writes a trace that eval --trace replays")
+    func abTrace() throws {
+        let dir = TestPaths.temporaryDirectory("eval")
+        try """
+        {"id": "u1", "text": "Write a SQL query for the top ten customers", "label": "code"}
+        {"id": "u2", "text": "Translate 'see you soon' into Spanish", "label": "translation"}
+        {"id": "u3", "text": "Write a limerick about a frog", "label": "creative"}
+        """.write(toFile: dir + "/p.jsonl", atomically: true, encoding: .utf8)
+        let routed = try SwitchyardBinary.run(["route", "--file", dir + "/p.jsonl", "--ab-mode", "shadow", "--ab-detector", "regex",
+                                               "--trace", dir + "/t.jsonl", "--label-field", "label"])
+        #expect(routed.status == 0, "\(routed.stderr)")
+        #expect(try TestPaths.jsonLines(dir + "/t.jsonl").count == 3)
+        let replay = try SwitchyardBinary.run(["eval", "--trace", dir + "/t.jsonl", "--json"])
+        let object = json(replay.stdout)
+        #expect(object["records"] as? Int == 3)
+        #expect(object["paired"] as? Int == 3)
+        #expect((object["metrics"] as? [[String: Any]])?.count == 2)
+        let missingTrace = try SwitchyardBinary.run(["route", "x", "--ab-mode", "split"])
+        #expect(missingTrace.status != 0 && missingTrace.stderr.contains("--trace"))
+    }
+}
