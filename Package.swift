@@ -17,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         /// OpenBLAS, as a C module with no API of its own.
@@ -59,11 +62,25 @@ let package = Package(
         ),
         /// Offline and replayed A/B evaluation of routers: metrics, McNemar, reports.
         .target(name: "SwitchyardEval", dependencies: ["SwitchyardCore", "VectorMath"]),
+        /// The routing service: OpenAI-compatible auto-routing proxy, route and embeddings APIs, metrics.
+        .target(
+            name: "SwitchyardService",
+            dependencies: [
+                "SwitchyardCore", "MiniLMEncoder", "OpenAIClient", "VectorMath",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         /// The `switchyard` command line.
         .executableTarget(
             name: "SwitchyardCLI",
             dependencies: [
-                "SwitchyardCore", "MiniLMEncoder", "OpenAIClient", "VectorMath", "SwitchyardEval",
+                "SwitchyardCore", "MiniLMEncoder", "OpenAIClient", "VectorMath", "SwitchyardEval", "SwitchyardService",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -87,6 +104,13 @@ let package = Package(
             dependencies: ["OpenAIClient", "SwitchyardCore", "MiniLMEncoder", "VectorMath", "SwitchyardTestSupport"]
         ),
         .testTarget(name: "SwitchyardEvalTests", dependencies: ["SwitchyardEval", "SwitchyardCore", "MiniLMEncoder", "VectorMath", "SwitchyardTestSupport"]),
+        .testTarget(
+            name: "SwitchyardServiceTests",
+            dependencies: [
+                "SwitchyardService", "SwitchyardCore", "MiniLMEncoder", "OpenAIClient", "SwitchyardTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         .testTarget(name: "CLITests", dependencies: ["SwitchyardCLI", "SwitchyardTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -141,6 +141,16 @@ public struct Catalog: Sendable, Equatable, Codable {
     /// The entry for an alias.
     public func model(_ alias: String) -> ModelEntry? { models.first { $0.alias == alias } }
 
+    /// The models to try for `model`: itself, then its fallbacks in order (each once).
+    public func fallbackChain(for model: ModelEntry) -> [ModelEntry] {
+        var seen: Set<String> = [model.alias]
+        var out = [model]
+        for alias in model.fallbacks where seen.insert(alias).inserted {
+            if let entry = self.model(alias) { out.append(entry) }
+        }
+        return out
+    }
+
     /// Every capability some model declares, sorted.
     public var capabilities: [String] { Array(Set(models.flatMap(\.capabilities))).sorted() }
 

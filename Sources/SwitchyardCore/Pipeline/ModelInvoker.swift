@@ -51,15 +51,6 @@ public struct ModelInvoker: Sendable {
         public var cost: Double?
     }
 
-    /// The chain of models to try: the model, then its fallbacks (each once).
-    public func chain(for model: ModelEntry, in catalog: Catalog) -> [ModelEntry] {
-        var seen: Set<String> = [model.alias]
-        var out = [model]
-        for alias in model.fallbacks where seen.insert(alias).inserted {
-            if let entry = catalog.model(alias) { out.append(entry) }
-        }
-        return out
-    }
 
     /// A complete (non-streamed) answer. With `onDelta`, the answer is streamed and each piece handed over as it
     /// arrives; a fallback happens only when a model fails before its first piece.
@@ -68,7 +59,7 @@ public struct ModelInvoker: Sendable {
         context: CallContext, onDelta: (@Sendable (String) -> Void)? = nil
     ) async throws -> Outcome {
         var failures: [(model: String, error: String)] = []
-        for (index, entry) in chain(for: model, in: catalog).enumerated() {
+        for (index, entry) in catalog.fallbackChain(for: model).enumerated() {
             let request = ChatRequest(model: entry.upstreamID, messages: messages, parameters: parameters, baseURL: entry.baseURL)
             let started = Date()
             let clock = ContinuousClock.now
