@@ -86,7 +86,15 @@ let package = Package(
             ]
         ),
         /// Paths and fixtures shared by the test targets.
-        .target(name: "SwitchyardTestSupport", path: "Tests/SwitchyardTestSupport"),
+        .target(
+            name: "SwitchyardTestSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/SwitchyardTestSupport"
+        ),
         .testTarget(name: "VectorMathTests", dependencies: ["VectorMath"]),
         .testTarget(name: "MiniLMEncoderTests", dependencies: ["MiniLMEncoder", "SwitchyardCore", "VectorMath", "SwitchyardTestSupport"]),
         .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore", "SwitchyardTestSupport"]),

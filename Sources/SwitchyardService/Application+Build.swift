@@ -66,6 +66,10 @@ struct ReloadService: Service {
     let logger: Logger
 
     func run() async throws {
+        try await cancelWhenGracefulShutdown { try await self.loop() }
+    }
+
+    private func loop() async throws {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await _ in await UnixSignalsSequence(trapping: .sighup) {
@@ -81,10 +85,7 @@ struct ReloadService: Service {
                     }
                 }
             }
-            await withGracefulShutdownHandler {
-                await group.next()
-            } onGracefulShutdown: {}
-            group.cancelAll()
+            await group.waitForAll()
         }
     }
 }

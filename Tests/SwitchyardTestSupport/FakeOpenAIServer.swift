@@ -4,20 +4,20 @@ import NIOHTTP1
 import NIOPosix
 
 /// What the fake server received.
-struct FakeRequest: Sendable {
-    var method: String
-    var uri: String
-    var headers: [(String, String)]
-    var body: String
+public struct FakeRequest: Sendable {
+    public var method: String
+    public var uri: String
+    public var headers: [(String, String)]
+    public var body: String
     /// 0 for the first request the server saw, 1 for the second, …
-    var index: Int
+    public var index: Int
 
-    func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
-    var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]) ?? [:] }
+    public func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
+    public var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]) ?? [:] }
 }
 
 /// How the fake server answers.
-indirect enum FakeReply: Sendable {
+public indirect enum FakeReply: Sendable {
     /// A complete response.
     case respond(status: Int, headers: [(String, String)] = [("Content-Type", "application/json")], body: String)
     /// An event stream written piece by piece (raw bytes per piece), `gap` apart; closed mid-way when `cut`.
@@ -27,10 +27,10 @@ indirect enum FakeReply: Sendable {
 }
 
 /// An in-process HTTP/1.1 server on 127.0.0.1 with a scripted responder, for client error-path tests.
-final class FakeOpenAIServer: Sendable {
+public final class FakeOpenAIServer: Sendable {
     let channel: any Channel
     let log: RequestLog
-    var baseURL: String { "http://127.0.0.1:\(channel.localAddress!.port!)/v1" }
+    public var baseURL: String { "http://127.0.0.1:\(channel.localAddress!.port!)/v1" }
 
     final class RequestLog: @unchecked Sendable {
         private let lock = NSLock()
@@ -45,7 +45,7 @@ final class FakeOpenAIServer: Sendable {
         var all: [FakeRequest] { lock.withLock { items } }
     }
 
-    init(_ responder: @escaping @Sendable (FakeRequest) -> FakeReply) async throws {
+    public init(_ responder: @escaping @Sendable (FakeRequest) -> FakeReply) async throws {
         let log = RequestLog()
         self.log = log
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -59,9 +59,9 @@ final class FakeOpenAIServer: Sendable {
             .bind(host: "127.0.0.1", port: 0).get()
     }
 
-    var requests: [FakeRequest] { log.all }
+    public var requests: [FakeRequest] { log.all }
 
-    func stop() async throws { try await channel.close() }
+    public func stop() async throws { try await channel.close() }
 
     final class Handler: ChannelInboundHandler {
         typealias InboundIn = HTTPServerRequestPart
@@ -136,12 +136,12 @@ final class FakeOpenAIServer: Sendable {
     }
 }
 
-enum FakeBodies {
-    static func chat(_ content: String, model: String = "m") -> String {
+public enum FakeBodies {
+    public static func chat(_ content: String, model: String = "m") -> String {
         #"{"id":"c1","object":"chat.completion","model":"\#(model)","choices":[{"index":0,"message":{"role":"assistant","content":"\#(content)"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7}}"#
     }
 
-    static func chunk(_ delta: String) -> String {
+    public static func chunk(_ delta: String) -> String {
         #"data: {"choices":[{"index":0,"delta":{"content":"\#(delta)"},"finish_reason":null}]}"# + "\n\n"
     }
 }

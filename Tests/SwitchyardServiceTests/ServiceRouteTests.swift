@@ -1,0 +1,283 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import MiniLMEncoder
+import NIOCore
+import SwitchyardCore
+import SwitchyardService
+import SwitchyardTestSupport
+import Testing
+
+let serviceEncoder: Result<MiniLMEncoder, EncoderError> = Result { () throws(EncoderError) -> MiniLMEncoder in
+    try MiniLMEncoder(configuration: .init(directory: ModelDirectory(path: TestPaths.modelDirectory)))
+}
+
+func testConfiguration(upstream: String = "http://127.0.0.1:9/v1", keys: [String] = [], catalog: String? = nil) -> ServiceConfiguration {
+    var c = ServiceConfiguration()
+    c.upstreamURL = upstream
+    c.centroidsPath = TestPaths.repositoryFile("centroids/tasks.json")
+    c.catalogPath = catalog
+    c.apiKeys = keys
+    c.maxBodyBytes = 64 * 1024
+    c.watchInterval = nil
+    return c
+}
+
+func makeApp(_ c: ServiceConfiguration) async throws -> some ApplicationProtocol {
+    var logger = Logger(label: "test")
+    logger.logLevel = .critical
+    return try await buildApplication(configuration: c, encoder: try serviceEncoder.get(), logger: logger)
+}
+
+func json(_ buffer: ByteBuffer) -> [String: Any] {
+    (try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any]) ?? [:]
+}
+
+func body(_ object: Any) -> ByteBuffer {
+    ByteBuffer(bytes: try! JSONSerialization.data(withJSONObject: object))
+}
+
+/// The OpenAI error shape, with the expected code.
+func expectError(_ response: TestResponse, _ status: HTTPResponse.Status, code: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(response.status == status, sourceLocation: sourceLocation)
+    let error = json(response.body)["error"] as? [String: Any]
+    #expect(error?["code"] as? String == code, "\(String(buffer: response.body))", sourceLocation: sourceLocation)
+    #expect(error?["message"] is String, sourceLocation: sourceLocation)
+    #expect(error?["type"] is String, sourceLocation: sourceLocation)
+}
+
+@Suite("Service routes (no sockets)")
+struct ServiceRouteTests {
+    @Test("health, readiness, models and metrics")
+    func probes() async throws {
+        try await makeApp(testConfiguration()).test(.router) { client in
+            try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/readyz", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(json(response.body)["centroids"] as? Bool == true)
+            }
+            try await client.execute(uri: "/v1/models", method: .get) { response in
+                let ids = (json(response.body)["data"] as? [[String: Any]])?.compactMap { $0["id"] as? String } ?? []
+                #expect(ids.first == "auto")
+                #expect(ids.contains("deepseek-coder-1.3b") && ids.count == 8)
+            }
+            try await client.execute(uri: "/v1/route", method: .post, body: body(["prompt": "Fix the bug in my Java code"])) { _ in }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                let text = String(buffer: response.body)
+                #expect(text.contains("switchyard_routing_decisions_total{capability=\"code\""))
+                #expect(text.contains("arm=\"A\""))
+                #expect(text.contains("switchyard_http_requests_total{route=\"/v1/route\",status=\"200\"}"))
+                #expect(text.contains("switchyard_embed_seconds_bucket"))
+            }
+        }
+    }
+
+    @Test("route: one prompt, many prompts, a conversation")
+    func route() async throws {
+        try await makeApp(testConfiguration()).test(.router) { client in
+            try await client.execute(uri: "/v1/route", method: .post, body: body(["prompt": "Write a Python function that merges two dicts"])) { response in
+                #expect(response.status == .ok)
+                let d = json(response.body)
+                #expect(d["capability"] as? String == "code")
+                #expect(d["model"] as? String == "deepseek-coder-1.3b")
+                #expect(d.keys.contains("label"))
+            }
+            try await client.execute(uri: "/v1/route", method: .post,
+                                     body: body(["prompts": ["Translate 'hello' into French", "Write a haiku about snow"]])) { response in
+                let decisions = json(response.body)["decisions"] as? [[String: Any]] ?? []
+                #expect(decisions.map { $0["capability"] as? String } == ["translation", "creative"])
+            }
+            try await client.execute(uri: "/v1/route", method: .post, body: body(["messages": [
+                ["role": "system", "content": "You are helpful."],
+                ["role": "user", "content": [["type": "text", "text": "Write a SQL query that counts orders per customer"]]],
+            ]])) { response in
+                #expect(json(response.body)["capability"] as? String == "code")
+            }
+        }
+    }
+
+    @Test("bad requests are OpenAI-shaped errors", arguments: [
+        ("/v1/route", "{not json", HTTPResponse.Status.badRequest, "invalid_json"),
+        ("/v1/route", "[1, 2]", .badRequest, "invalid_json"),
+        ("/v1/route", "{}", .badRequest, "missing_field"),
+        ("/v1/route", #"{"prompt": 42}"#, .badRequest, "invalid_type"),
+        ("/v1/route", #"{"prompt": "   "}"#, .badRequest, "empty_input"),
+        ("/v1/route", #"{"prompts": []}"#, .badRequest, "empty_input"),
+        ("/v1/embeddings", #"{}"#, .badRequest, "missing_field"),
+        ("/v1/embeddings", #"{"input": 7}"#, .badRequest, "invalid_type"),
+        ("/v1/embeddings", #"{"input": []}"#, .badRequest, "empty_input"),
+        ("/v1/embeddings", #"{"input": "x", "encoding_format": "int8"}"#, .badRequest, "invalid_type"),
+        ("/v1/embeddings", #"{"input": "x", "model": "text-embedding-3-large"}"#, .notFound, "model_not_found"),
+        ("/v1/chat/completions", #"{"messages": [{"role": "user", "content": "hi"}]}"#, .badRequest, "missing_field"),
+        ("/v1/chat/completions", #"{"model": "auto", "messages": "hi"}"#, .badRequest, "invalid_type"),
+        ("/v1/chat/completions", #"{"model": "auto", "messages": []}"#, .badRequest, "empty_input"),
+        ("/v1/chat/completions", #"{"model": "auto", "messages": [{"role": "wizard", "content": "hi"}]}"#, .badRequest, "invalid_type"),
+        ("/v1/chat/completions", #"{"model": "gpt-9", "messages": [{"role": "user", "content": "hi"}]}"#, .notFound, "model_not_found"),
+    ])
+    func badRequests(path: String, payload: String, status: HTTPResponse.Status, code: String) async throws {
+        try await makeApp(testConfiguration()).test(.router) { client in
+            try await client.execute(uri: path, method: .post, body: ByteBuffer(string: payload)) { expectError($0, status, code: code) }
+        }
+    }
+
+    @Test("a body over the limit is 413")
+    func huge() async throws {
+        let big = String(repeating: "a", count: 100_000)
+        try await makeApp(testConfiguration()).test(.router) { client in
+            try await client.execute(uri: "/v1/route", method: .post, body: body(["prompt": big])) {
+                expectError($0, .contentTooLarge, code: "body_too_large")
+            }
+        }
+    }
+
+    @Test("API keys: required everywhere but health, compared exactly")
+    func auth() async throws {
+        try await makeApp(testConfiguration(keys: ["k-one", "k-two"])).test(.router) { client in
+            try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v1/models", method: .get) { expectError($0, .unauthorized, code: "missing_api_key") }
+            try await client.execute(uri: "/v1/models", method: .get, headers: [.authorization: "Bearer k-one-and-more"]) {
+                expectError($0, .unauthorized, code: "invalid_api_key")
+            }
+            try await client.execute(uri: "/v1/models", method: .get, headers: [.authorization: "Bearer k-two"]) { #expect($0.status == .ok) }
+        }
+    }
+
+    @Test("embeddings: float and base64 match the golden vectors; usage counts tokens")
+    func embeddings() async throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: TestPaths.sharedFile("golden/minilm_golden.json")))
+        let items = ((try JSONSerialization.jsonObject(with: data) as! [String: Any])["items"] as! [[String: Any]]).prefix(6)
+        let texts = items.map { $0["text"] as! String }
+        let golden = items.map { ($0["embedding"] as! [NSNumber]).map(\.doubleValue) }
+        let tokens = items.map { ($0["token_ids"] as! [Any]).count }.reduce(0, +)
+        try await makeApp(testConfiguration()).test(.router) { client in
+            var floats: [[Double]] = []
+            try await client.execute(uri: "/v1/embeddings", method: .post, body: body(["input": texts, "model": "all-MiniLM-L6-v2"])) { response in
+                #expect(response.status == .ok)
+                let object = json(response.body)
+                floats = (object["data"] as? [[String: Any]])?.map { $0["embedding"] as! [Double] } ?? []
+                #expect((object["usage"] as? [String: Any])?["prompt_tokens"] as? Int == tokens)
+            }
+            #expect(floats.count == texts.count)
+            for (a, b) in zip(floats, golden) {
+                let cosine = zip(a, b).map(*).reduce(0, +)
+                #expect(cosine > 0.99999)
+            }
+            try await client.execute(uri: "/v1/embeddings", method: .post, body: body(["input": texts[0], "encoding_format": "base64"])) { response in
+                let encoded = (json(response.body)["data"] as? [[String: Any]])?.first?["embedding"] as? String ?? ""
+                let bytes = Data(base64Encoded: encoded) ?? Data()
+                #expect(bytes.count == 384 * 4)
+                let first = Float(bitPattern: UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24)
+                #expect(abs(Double(first) - floats[0][0]) < 1e-7)
+            }
+        }
+    }
+
+    @Test("upstream down: every fallback is tried and the 502 says why")
+    func upstreamDown() async throws {
+        try await makeApp(testConfiguration()).test(.router) { client in
+            try await client.execute(uri: "/v1/chat/completions", method: .post,
+                                     body: body(["model": "auto", "messages": [["role": "user", "content": "Write a poem about rain"]]])) { response in
+                expectError(response, .badGateway, code: "upstream_unavailable")
+                let message = (json(response.body)["error"] as? [String: Any])?["message"] as? String ?? ""
+                #expect(message.contains("mistral-7b") && message.contains("phi-4-mini") && message.contains("connection refused"))
+            }
+        }
+    }
+
+    @Test("upstream 500 on the first model falls back to the next; routing headers name the model that answered")
+    func upstream500() async throws {
+        let upstream = try await FakeOpenAIServer { r in
+            r.json["model"] as? String == "mistral-7b-v0.2"
+                ? .respond(status: 500, body: #"{"error":{"message":"down"}}"#)
+                : .respond(status: 200, body: FakeBodies.chat("from fallback", model: r.json["model"] as? String ?? ""))
+        }
+        try await makeApp(testConfiguration(upstream: upstream.baseURL)).test(.router) { client in
+            try await client.execute(uri: "/v1/chat/completions", method: .post,
+                                     body: body(["model": "auto", "messages": [["role": "user", "content": "Write a poem about rain"]]])) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[HTTPField.Name("x-switchyard-model")!] == "phi-4-mini")
+                #expect(response.headers[HTTPField.Name("x-switchyard-capability")!] == "creative")
+                #expect(response.headers[HTTPField.Name("x-switchyard-method")!] != nil)
+                #expect(Double(response.headers[HTTPField.Name("x-switchyard-confidence")!] ?? "") != nil)
+                #expect(String(buffer: response.body).contains("from fallback"))
+            }
+            // An explicit model is forwarded as asked, with its upstream id.
+            try await client.execute(uri: "/v1/chat/completions", method: .post,
+                                     body: body(["model": "qwen2.5-0.5b", "temperature": 0, "messages": [["role": "user", "content": "hi"]]])) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[HTTPField.Name("x-switchyard-model")!] == "qwen2.5-0.5b")
+            }
+        }
+        let models = upstream.requests.map { $0.json["model"] as? String }
+        #expect(models == ["mistral-7b-v0.2", "phi-4-mini", "qwen2.5-0.5b"])
+        #expect(upstream.requests.last?.json["temperature"] as? Int == 0)  // extra fields pass through
+        try await upstream.stop()
+    }
+
+    @Test("reload: a broken catalog keeps the old state and the response says why; a good one takes effect")
+    func reload() async throws {
+        let dir = TestPaths.temporaryDirectory("svc")
+        let path = dir + "/catalog.json"
+        try Catalog.shipped.jsonText().write(toFile: path, atomically: true, encoding: .utf8)
+        try await makeApp(testConfiguration(catalog: path)).test(.router) { client in
+            try #"{"default_model": "ghost", "models": [{"alias": "a", "capabilities": ["general"], "priority": 1}]}"#
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            try await client.execute(uri: "/admin/reload", method: .post) { response in
+                #expect(response.status == .unprocessableContent)
+                let errors = json(response.body)["errors"] as? [String] ?? []
+                #expect(errors.first?.contains("default_model") == true)
+            }
+            try await client.execute(uri: "/v1/models", method: .get) { response in
+                #expect((json(response.body)["data"] as? [Any])?.count == 8)
+            }
+            try #"{"default_model": "a", "models": [{"alias": "a", "capabilities": ["general"], "priority": 1}]}"#
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            try await client.execute(uri: "/admin/reload", method: .post) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v1/models", method: .get) { response in
+                #expect((json(response.body)["data"] as? [Any])?.count == 2)
+            }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                let text = String(buffer: response.body)
+                #expect(text.contains("switchyard_reloads_total{result=\"failure\"} 1"))
+                #expect(text.contains("switchyard_reloads_total{result=\"success\"} 1"))
+            }
+        }
+    }
+}
+
+@Suite("Embedding micro-batching")
+struct BatcherTests {
+    @Test("concurrent requests are answered correctly and share encoder calls")
+    func batching() async throws {
+        let encoder = try serviceEncoder.get()
+        let metrics = ServiceMetrics()
+        let batcher = EmbeddingBatcher(encoder: encoder, maxTexts: 16, maxWait: .milliseconds(20), queueLimit: 256, metrics: metrics)
+        let texts = (0..<24).map { "prompt number \($0) about routing" }
+        let single = try await encoder.embed(texts)
+        let results = try await withThrowingTaskGroup(of: (Int, [Float]).self) { group in
+            for (i, text) in texts.enumerated() { group.addTask { (i, try await batcher.embed([text]).row(0)) } }
+            var out: [(Int, [Float])] = []
+            for try await r in group { out.append(r) }
+            return out.sorted { $0.0 < $1.0 }
+        }
+        for (i, vector) in results {
+            let reference = single.row(i)
+            #expect(zip(vector, reference).map { abs($0 - $1) }.max()! < 1e-5)
+        }
+        let text = metrics.render()
+        // Fewer encoder calls than requests: the histogram's count is the number of batches.
+        let count = text.split(separator: "\n").first { $0.hasPrefix("switchyard_embed_batch_texts_count") }
+        let batches = Int(count?.split(separator: " ").last ?? "99") ?? 99
+        #expect(batches < 24)
+    }
+
+    @Test("a full queue refuses new work instead of growing")
+    func bounded() async throws {
+        let batcher = EmbeddingBatcher(encoder: try serviceEncoder.get(), maxTexts: 4, maxWait: .milliseconds(50), queueLimit: 8)
+        await #expect(throws: EmbeddingQueueFull.self) { _ = try await batcher.embed(Array(repeating: "x", count: 9)) }
+        let ok = try await batcher.embed(Array(repeating: "x", count: 8))
+        #expect(ok.rows == 8)
+    }
+}
