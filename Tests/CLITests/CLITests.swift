@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import SwitchyardTestSupport
 import Testing
 
@@ -288,5 +291,47 @@ struct EvalCLITests {
         #expect((object["metrics"] as? [[String: Any]])?.count == 2)
         let missingTrace = try SwitchyardBinary.run(["route", "x", "--ab-mode", "split"])
         #expect(missingTrace.status != 0 && missingTrace.stderr.contains("--trace"))
+    }
+}
+
+@Suite("switchyard serve as a process", .serialized)
+struct ServeProcessTests {
+    func freePort() -> Int { Int.random(in: 20_000...40_000) }
+
+    func waitReady(_ port: Int) async throws {
+        for _ in 0..<100 {
+            if let (_, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!),
+               (response as? HTTPURLResponse)?.statusCode == 200 { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("service on \(port) never became ready")
+    }
+
+    @Test("SIGTERM stops accepting, lets an in-flight stream finish, and exits 0")
+    func gracefulShutdown() async throws {
+        let upstream = try await FakeOpenAIServer { _ in
+            .stream(pieces: (0..<6).map { FakeBodies.chunk("p\($0)") } + ["data: [DONE]\n\n"], gap: .milliseconds(250))
+        }
+        let port = freePort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: SwitchyardBinary.path)
+        process.arguments = ["serve", "--port", String(port), "--upstream", upstream.baseURL]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        try await waitReady(port)
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/chat/completions")!)
+        request.httpMethod = "POST"
+        request.httpBody = Data(#"{"model": "auto", "stream": true, "messages": [{"role": "user", "content": "hi"}]}"#.utf8)
+        async let streamed = URLSession.shared.data(for: request)
+        try await Task.sleep(for: .milliseconds(400))
+        process.terminate()  // SIGTERM mid-stream
+        let (data, _) = try await streamed
+        let text = String(decoding: data, as: UTF8.self)
+        #expect(text.contains("p5") && text.contains("[DONE]"), "stream was cut: \(text.suffix(200))")
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect((try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!)) == nil)
+        try await upstream.stop()
     }
 }
