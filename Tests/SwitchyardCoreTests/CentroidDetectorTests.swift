@@ -213,3 +213,22 @@ struct MetricsTests {
         #expect(thresholds["a"] == 0.6)
     }
 }
+
+@Suite("Prompt view")
+struct PromptViewTests {
+    @Test("short prompts are unchanged; long ones keep their head and tail around an ellipsis")
+    func view() {
+        let view = PromptView(headWords: 3, tailWords: 2)
+        #expect(view.apply("one two three four five") == "one two three four five")
+        #expect(view.apply("Summarize the following:\nalpha beta gamma delta epsilon\nTL;DR now") == "Summarize the following: … TL;DR now")
+    }
+
+    @Test("the detector embeds the artifact's view of the prompt")
+    func detectorUsesView() async throws {
+        var a = try artifact()
+        a.promptView = PromptView(headWords: 1, tailWords: 1)
+        let detector = CentroidIntentDetector(centroids: FixedCentroids(a), embedder: KeywordEmbedder(), fallback: nil)
+        // Without the view "poem" would dominate (three of them in the middle); with it, "code … code" decides.
+        #expect(try await detector.detect("code poem poem poem code").capability == "code")
+    }
+}

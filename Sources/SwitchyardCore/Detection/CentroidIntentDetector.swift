@@ -41,7 +41,7 @@ public struct CentroidIntentDetector: IntentDetector {
         let classifier = await centroids.current()
         let vectors: Matrix
         do {
-            vectors = try await embedWithTimeout(prompts)
+            vectors = try await embedWithTimeout(prompts.map { classifier.artifact.promptView?.apply($0) ?? $0 })
         } catch {
             guard let fallback else { throw error }
             let reason = "embedder unavailable (\(Self.describe(error))); regex rules decided"
@@ -61,7 +61,7 @@ public struct CentroidIntentDetector: IntentDetector {
         if turns.count == 1 { return try await detect(last.content) }
         let classifier = await centroids.current()
         let vectors: Matrix
-        do { vectors = try await embedWithTimeout(turns.map(\.content)) } catch {
+        do { vectors = try await embedWithTimeout(turns.map { classifier.artifact.promptView?.apply($0.content) ?? $0.content }) } catch {
             guard let fallback else { throw error }
             return fallbackDetection(fallback.classify(last.content),
                                      reason: "embedder unavailable (\(Self.describe(error))); regex rules decided", label: nil)

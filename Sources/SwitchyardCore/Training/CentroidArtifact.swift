@@ -86,6 +86,8 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
     public var centroids: Matrix
     /// Optional learned map applied to prompt vectors before the cosine (`normalize(W x)`), `[d × d]`.
     public var linearMap: Matrix?
+    /// The part of each prompt that is embedded (nil: the whole prompt).
+    public var promptView: PromptView?
     /// Softmax scale used for confidences.
     public var scale: Float
     /// Confidence below which the detector abstains, per label.
@@ -101,7 +103,7 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case format, version, name, embedder, labels, capabilities, centroidLabels = "centroid_labels", centroids
-        case linearMap = "linear_map", scale, thresholds, defaultThreshold = "default_threshold", k, abstainLabel = "abstain_label", training
+        case linearMap = "linear_map", promptView = "prompt_view", scale, thresholds, defaultThreshold = "default_threshold", k, abstainLabel = "abstain_label", training
         case validation
     }
 
@@ -148,6 +150,7 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
         if c.contains(.linearMap), try !c.decodeNil(forKey: .linearMap) {
             linearMap = try Self.decodeMatrix(c.nestedContainer(keyedBy: MatrixKeys.self, forKey: .linearMap))
         }
+        promptView = try c.decodeIfPresent(PromptView.self, forKey: .promptView)
         scale = try c.decode(Float.self, forKey: .scale)
         thresholds = try c.decode([String: Double].self, forKey: .thresholds)
         defaultThreshold = try c.decode(Double.self, forKey: .defaultThreshold)
@@ -179,6 +182,7 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
         } else {
             try c.encodeNil(forKey: .linearMap)
         }
+        try c.encode(promptView, forKey: .promptView)
         try c.encode(scale, forKey: .scale)
         try c.encode(thresholds, forKey: .thresholds)
         try c.encode(defaultThreshold, forKey: .defaultThreshold)

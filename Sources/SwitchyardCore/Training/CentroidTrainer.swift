@@ -29,6 +29,8 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var abstainK: Int?
     /// Cosine-softmax refinement; nil skips it (plain k-means centroids).
     public var refinement: Refinement?
+    /// Embed only the head and tail of long prompts (stored in the artifact; routing applies it too).
+    public var promptView: PromptView?
 
     public struct Refinement: Sendable, Codable, Equatable {
         public var scale: Float
@@ -87,7 +89,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         case name, data, textField = "text_field", labelField = "label_field", groupField = "group_field"
         case labelMap = "label_map", abstainLabel = "abstain_label", k, maxK = "max_k", seed
         case validationFraction = "validation_fraction", targetPrecision = "target_precision"
-        case abstainRecallTarget = "abstain_recall_target", abstainK = "abstain_k", refinement
+        case abstainRecallTarget = "abstain_recall_target", abstainK = "abstain_k", refinement, promptView = "prompt_view"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -107,6 +109,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         targetPrecision = try c.decodeIfPresent(Double.self, forKey: .targetPrecision) ?? 0.9
         abstainRecallTarget = try c.decodeIfPresent(Double.self, forKey: .abstainRecallTarget)
         abstainK = try c.decodeIfPresent(Int.self, forKey: .abstainK)
+        promptView = try c.decodeIfPresent(PromptView.self, forKey: .promptView)
         refinement = c.contains(.refinement) ? try c.decodeIfPresent(Refinement.self, forKey: .refinement) : Refinement()
     }
 
@@ -217,7 +220,7 @@ public struct CentroidTrainer: Sendable {
         let rows = try Self.loadRows(config)
         let (trainIndices, validationIndices) = Self.split(rows, fraction: config.validationFraction, seed: config.seed)
         let fingerprint = try await embedder.fingerprint()
-        let texts = rows.map(\.text)
+        let texts = rows.map { config.promptView?.apply($0.text) ?? $0.text }
         let report: @Sendable (Int, Int) -> Void = { progress(TrainingProgress(phase: "embedding", done: $0, total: $1)) }
         var vectors: Matrix
         if let cache {
@@ -299,6 +302,7 @@ public struct CentroidTrainer: Sendable {
                 seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18),
             validation: nil)
         artifact.linearMap = linearMap
+        artifact.promptView = config.promptView
 
         // Calibrate thresholds and measure on the validation split.
         if !validationIndices.isEmpty {
