@@ -17,7 +17,8 @@ for _ in $(seq 100); do curl -sf http://127.0.0.1:$PORT/healthz >/dev/null && br
 
 # wrk prints latency percentiles with --latency; pull p50, p99, requests/s and errors.
 measure() {  # script url connections seconds
-  local out; out=$(wrk -t2 -c"$3" -d"$4"s --latency -s "$1" "$2" 2>&1)
+  local threads=2; [ "$3" -lt 2 ] && threads=1
+  local out; out=$(wrk -t"$threads" -c"$3" -d"$4"s --latency -s "$1" "$2" 2>&1)
   local rps p50 p99 errors
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p50=$(echo "$out" | awk '$1=="50%" {print $2}')

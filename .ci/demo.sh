@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
-# The main job on the embedded defaults: route a handful of prompts with the shipped catalog and detector.
+# The main job on the embedded defaults: route prompts with the shipped catalog, centroids and native encoder
+# (hybrid detector), then show the A/B comparison on the task router's held-out split.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=.build/release/switchyard
-prompts=(
-  "Refactor this Python function for readability"
-  "Summarize the importance of small language models"
-  "Classify this feedback: The UI is slow but pretty"
-  "Translate 'where is the train station' into German"
-  "A bakery sells 12 muffins an hour for 7 hours. How many muffins is that?"
-  "Write a limerick about a cat who loves jazz"
-  "Review our authentication flow for security problems"
-)
-for p in "${prompts[@]}"; do
-  printf '%-75s ' "$p"
-  "$B" route "$p"
-done | sed 's/^/  /'
+prompts=$(mktemp)
+cat >"$prompts" <<'PROMPTS'
+Refactor this Python function for readability
+Summarize the importance of small language models
+Classify this feedback: The UI is slow but pretty
+Translate 'where is the train station' into German
+A bakery sells 12 muffins an hour for 7 hours. How many muffins is that?
+Write a limerick about a cat who loves jazz
+Extract every email address from the text below
+Why do leaves change colour in autumn? Explain step by step
+Review our authentication flow for security problems
+PROMPTS
+echo "== routing with the shipped defaults (switchyard route --file)"
+paste -d' ' <(cut -c1-60 "$prompts" | awk '{printf "%-62s\n", $0}') <("$B" route --file "$prompts")
+rm -f "$prompts"
+echo
+echo "== regex vs embedding vs hybrid on the held-out split of training/ (switchyard eval)"
+"$B" eval --config training/tasks.config.json --holdout --latency-sample 20 | sed -n '3,7p'

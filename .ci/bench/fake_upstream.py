@@ -1,5 +1,5 @@
 # A minimal OpenAI-compatible upstream for measuring Switchyard's own overhead: answers every chat request at once.
-import json, sys
+import json, socket, sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 BODY = json.dumps({"id": "x", "object": "chat.completion", "model": "m",
@@ -8,6 +8,9 @@ BODY = json.dumps({"id": "x", "object": "chat.completion", "model": "m",
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    def setup(self):
+        super().setup()
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle delay between head and body
     def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         self.send_response(200)

@@ -47,7 +47,8 @@ struct PipelineCommand: AsyncParsableCommand {
     func run() async throws {
         let text = try InputReader.text(task, what: "task")
         let catalog = try routing.loadCatalog()
-        let router = Router(catalog: FixedCatalog(catalog), detector: try routing.loadRules())
+        let (detector, embeddingClient) = try await routing.makeDetector()
+        let router = Router(catalog: FixedCatalog(catalog), detector: detector)
         let recorder: TraceRecorder
         do { recorder = try TraceRecorder(path: trace) } catch {
             throw CLIFailure("cannot write the trace file \(trace ?? ""): \(error.localizedDescription)")
@@ -64,10 +65,12 @@ struct PipelineCommand: AsyncParsableCommand {
         } catch {
             await recorder.close()
             try? await client.shutdown()
+            try? await embeddingClient?.shutdown()
             throw error
         }
         await recorder.close()
         try await client.shutdown()
+        try? await embeddingClient?.shutdown()
         if json {
             print(JSONOutput.pretty(result))
             return
