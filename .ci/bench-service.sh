@@ -30,8 +30,9 @@ measure() {  # script url connections seconds
 echo "| endpoint | connections | requests/s | p50 | p99 | errors |"
 echo "|---|---:|---:|---:|---:|---:|"
 for path in route embeddings; do
+  field=prompt; [ "$path" = embeddings ] && field=input
   for c in 1 16 64; do
-    IFS='|' read -r rps p50 p99 errors <<<"$(measure .ci/bench/$path.lua http://127.0.0.1:$PORT/v1/$path $c $RUN)"
+    IFS='|' read -r rps p50 p99 errors <<<"$(FIELD=$field measure .ci/bench/prompts.lua http://127.0.0.1:$PORT/v1/$path $c $RUN)"
     echo "| /v1/$path | $c | $rps | $p50 | $p99 | $errors |"
   done
 done
@@ -45,7 +46,7 @@ echo "proxied chat at 1 connection: p50 $proxied through switchyard vs $direct s
 # Soak: /v1/route at 16 connections, RSS sampled every 5 s.
 rss() { awk '/VmRSS/ {print $2}' /proc/$SERVE_PID/status; }
 samples="$(rss)"
-wrk -t2 -c16 -d"${SOAK}"s --latency -s .ci/bench/route.lua http://127.0.0.1:$PORT/v1/route >/tmp/switchyard-soak.txt 2>&1 &
+wrk -t2 -c16 -d"${SOAK}"s --latency -s .ci/bench/prompts.lua http://127.0.0.1:$PORT/v1/route >/tmp/switchyard-soak.txt 2>&1 &
 WRK=$!
 while kill -0 $WRK 2>/dev/null; do sleep 5; samples="$samples $(rss)"; done
 errors=$(awk '/Non-2xx/ {print $5}' /tmp/switchyard-soak.txt); errors=${errors:-0}

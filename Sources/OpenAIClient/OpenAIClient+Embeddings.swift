@@ -48,11 +48,7 @@ extension OpenAIClient {
                 guard let bytes = Data(base64Encoded: text), bytes.count % 4 == 0 else {
                     throw OpenAIClientError.malformedResponse(url: url, reason: "embedding \(index) is not base64 float32")
                 }
-                vectors[index] = stride(from: 0, to: bytes.count, by: 4).map { offset in
-                    let bits = UInt32(bytes[bytes.startIndex + offset]) | UInt32(bytes[bytes.startIndex + offset + 1]) << 8
-                        | UInt32(bytes[bytes.startIndex + offset + 2]) << 16 | UInt32(bytes[bytes.startIndex + offset + 3]) << 24
-                    return Float(bitPattern: bits)
-                }
+                vectors[index] = LittleEndianFloats.values(bytes)
             } else {
                 throw OpenAIClientError.malformedResponse(url: url, reason: "embedding \(index) is neither a list nor base64")
             }

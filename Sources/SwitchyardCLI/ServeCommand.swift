@@ -56,7 +56,22 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Share of users routed by the B arm in split mode (0-1).")
     var abShare: Double?
 
+    @Option(name: .long, help: "Most texts per encoder call when micro-batching embeddings.")
+    var batchMax: Int = 32
+
+    @Option(name: .long, help: "Milliseconds an idle encoder waits for more requests before starting a batch (0: start at once; requests arriving during a batch are batched anyway).")
+    var batchWaitMs: Double = 0
+
+    @Option(name: .long, help: "Most texts waiting for the encoder before requests get 503 with Retry-After.")
+    var queueLimit: Int = 1024
+
     @OptionGroup var model: ModelOptions
+
+    func validate() throws {
+        guard batchMax >= 1, queueLimit >= 1, batchWaitMs >= 0 else {
+            throw ValidationError("--batch-max and --queue-limit must be positive, --batch-wait-ms not negative")
+        }
+    }
 
     func run() async throws {
         let file = try config.map(Self.readConfig) ?? [:]
@@ -74,6 +89,9 @@ struct ServeCommand: AsyncParsableCommand {
         c.maxBodyBytes = value(maxBodyBytes, "max_body_bytes") ?? (1 << 20)
         c.logPrompts = logPrompts || (file["log_prompts"] as? Bool ?? false)
         c.tracePath = value(trace, "trace")
+        c.batchMaxTexts = batchMax
+        c.batchMaxWait = .microseconds(Int(batchWaitMs * 1000))
+        c.queueLimit = queueLimit
         var keys = (env["SWITCHYARD_SERVICE_API_KEYS"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         if let keyFile = value(apiKeyFile, "api_key_file") {
             guard let text = try? String(contentsOfFile: keyFile, encoding: .utf8) else { throw CLIFailure("cannot read the API key file \(keyFile)") }

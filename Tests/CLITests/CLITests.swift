@@ -307,6 +307,38 @@ struct ServeProcessTests {
         Issue.record("service on \(port) never became ready")
     }
 
+    @Test("SIGHUP reloads the catalog file")
+    func sighup() async throws {
+        let dir = TestPaths.temporaryDirectory("serve")
+        let catalog = dir + "/catalog.json"
+        try #"{"default_model": "a", "models": [{"alias": "a", "capabilities": ["general"], "priority": 1}]}"#
+            .write(toFile: catalog, atomically: true, encoding: .utf8)
+        let port = freePort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: SwitchyardBinary.path)
+        process.arguments = ["serve", "--port", String(port), "--catalog", catalog]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { process.terminate(); process.waitUntilExit() }
+        try await waitReady(port)
+        func modelCount() async throws -> Int {
+            let (data, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/v1/models")!)
+            return ((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["data"] as? [Any])?.count ?? -1
+        }
+        #expect(try await modelCount() == 2)
+        try #"{"default_model": "a", "models": [{"alias": "a", "capabilities": ["general"], "priority": 1}, {"alias": "b", "capabilities": ["code"], "priority": 1}]}"#
+            .write(toFile: catalog, atomically: true, encoding: .utf8)
+        kill(process.processIdentifier, SIGHUP)
+        var count = 0
+        for _ in 0..<50 {
+            count = try await modelCount()
+            if count == 3 { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(count == 3)
+    }
+
     @Test("SIGTERM stops accepting, lets an in-flight stream finish, and exits 0")
     func gracefulShutdown() async throws {
         let upstream = try await FakeOpenAIServer { _ in

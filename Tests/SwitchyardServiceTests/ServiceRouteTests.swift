@@ -247,6 +247,58 @@ struct ServiceRouteTests {
     }
 }
 
+@Suite("Service A/B and load shedding")
+struct ServiceABTests {
+    @Test("shadow mode: both decisions go to the trace; split mode: metrics carry the arm that decided")
+    func abModes() async throws {
+        let upstream = try await FakeOpenAIServer { r in .respond(status: 200, body: FakeBodies.chat("ok", model: r.json["model"] as? String ?? "")) }
+        let dir = TestPaths.temporaryDirectory("svc-ab")
+        var shadow = testConfiguration(upstream: upstream.baseURL)
+        shadow.abMode = .shadow
+        shadow.abDetector = .regex
+        shadow.tracePath = dir + "/shadow.jsonl"
+        try await makeApp(shadow).test(.router) { client in
+            for (i, prompt) in ["Write a Go function that parses JSON", "Translate 'thanks' into Italian"].enumerated() {
+                try await client.execute(uri: "/v1/chat/completions", method: .post,
+                                         body: body(["model": "auto", "user": "user-\(i)", "messages": [["role": "user", "content": prompt]]])) {
+                    #expect($0.status == .ok)
+                }
+            }
+        }
+        let records = try TestPaths.jsonLines(dir + "/shadow.jsonl")
+        #expect(records.count == 2)
+        #expect(records.allSatisfy { $0["a"] is [String: Any] && $0["b"] is [String: Any] && $0["arm"] as? String == "A" })
+        #expect(records.map { $0["id"] as? String } == ["user-0", "user-1"])
+        #expect(records.allSatisfy { $0["prompt"] == nil || $0["prompt"] is NSNull })  // prompts stay out unless --log-prompts
+
+        var split = testConfiguration(upstream: upstream.baseURL)
+        split.abMode = .split(share: 1)
+        split.abDetector = .regex
+        try await makeApp(split).test(.router) { client in
+            try await client.execute(uri: "/v1/chat/completions", method: .post,
+                                     body: body(["model": "auto", "user": "u", "messages": [["role": "user", "content": "Write a haiku"]]])) { _ in }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                let text = String(buffer: response.body)
+                #expect(text.contains("method=\"regex\",arm=\"B\""))
+                #expect(!text.contains("arm=\"A\""))
+            }
+        }
+        try await upstream.stop()
+    }
+
+    @Test("a full embedding queue answers 503 with Retry-After")
+    func overloaded() async throws {
+        var c = testConfiguration()
+        c.queueLimit = 2
+        try await makeApp(c).test(.router) { client in
+            try await client.execute(uri: "/v1/embeddings", method: .post, body: body(["input": ["a", "b", "c"]])) { response in
+                expectError(response, .serviceUnavailable, code: "overloaded")
+                #expect(response.headers[.retryAfter] == "1")
+            }
+        }
+    }
+}
+
 @Suite("Embedding micro-batching")
 struct BatcherTests {
     @Test("concurrent requests are answered correctly and share encoder calls")

@@ -29,13 +29,7 @@ public actor EmbeddingCache {
             var offset = 0
             while offset + record <= data.count {
                 let key = data.subdata(in: offset..<(offset + 32))
-                var vector = [Float](repeating: 0, count: fingerprint.dimension)
-                for i in 0..<fingerprint.dimension {
-                    let p = offset + 32 + 4 * i
-                    let bits = UInt32(data[p]) | UInt32(data[p + 1]) << 8 | UInt32(data[p + 2]) << 16 | UInt32(data[p + 3]) << 24
-                    vector[i] = Float(bitPattern: bits)
-                }
-                table[key] = vector
+                table[key] = LittleEndianFloats.values(data[(offset + 32)..<(offset + record)])
                 offset += record
             }
         }
@@ -81,10 +75,7 @@ public actor EmbeddingCache {
                     let vector = vectors.row(row)
                     table[keys[index]] = vector
                     chunk.append(keys[index])
-                    for value in vector {
-                        let bits = value.bitPattern
-                        chunk.append(contentsOf: [UInt8(bits & 0xFF), UInt8(bits >> 8 & 0xFF), UInt8(bits >> 16 & 0xFF), UInt8(bits >> 24)])
-                    }
+                    chunk.append(contentsOf: LittleEndianFloats.bytes(vector))
                 }
                 try handle.write(contentsOf: chunk)
                 done += batch.count

@@ -204,23 +204,13 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
         guard let bytes = Data(base64Encoded: try m.decode(String.self, forKey: .data)), bytes.count == shape[0] * shape[1] * 4 else {
             throw DecodingError.dataCorruptedError(forKey: .data, in: m, debugDescription: "data is not base64 float32 of shape \(shape)")
         }
-        var values = [Float](repeating: 0, count: shape[0] * shape[1])
-        for i in values.indices {
-            let p = bytes.startIndex + 4 * i
-            values[i] = Float(bitPattern: UInt32(bytes[p]) | UInt32(bytes[p + 1]) << 8 | UInt32(bytes[p + 2]) << 16 | UInt32(bytes[p + 3]) << 24)
-        }
-        return try Matrix(rows: shape[0], cols: shape[1], values: values)
+        return try Matrix(rows: shape[0], cols: shape[1], values: LittleEndianFloats.values(bytes))
     }
 
     static func encodeMatrix(_ matrix: Matrix, into m: inout KeyedEncodingContainer<MatrixKeys>) throws {
         try m.encode("float32", forKey: .dtype)
         try m.encode([matrix.rows, matrix.cols], forKey: .shape)
-        var bytes = Data(capacity: matrix.values.count * 4)
-        for value in matrix.values {
-            let bits = value.bitPattern
-            bytes.append(contentsOf: [UInt8(bits & 0xFF), UInt8(bits >> 8 & 0xFF), UInt8(bits >> 16 & 0xFF), UInt8(bits >> 24)])
-        }
-        try m.encode(bytes.base64EncodedString(), forKey: .data)
+        try m.encode(Data(LittleEndianFloats.bytes(matrix.values)).base64EncodedString(), forKey: .data)
     }
 
     /// Checks meaning beyond shape: version, dimensions, finite values, label references, thresholds.

@@ -6,9 +6,10 @@ import VectorMath
 /// The queue is full: the caller should answer 503 with `Retry-After`.
 public struct EmbeddingQueueFull: Error, Sendable {}
 
-/// Micro-batches concurrent embedding requests: requests wait up to `maxWait` (or until `maxTexts` texts are waiting)
-/// and are then encoded together in one encoder call; one batch runs at a time, so under load the next batch fills while
-/// the current one computes. The queue is bounded: past `queueLimit` waiting texts new requests are refused.
+/// Micro-batches concurrent embedding requests. One batch runs at a time; requests that arrive while it computes wait
+/// and go together into the next encoder call (up to `maxTexts` texts). When the encoder is idle, the first request
+/// waits at most `maxWait` for company (zero: it starts at once). The queue is bounded: past `queueLimit` waiting texts
+/// new requests are refused.
 public actor EmbeddingBatcher: EmbeddingProvider {
     struct Waiting {
         var texts: [String]
@@ -51,7 +52,7 @@ public actor EmbeddingBatcher: EmbeddingProvider {
 
     private func schedule() {
         guard !running, !waiting.isEmpty else { return }
-        if queued >= maxTexts {
+        if queued >= maxTexts || maxWait <= .zero {
             Task { await self.runBatch() }
         } else if !timerArmed {
             timerArmed = true

@@ -82,12 +82,7 @@ extension ServiceDependencies {
             let vector = vectors.row(row)
             let embedding: Any
             if format == "base64" {
-                var bytes = Data(capacity: vector.count * 4)
-                for value in vector {
-                    let bits = value.bitPattern
-                    bytes.append(contentsOf: [UInt8(bits & 0xFF), UInt8(bits >> 8 & 0xFF), UInt8(bits >> 16 & 0xFF), UInt8(bits >> 24)])
-                }
-                embedding = bytes.base64EncodedString()
+                embedding = Data(LittleEndianFloats.bytes(vector)).base64EncodedString()
             } else {
                 embedding = vector.map { Double($0) }
             }

@@ -1,6 +1,8 @@
--- POST /v1/embeddings with short prompts, chosen at random per request.
+-- POST short prompts, chosen at random per request, as {"<FIELD>": "..."}: FIELD=prompt for /v1/route (default),
+-- FIELD=input for /v1/embeddings.
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
+local field = os.getenv("FIELD") or "prompt"
 local prompts = {
   "Write a Python function that reverses a string",
   "Translate good morning into Spanish",
@@ -12,5 +14,5 @@ local prompts = {
   "Extract the dates from this email",
 }
 request = function()
-  return wrk.format(nil, nil, nil, '{"input": "' .. prompts[math.random(#prompts)] .. '"}')
+  return wrk.format(nil, nil, nil, '{"' .. field .. '": "' .. prompts[math.random(#prompts)] .. '"}')
 end
