@@ -307,6 +307,26 @@ struct ServeProcessTests {
         Issue.record("service on \(port) never became ready")
     }
 
+    @Test("serve --config: settings come from the file, flags win, unknown fields are refused")
+    func configFile() async throws {
+        let dir = TestPaths.temporaryDirectory("serve")
+        try #"{"port": 1, "colour": "blue"}"#.write(toFile: dir + "/bad.json", atomically: true, encoding: .utf8)
+        expectCleanFailure(try SwitchyardBinary.run(["serve", "--config", dir + "/bad.json"]), mentioning: "unknown field \"colour\"")
+        let port = freePort()
+        try #"{"port": 1, "auto_model": "router"}"#.write(toFile: dir + "/good.json", atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: SwitchyardBinary.path)
+        process.arguments = ["serve", "--config", dir + "/good.json", "--port", String(port)]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { process.terminate(); process.waitUntilExit() }
+        try await waitReady(port)
+        let (data, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/v1/models")!)
+        let ids = ((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["data"] as? [[String: Any]])?.compactMap { $0["id"] as? String }
+        #expect(ids?.first == "router")
+    }
+
     @Test("SIGHUP reloads the catalog file")
     func sighup() async throws {
         let dir = TestPaths.temporaryDirectory("serve")
