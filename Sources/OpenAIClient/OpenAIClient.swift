@@ -80,6 +80,12 @@ public final class OpenAIClient: ChatBackend, Sendable {
         try await http.shutdown()
     }
 
+    /// A client dropped without `shutdown()` (a caller that left early on an error) still closes its pool instead of
+    /// tripping async-http-client's leak check. Already shut down: nothing to do.
+    deinit {
+        try? http.syncShutdown()
+    }
+
     // MARK: URLs and requests
 
     func url(_ path: String, base: String? = nil) -> String {

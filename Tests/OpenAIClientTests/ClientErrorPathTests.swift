@@ -245,3 +245,16 @@ struct SSEParserTests {
         #expect(events == ["héllo 🍕"])
     }
 }
+
+@Suite("Client lifetime")
+struct ClientLifetimeTests {
+    @Test("a client dropped without shutdown after a failed call closes itself")
+    func droppedClient() async throws {
+        var client: OpenAIClient? = try OpenAIClient(configuration: .init(baseURL: "http://127.0.0.1:9/v1", maxRetries: 0))
+        await #expect(throws: OpenAIClientError.self) { _ = try await client!.models() }
+        client = nil  // must not crash the process
+        let again = try OpenAIClient(configuration: .init(baseURL: "http://127.0.0.1:9/v1"))
+        try await again.shutdown()
+        #expect(client == nil)
+    }
+}
