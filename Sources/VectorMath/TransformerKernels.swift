@@ -66,7 +66,7 @@ public enum TransformerKernels {
     /// With `parallelism` > 1 the output features are split into that many column blocks, each one single-threaded
     /// sgemm on its own core (OpenBLAS's own threading costs more than it gives at these sizes; see `BLAS.threads`).
     public static func linear(
-        _ input: Matrix, weight: Matrix, bias: [Float], into out: inout Matrix, parallelism: Int = 1
+        _ input: Matrix, weight: Matrix, bias: [Float], into out: inout Matrix, parallelism: Int = 1, gelu: Bool = false
     ) throws(VectorMathError) {
         guard bias.count == weight.rows else {
             throw .dimensionMismatch("bias has \(bias.count) values for \(weight.rows) outputs")
@@ -101,12 +101,31 @@ public enum TransformerKernels {
                                     a: x, aOffset: 0, lda: depth, transposeA: false,
                                     b: w, bOffset: block.lowerBound * depth, ldb: depth, transposeB: true,
                                     beta: 1, c: o, cOffset: block.lowerBound, ldc: width)
+                                if gelu {
+                                    // Fused activation: the block is still in cache.
+                                    for r in 0..<rows { geluInPlace(o, from: r * width + block.lowerBound, count: block.count) }
+                                }
                                 index += workers
                             }
                         }
                     }
                 }
             }
+        }
+    }
+
+    static func geluInPlace(_ v: UnsafeMutableBufferPointer<Float>, from start: Int, count: Int) {
+        let base = UnsafeMutableRawPointer(v.baseAddress! + start)
+        var i = 0
+        while i + 8 <= count {
+            let a = base.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            base.storeBytes(of: 0.5 * a * (1 + FastMath.erf(a * 0.70710678118654752)), toByteOffset: 4 * i, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count {
+            let a = v[start + i]
+            v[start + i] = 0.5 * a * (1 + FastMath.erf(a * 0.70710678118654752))
+            i += 1
         }
     }
 

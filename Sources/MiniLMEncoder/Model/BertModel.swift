@@ -108,8 +108,7 @@ public struct BertModel: Sendable {
                 swap(&hidden, &projected)
                 try TransformerKernels.linear(
                     hidden, weight: layer.intermediateWeight, bias: layer.intermediateBias, into: &intermediate,
-                    parallelism: parallelism)
-                TransformerKernels.gelu(&intermediate, parallelism: parallelism)
+                    parallelism: parallelism, gelu: true)
                 try TransformerKernels.linear(
                     intermediate, weight: layer.outputWeight, bias: layer.outputBias, into: &projected,
                     parallelism: parallelism)
