@@ -56,6 +56,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Share of users routed by the B arm in split mode (0-1).")
     var abShare: Double?
 
+    @Option(name: .long, help: "Seconds a connection may take to send its next complete request head (slow senders are cut off).")
+    var headerTimeout: Double = 10
+
+    @Option(name: .long, help: "Seconds an idle connection is kept open.")
+    var idleTimeout: Double = 60
+
     @Option(name: .long, help: "Most texts per encoder call when micro-batching embeddings.")
     var batchMax: Int = 32
 
@@ -68,6 +74,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var model: ModelOptions
 
     func validate() throws {
+        guard headerTimeout > 0, idleTimeout > 0 else { throw ValidationError("--header-timeout and --idle-timeout must be positive") }
         guard batchMax >= 1, queueLimit >= 1, batchWaitMs >= 0 else {
             throw ValidationError("--batch-max and --queue-limit must be positive, --batch-wait-ms not negative")
         }
@@ -89,6 +96,8 @@ struct ServeCommand: AsyncParsableCommand {
         c.maxBodyBytes = value(maxBodyBytes, "max_body_bytes") ?? (1 << 20)
         c.logPrompts = logPrompts || (file["log_prompts"] as? Bool ?? false)
         c.tracePath = value(trace, "trace")
+        c.headerTimeout = .milliseconds(Int(headerTimeout * 1000))
+        c.idleTimeout = .milliseconds(Int(idleTimeout * 1000))
         c.batchMaxTexts = batchMax
         c.batchMaxWait = .microseconds(Int(batchWaitMs * 1000))
         c.queueLimit = queueLimit

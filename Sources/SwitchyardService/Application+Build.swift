@@ -31,7 +31,9 @@ public func buildApplication(
     let router = buildRouter(dependencies)
     var app = Application(
         router: router,
-        server: .http1(configuration: .init(idleTimeout: .nanoseconds(configuration.idleTimeout.components.seconds * 1_000_000_000))),
+        server: .http1(configuration: .init(
+            additionalChannelHandlers: [RequestHeadTimeoutHandler(timeout: .nanoseconds(EmbeddingBatcher.nanoseconds(configuration.headerTimeout)))],
+            idleTimeout: .nanoseconds(EmbeddingBatcher.nanoseconds(configuration.idleTimeout)))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "switchyard"),
         logger: logger)
     app.addServices(ReloadService(state: state, metrics: metrics, interval: configuration.watchInterval, logger: logger),

@@ -38,6 +38,8 @@ public struct ServiceConfiguration: Sendable {
     public var upstreamIdleTimeout: Duration = .seconds(60)
     /// Idle connections are closed after this long.
     public var idleTimeout: Duration = .seconds(60)
+    /// A connection whose next request head has not fully arrived after this long is closed.
+    public var headerTimeout: Duration = .seconds(10)
     /// Poll the catalog, rules and centroid files for changes this often (nil: only on reload requests and SIGHUP).
     public var watchInterval: Duration? = .seconds(2)
 

@@ -1,8 +1,12 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import NIOPosix
 import OpenAIClient
 import SwitchyardCore
 import SwitchyardService
@@ -146,4 +150,36 @@ func runProcess(_ executable: String, _ arguments: [String]) throws -> (status: 
     let e = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
+
+@Suite("Connection timeouts")
+struct HeaderTimeoutTests {
+    @Test("a request head trickled slower than the header timeout gets the connection closed; normal requests pass")
+    func slowHead() async throws {
+        var config = testConfiguration()
+        config.headerTimeout = .milliseconds(300)
+        try await makeApp(config).test(.live) { client in
+            let port = try #require(client.port)
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connect(host: "127.0.0.1", port: port).get()
+            let start = ContinuousClock.now
+            // Half a request head, then a byte every 100 ms: never idle, never complete.
+            try await channel.writeAndFlush(ByteBuffer(string: "POST /v1/route HTTP/1.1\r\nHost: x\r\n")).get()
+            let trickle = Task {
+                for _ in 0..<30 {
+                    try await Task.sleep(for: .milliseconds(100))
+                    try await channel.writeAndFlush(ByteBuffer(string: "X")).get()
+                }
+            }
+            try await channel.closeFuture.get()
+            trickle.cancel()
+            let elapsed = ContinuousClock.now - start
+            #expect(elapsed >= .milliseconds(250))
+            #expect(elapsed < .seconds(2))
+            // A fresh connection with a prompt request head is served (the test client's own idle connection was
+            // closed by the same timeout, as any keep-alive connection without a new request would be).
+            let (_, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!)
+            #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        }
+    }
 }
