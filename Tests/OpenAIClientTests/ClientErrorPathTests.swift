@@ -113,7 +113,8 @@ struct ClientErrorPathTests {
 
     @Test("a server slower than the timeout is a timeout error naming the URL")
     func slowServer() async throws {
-        let server = try await FakeOpenAIServer { _ in .delayed(.seconds(3), .respond(status: 200, body: FakeBodies.chat("late"))) }
+        // The answer comes far later than the timeout, so a busy machine cannot let it win the race.
+        let server = try await FakeOpenAIServer { _ in .delayed(.seconds(30), .respond(status: 200, body: FakeBodies.chat("late"))) }
         let client = try makeClient(server, timeout: .milliseconds(300), retries: 0)
         await #expect {
             _ = try await client.complete(request)
@@ -173,7 +174,7 @@ struct ClientErrorPathTests {
 
     @Test("a stream that stalls longer than the idle timeout fails as stalled")
     func streamStall() async throws {
-        let server = try await FakeOpenAIServer { _ in .stream(pieces: [FakeBodies.chunk("a"), FakeBodies.chunk("b")], gap: .seconds(3)) }
+        let server = try await FakeOpenAIServer { _ in .stream(pieces: [FakeBodies.chunk("a"), FakeBodies.chunk("b")], gap: .seconds(30)) }
         let client = try makeClient(server, idle: .milliseconds(400))
         await #expect {
             for try await _ in try await client.stream(request) {}
