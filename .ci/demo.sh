@@ -21,4 +21,7 @@ paste -d' ' <(cut -c1-60 "$prompts" | awk '{printf "%-62s\n", $0}') <("$B" route
 rm -f "$prompts"
 echo
 echo "== regex vs embedding vs hybrid on the held-out split of training/ (switchyard eval)"
-"$B" eval --config training/tasks.config.json --holdout --latency-sample 20 | sed -n '3,7p'
+"$B" eval --config training/tasks.config.json --holdout --latency-sample 20 2>/dev/null | sed -n '3,7p'
+echo
+echo "== the same on training/check/tasks_check.jsonl: 100 prompts written after training, never trained on"
+"$B" eval training/check/tasks_check.jsonl --label-field capability --latency-sample 20 | sed -n '3,7p'

@@ -93,9 +93,18 @@ struct EvalCommand: AsyncParsableCommand {
             guard let path = routing.centroids ?? ShippedFiles.centroids() else {
                 throw CLIFailure("no centroid file: pass --centroids FILE")
             }
-            let artifact = try CentroidArtifact.load(from: path)
+            var artifact = try CentroidArtifact.load(from: path)
             let encoder = try routing.model.loadEncoder()
             try artifact.checkCompatible(with: encoder.currentFingerprint, file: path)
+            if holdout, artifact.training.finalFit == true {
+                // Those centroids learned from the held-out rows too; measure the same recipe without them instead.
+                FileHandle.standardError.write(Data(("\(path) was trained on every row (final_fit), held-out rows included; "
+                    + "evaluating centroids trained now by the same config without the held-out rows\n").utf8))
+                var heldOut = configuration
+                heldOut.finalFit = false
+                let cache = EmbeddingCache(directory: cacheDir ?? EmbeddingCacheLocation.defaultPath)
+                artifact = try await CentroidTrainer(embedder: encoder, cache: cache).train(heldOut)
+            }
             tokenCount = { encoder.tokenizer.encode($0, truncate: false).count - 2 }
             var map = artifact.capabilities
             if let labelMap {

@@ -38,6 +38,8 @@ public struct CentroidRefiner: Sendable {
         /// Unit centroids (same order and owners as the input).
         public var centroids: Matrix
         public var epochsRun: Int
+        /// The epoch whose centroids were returned (the best on validation; the last without validation).
+        public var bestEpoch: Int
         /// Mean training loss of the last epoch run.
         public var finalLoss: Double
         /// Validation accuracy of the returned centroids, when validation points were given.
@@ -56,13 +58,20 @@ public struct CentroidRefiner: Sendable {
     }
 
     /// Refines `centroids` (rows owned by `owners[j]`) on unit `points` with class `labels`.
+    ///
+    /// `weights` are per-point loss weights (positive); nil weighs the points so that every class contributes equally,
+    /// however many rows it has. The trainer passes weights that also balance the sources within a class.
     public func refine(
-        points: Matrix, labels: [Int], centroids initial: Matrix, owners: [Int],
-        validation: (points: Matrix, labels: [Int])? = nil
+        points: Matrix, labels: [Int], centroids initial: Matrix, owners: [Int], weights pointWeights: [Float]? = nil,
+        validation: (points: Matrix, labels: [Int])? = nil, validationWeights: [Float]? = nil
     ) throws(VectorMathError) -> Result {
         let n = points.rows, d = points.cols, m = initial.rows
         guard labels.count == n, owners.count == m, initial.cols == d else {
             throw .dimensionMismatch("refiner: \(n) points, \(labels.count) labels, \(m) centroids, \(owners.count) owners")
+        }
+        if let pointWeights {
+            guard pointWeights.count == n else { throw .dimensionMismatch("refiner: \(n) points, \(pointWeights.count) weights") }
+            guard pointWeights.allSatisfy({ $0.isFinite && $0 > 0 }) else { throw .invalidValue("refiner: point weights must be finite and positive") }
         }
         var weights = initial
         var firstMoment = Matrix(rows: m, cols: d), secondMoment = Matrix(rows: m, cols: d)
@@ -76,6 +85,7 @@ public struct CentroidRefiner: Sendable {
         var classCounts: [Int: Int] = [:]
         for label in labels { classCounts[label, default: 0] += 1 }
         let classWeight = classCounts.mapValues { Float(n) / (Float(classCounts.count) * Float($0)) }
+        let rowWeight: [Float] = pointWeights ?? labels.map { classWeight[$0]! }
         var map: Matrix? = nil
         var mapFirst = Matrix(rows: d, cols: d), mapSecond = Matrix(rows: d, cols: d)
         if learnLinearMap {
@@ -84,9 +94,15 @@ public struct CentroidRefiner: Sendable {
             map = identity
         }
         var bestMap = map
-        var bestAccuracy = try validation.map { v throws(VectorMathError) in try Self.accuracy(v.points, v.labels, best, owners) } ?? -1
+        if let validation, let validationWeights, validationWeights.count != validation.labels.count {
+            throw .dimensionMismatch("refiner: \(validation.labels.count) validation points, \(validationWeights.count) weights")
+        }
+        var bestAccuracy = try validation.map { v throws(VectorMathError) in
+            try Self.accuracy(v.points, v.labels, best, owners, weights: validationWeights)
+        } ?? -1
         var stale = 0
         var epochsRun = 0
+        var bestEpoch = 0
         var lastLoss = 0.0
         for _ in 0..<max(0, epochs) {
             epochsRun += 1
@@ -138,7 +154,7 @@ public struct CentroidRefiner: Sendable {
                         if owners[j] == y { own += cosines[r, j] }
                     }
                     own = max(own, 1e-30)
-                    let weight = classWeight[y] ?? 1
+                    let weight = rowWeight[batch[r]]
                     lossSum -= Double(weight * logf(own))
                     for j in 0..<m {
                         let q = cosines[r, j]
@@ -190,11 +206,13 @@ public struct CentroidRefiner: Sendable {
             if let validation {
                 var candidate = weights
                 candidate.normalizeRows()
-                let accuracy = try Self.accuracy(try Self.project(validation.points, map: map), validation.labels, candidate, owners)
+                let accuracy = try Self.accuracy(try Self.project(validation.points, map: map), validation.labels, candidate, owners,
+                                                 weights: validationWeights)
                 if accuracy > bestAccuracy {
                     bestAccuracy = accuracy
                     best = candidate
                     bestMap = map
+                    bestEpoch = epochsRun
                     stale = 0
                 } else {
                     stale += 1
@@ -204,23 +222,27 @@ public struct CentroidRefiner: Sendable {
                 best = weights
                 best.normalizeRows()
                 bestMap = map
+                bestEpoch = epochsRun
             }
         }
-        return Result(centroids: best, epochsRun: epochsRun, finalLoss: lastLoss,
+        return Result(centroids: best, epochsRun: epochsRun, bestEpoch: bestEpoch, finalLoss: lastLoss,
                       validationAccuracy: validation == nil ? nil : bestAccuracy, linearMap: bestMap)
     }
 
-    /// Share of points whose best-scoring centroid belongs to their class.
-    public static func accuracy(_ points: Matrix, _ labels: [Int], _ centroids: Matrix, _ owners: [Int]) throws(VectorMathError) -> Double {
+    /// Share of points (or of their total weight) whose best-scoring centroid belongs to their class.
+    public static func accuracy(_ points: Matrix, _ labels: [Int], _ centroids: Matrix, _ owners: [Int],
+                                weights: [Float]? = nil) throws(VectorMathError) -> Double {
         guard points.rows > 0 else { return 0 }
         var cosines = Matrix(rows: points.rows, cols: centroids.rows)
         try BLAS.gemm(points, centroids, transposeB: true, into: &cosines, parallelism: Parallel.cores)
-        var correct = 0
+        var correct = 0.0, total = 0.0
         for r in 0..<points.rows {
             var bestJ = 0
             for j in 1..<max(1, centroids.rows) where cosines[r, j] > cosines[r, bestJ] { bestJ = j }
-            if owners[bestJ] == labels[r] { correct += 1 }
+            let weight = Double(weights?[r] ?? 1)
+            total += weight
+            if owners[bestJ] == labels[r] { correct += weight }
         }
-        return Double(correct) / Double(points.rows)
+        return total > 0 ? correct / total : 0
     }
 }

@@ -98,12 +98,15 @@ public enum VectorMathError: Error, Sendable, Equatable, CustomStringConvertible
     case fileUnreadable(path: String, reason: String)
     /// A byte range lies outside the mapped file.
     case outOfBounds(String)
+    /// An argument is outside its allowed range.
+    case invalidValue(String)
 
     public var description: String {
         switch self {
         case .dimensionMismatch(let what): "dimension mismatch: \(what)"
         case .fileUnreadable(let path, let reason): "cannot read \(path): \(reason)"
         case .outOfBounds(let what): "out of bounds: \(what)"
+        case .invalidValue(let what): "invalid value: \(what)"
         }
     }
 }

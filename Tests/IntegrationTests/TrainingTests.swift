@@ -97,6 +97,68 @@ struct TrainingTests {
         #expect(artifact.labels == ["creative", "math"])
     }
 
+    @Test("final fit: thresholds and metrics come from the held-out run, the centroids learn from every row")
+    func finalFit() async throws {
+        let encoder = try trainingEncoder.get()
+        let dir = TestPaths.temporaryDirectory("train")
+        let data = try smallDataset(in: dir)
+        let cache = EmbeddingCache(directory: dir + "/cache")
+        var config = TrainingConfiguration(name: "small", data: [data], maxK: 2, seed: 5, validationFraction: 0.25,
+                                           refinement: .init(scale: 16, epochs: 20, learningRate: 0.02, batchSize: 16, weighting: .group))
+        let heldOut = try await CentroidTrainer(embedder: encoder, cache: cache).train(config)
+        config.finalFit = true
+        let final = try await CentroidTrainer(embedder: encoder, cache: cache).train(config)
+        #expect(heldOut.training.finalFit == nil)
+        #expect(heldOut.training.trainRows == 27)
+        #expect(final.training.finalFit == true)
+        #expect(final.training.trainRows == 36)
+        #expect(final.training.dataHash != heldOut.training.dataHash)
+        #expect(final.thresholds == heldOut.thresholds)
+        #expect(final.validation == heldOut.validation)
+        #expect(final.k == heldOut.k)
+        #expect(final.centroids != heldOut.centroids)
+        try final.validate(file: "memory")
+        // The file keeps the flag; older files without it load as before.
+        let path = dir + "/final.json"
+        try final.write(to: path)
+        #expect(try CentroidArtifact.load(from: path).training.finalFit == true)
+    }
+
+    @Test("group weighting: every label weighs the same, and every group within a label")
+    func groupWeights() throws {
+        let rows = [("a", "g1"), ("a", "g1"), ("a", "g1"), ("a", "g2"), ("b", "g3"), ("b", nil)].map {
+            LabeledPrompt(text: "t", label: $0.0, group: $0.1)
+        }
+        let byGroup = CentroidTrainer.rowWeights(Array(rows.indices), rows: rows, weighting: .group)
+        // Label a: g1 (3 rows) and g2 (1 row) get half each; label b: g3 and the ungrouped row get half each.
+        #expect(byGroup.map { ($0 * 1000).rounded() / 1000 } == [0.5, 0.5, 0.5, 1.5, 1.5, 1.5])
+        #expect(abs(byGroup.reduce(0, +) - Float(rows.count)) < 1e-4)
+        let byLabel = CentroidTrainer.rowWeights(Array(rows.indices), rows: rows, weighting: .label)
+        #expect(byLabel.map { ($0 * 1000).rounded() / 1000 } == [0.75, 0.75, 0.75, 0.75, 1.5, 1.5])
+    }
+
+    @Test("config files: weighting and final_fit are read; an unknown weighting is an error naming the field")
+    func configFields() throws {
+        let dir = TestPaths.temporaryDirectory("train")
+        try #"{"name": "x", "data": ["d.jsonl"], "final_fit": true, "refinement": {"weighting": "group"}}"#
+            .write(toFile: dir + "/ok.config.json", atomically: true, encoding: .utf8)
+        let ok = try TrainingConfiguration.load(from: dir + "/ok.config.json")
+        #expect(ok.finalFit)
+        #expect(ok.refinement?.weighting == .group)
+        try #"{"name": "x", "data": ["d.jsonl"], "refinement": {"weighting": "source"}}"#
+            .write(toFile: dir + "/bad.config.json", atomically: true, encoding: .utf8)
+        do {
+            _ = try TrainingConfiguration.load(from: dir + "/bad.config.json")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description.contains("weighting"))
+        }
+        try #"{"name": "x", "data": ["d.jsonl"]}"#.write(toFile: dir + "/plain.config.json", atomically: true, encoding: .utf8)
+        let plain = try TrainingConfiguration.load(from: dir + "/plain.config.json")
+        #expect(!plain.finalFit)
+        #expect(plain.refinement?.weighting == .label)
+    }
+
     @Test("bad data names the file and the row")
     func badData() throws {
         let dir = TestPaths.temporaryDirectory("train")

@@ -67,6 +67,27 @@ struct CentroidDetectorTests {
         #expect(d.reasons.first?.contains("low confidence") == true)
     }
 
+    @Test("below the threshold with no regex rule matching, the centroid decision stands and says it was unsure")
+    func lowConfidenceNoRule() async throws {
+        let d = try await detector().detect("codes poems")  // a tie, and no shipped rule matches these words
+        #expect(d.method == .embedding)
+        #expect(["code", "creative"].contains(d.capability))
+        #expect(d.label == d.capability)
+        #expect(d.confidence < 0.6)
+        #expect(d.reasons.contains { $0.contains("no regex rule matched") })
+    }
+
+    @Test("with an abstain label, falling below threshold goes to the rules even when none matches")
+    func abstainArtifactFallsBack() async throws {
+        var withAbstain = try artifact()
+        withAbstain.abstainLabel = "oos"
+        let d = try await CentroidIntentDetector(centroids: FixedCentroids(withAbstain), embedder: KeywordEmbedder(),
+                                                 fallback: try RegexIntentDetector(rules: .shipped)).detect("code poem")
+        #expect(d.method == .fallback)
+        #expect(d.label == nil)
+        #expect(d.reasons.first?.contains("low confidence") == true)
+    }
+
     @Test("embedding only: the best centroid decides even when unsure")
     func embeddingOnly() async throws {
         let d = try await detector(hybrid: false).detect("code poem")

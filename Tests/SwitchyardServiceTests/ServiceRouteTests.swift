@@ -22,6 +22,10 @@ func testConfiguration(upstream: String = "http://127.0.0.1:9/v1", keys: [String
     c.apiKeys = keys
     c.maxBodyBytes = 64 * 1024
     c.watchInterval = nil
+    // The live test client opens its connection up front and may leave it unused while a slow peer answers other
+    // requests; only the timeout tests use short connection timeouts.
+    c.headerTimeout = .seconds(300)
+    c.idleTimeout = .seconds(300)
     return c
 }
 

@@ -98,6 +98,77 @@ struct RefinerTests {
     }
 }
 
+extension RefinerTests {
+    /// Two labels on a circle: label 0 has a big source near 0° and a small one near 100°, label 1 sits near 140°.
+    static func imbalancedSources() throws -> (points: Matrix, labels: [Int], small: [Int], means: Matrix) {
+        var rows: [[Float]] = []
+        var labels: [Int] = []
+        var small: [Int] = []
+        func at(_ degrees: Float) -> [Float] { [cosf(degrees * .pi / 180), sinf(degrees * .pi / 180)] }
+        for i in 0..<200 { rows.append(at(Float(i % 20) - 10)); labels.append(0) }
+        for i in 0..<10 { small.append(rows.count); rows.append(at(95 + Float(i))); labels.append(0) }
+        for i in 0..<100 { rows.append(at(130 + Float(i % 20))); labels.append(1) }
+        var points = try Matrix(rowVectors: rows)
+        points.normalizeRows()
+        var means = Matrix(rows: 2, cols: 2)
+        for (r, label) in labels.enumerated() { for c in 0..<2 { means[label, c] += points[r, c] } }
+        means.normalizeRows()
+        return (points, labels, small, means)
+    }
+
+    @Test("per-point weights move the boundary toward the lighter class where two classes overlap")
+    func weights() throws {
+        // Label 0 spans 0°–60°, label 1 spans 40°–100°: no boundary gets both right.
+        var rows: [[Float]] = []
+        var labels: [Int] = []
+        for i in 0..<120 {
+            let degrees = Float(i % 60) + (i < 60 ? 0 : 40)
+            rows.append([cosf(degrees * .pi / 180), sinf(degrees * .pi / 180)])
+            labels.append(i < 60 ? 0 : 1)
+        }
+        let points = try Matrix(rowVectors: rows)
+        var means = try Matrix(rowVectors: [rows[30], rows[90]])
+        means.normalizeRows()
+        let refiner = CentroidRefiner(scale: 16, epochs: 60, learningRate: 0.02, batchSize: 32, seed: 3)
+        let plain = try refiner.refine(points: points, labels: labels, centroids: means, owners: [0, 1])
+        let favourZero: [Float] = labels.map { $0 == 0 ? 1.9 : 0.1 }
+        let weighted = try refiner.refine(points: points, labels: labels, centroids: means, owners: [0, 1], weights: favourZero)
+        func accuracy(_ label: Int, _ centroids: Matrix) throws -> Double {
+            let members = labels.indices.filter { labels[$0] == label }
+            return try CentroidRefiner.accuracy(points.rows(members), members.map { labels[$0] }, centroids, [0, 1])
+        }
+        #expect(try accuracy(0, weighted.centroids) > accuracy(0, plain.centroids))
+        #expect(try accuracy(1, weighted.centroids) < accuracy(1, plain.centroids))
+        // Weighted accuracy counts each point by its weight.
+        let plainAll = try CentroidRefiner.accuracy(points, labels, weighted.centroids, [0, 1])
+        let weightedAll = try CentroidRefiner.accuracy(points, labels, weighted.centroids, [0, 1], weights: favourZero)
+        #expect(weightedAll > plainAll)
+    }
+
+    @Test("weights of the wrong count or sign are refused")
+    func badWeights() throws {
+        let (points, labels, _, means) = try Self.imbalancedSources()
+        let refiner = CentroidRefiner(epochs: 1, seed: 1)
+        #expect(throws: VectorMathError.self) {
+            try refiner.refine(points: points, labels: labels, centroids: means, owners: [0, 1], weights: [1, 2])
+        }
+        #expect(throws: VectorMathError.invalidValue("refiner: point weights must be finite and positive")) {
+            try refiner.refine(points: points, labels: labels, centroids: means, owners: [0, 1],
+                               weights: [Float](repeating: 1, count: labels.count - 1) + [0])
+        }
+    }
+
+    @Test("without validation the last epoch is the best epoch; with it, the best epoch is one that ran")
+    func bestEpoch() throws {
+        let (points, labels, _, means) = try Self.imbalancedSources()
+        let plain = try CentroidRefiner(epochs: 5, seed: 1).refine(points: points, labels: labels, centroids: means, owners: [0, 1])
+        #expect(plain.bestEpoch == 5)
+        let validated = try CentroidRefiner(epochs: 30, seed: 1, patience: 2)
+            .refine(points: points, labels: labels, centroids: means, owners: [0, 1], validation: (points, labels))
+        #expect(validated.bestEpoch <= validated.epochsRun)
+    }
+}
+
 @Suite("Fast float functions")
 struct FastMathTests {
     @Test("exp and erf stay within their stated error over their ranges")

@@ -18,6 +18,9 @@ public struct FixedCentroids: CentroidSource {
 /// - `fallback == nil` (embedding only): the best label always decides, whatever its confidence.
 /// - with a fallback (hybrid): below the label's calibrated threshold, or when the embedder fails or times out, the
 ///   regex detector decides (`method: fallback`, with the reason). A request never fails because of the embedder.
+///   One exception: when no regex rule matches a low-confidence prompt, the rules have nothing to say but their default
+///   capability, so the centroids' best label stands (`method: embedding`, the reason says it was below threshold).
+///   This does not apply to artifacts with an abstain label, where falling below threshold means "none of these".
 public struct CentroidIntentDetector: IntentDetector {
     public let centroids: any CentroidSource
     public let embedder: any EmbeddingProvider
@@ -89,6 +92,12 @@ public struct CentroidIntentDetector: IntentDetector {
                              score.label, score.confidence, score.threshold, score.margin)
         if score.abstains, let fallback {
             var regex = fallback.classify(prompt)
+            let rulesMatched = !regex.scores.isEmpty
+            if !rulesMatched, !score.isAbstainLabel, classifier.artifact.abstainLabel == nil {
+                return Detection(capability: score.capability, confidence: score.confidence, scores: scores, method: .embedding,
+                                 label: score.label,
+                                 reasons: [summary, "below threshold, but no regex rule matched: the centroid decision stands"])
+            }
             regex.scores = scores
             return fallbackDetection(regex, reason: "low confidence: \(summary); regex rules decided", label: nil)
         }

@@ -49,6 +49,8 @@ public struct TrainingRecord: Sendable, Codable, Equatable {
     public var created: String
     public var refinementEpochs: Int
     public var seconds: Double
+    /// True when the centroids were trained again on every row after validation (`final_fit`); absent otherwise.
+    public var finalFit: Bool?
 
     public init(files: [String], dataHash: String, trainRows: Int, seed: UInt64, created: String, refinementEpochs: Int, seconds: Double) {
         self.files = files
@@ -62,7 +64,7 @@ public struct TrainingRecord: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case files, dataHash = "data_hash", trainRows = "train_rows", seed, created
-        case refinementEpochs = "refinement_epochs", seconds
+        case refinementEpochs = "refinement_epochs", seconds, finalFit = "final_fit"
     }
 }
 

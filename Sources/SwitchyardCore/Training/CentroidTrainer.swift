@@ -31,6 +31,10 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var refinement: Refinement?
     /// Embed only the head and tail of long prompts (stored in the artifact; routing applies it too).
     public var promptView: PromptView?
+    /// After validation and threshold calibration, train the shipped centroids again on every row (validation rows
+    /// included) with the same k per label and the epoch count that validation chose. The thresholds and the reported
+    /// metrics stay those of the held-out run.
+    public var finalFit: Bool
 
     public struct Refinement: Sendable, Codable, Equatable {
         public var scale: Float
@@ -39,9 +43,23 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         public var batchSize: Int
         /// Learn a linear map of the prompt vectors too.
         public var linearMap: Bool
+        /// How rows weigh in the loss.
+        public var weighting: Weighting
 
-        public init(scale: Float = 20, epochs: Int = 30, learningRate: Float = 0.01, batchSize: Int = 512, linearMap: Bool = false) {
+        /// Row weights in the refinement loss.
+        public enum Weighting: String, Sendable, Codable, Equatable {
+            /// Every label weighs the same, however many rows it has.
+            case label
+            /// Every label weighs the same, and within a label every `group` (source, template, style) weighs the same,
+            /// so 400 rows of one benchmark template do not outvote ten differently written prompts. Rows without a
+            /// group share one group per label.
+            case group
+        }
+
+        public init(scale: Float = 20, epochs: Int = 30, learningRate: Float = 0.01, batchSize: Int = 512, linearMap: Bool = false,
+                    weighting: Weighting = .label) {
             self.linearMap = linearMap
+            self.weighting = weighting
             self.scale = scale
             self.epochs = epochs
             self.learningRate = learningRate
@@ -49,7 +67,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case scale, epochs, learningRate = "learning_rate", batchSize = "batch_size", linearMap = "linear_map"
+            case scale, epochs, learningRate = "learning_rate", batchSize = "batch_size", linearMap = "linear_map", weighting
         }
 
         public init(from decoder: any Decoder) throws {
@@ -59,6 +77,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
             learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? 0.01
             batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? 512
             linearMap = try c.decodeIfPresent(Bool.self, forKey: .linearMap) ?? false
+            weighting = try c.decodeIfPresent(Weighting.self, forKey: .weighting) ?? .label
         }
     }
 
@@ -66,8 +85,9 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         name: String, data: [String], textField: String = "text", labelField: String = "label",
         groupField: String = "group", labelMap: [String: String]? = nil, abstainLabel: String? = nil, k: Int? = nil,
         maxK: Int = 1, seed: UInt64 = 7, validationFraction: Double = 0.2, targetPrecision: Double = 0.9,
-        abstainRecallTarget: Double? = nil, abstainK: Int? = nil, refinement: Refinement? = Refinement()
+        abstainRecallTarget: Double? = nil, abstainK: Int? = nil, refinement: Refinement? = Refinement(), finalFit: Bool = false
     ) {
+        self.finalFit = finalFit
         self.abstainK = abstainK
         self.name = name
         self.data = data
@@ -90,6 +110,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         case labelMap = "label_map", abstainLabel = "abstain_label", k, maxK = "max_k", seed
         case validationFraction = "validation_fraction", targetPrecision = "target_precision"
         case abstainRecallTarget = "abstain_recall_target", abstainK = "abstain_k", refinement, promptView = "prompt_view"
+        case finalFit = "final_fit"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -110,6 +131,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         abstainRecallTarget = try c.decodeIfPresent(Double.self, forKey: .abstainRecallTarget)
         abstainK = try c.decodeIfPresent(Int.self, forKey: .abstainK)
         promptView = try c.decodeIfPresent(PromptView.self, forKey: .promptView)
+        finalFit = try c.decodeIfPresent(Bool.self, forKey: .finalFit) ?? false
         refinement = c.contains(.refinement) ? try c.decodeIfPresent(Refinement.self, forKey: .refinement) : Refinement()
     }
 
@@ -248,44 +270,14 @@ public struct CentroidTrainer: Sendable {
         let trainInScope = trainIndices.filter { labelIndex[rows[$0].label] != nil }
         let validationInScope = validationIndices.filter { labelIndex[rows[$0].label] != nil }
 
-        // k-means per label.
-        progress(TrainingProgress(phase: "k-means", done: 0, total: labels.count))
-        var centroidRows: [[Float]] = []
-        var owners: [Int] = []
-        var kPerLabel: [String: Int] = [:]
-        for (l, label) in labels.enumerated() {
-            let members = trainInScope.filter { rows[$0].label == label }
-            guard !members.isEmpty else {
-                throw DatasetError(file: config.name, row: nil, problem: "label \"\(label)\" has no training rows after the validation split")
-            }
-            let points = vectors.rows(members)
-            var perLabel = config
-            if label == config.abstainLabel, let k = config.abstainK { perLabel.k = k }
-            let result = try chooseClusters(points, config: perLabel, seed: config.seed &+ UInt64(l))
-            kPerLabel[label] = result.centroids.rows
-            centroidRows += result.centroids.rowVectors
-            owners += Array(repeating: l, count: result.centroids.rows)
-            progress(TrainingProgress(phase: "k-means", done: l + 1, total: labels.count))
-        }
-        var centroids = try Matrix(rowVectors: centroidRows)
-        var epochs = 0
-        var linearMap: Matrix?
+        // k-means per label, then the refinement (early stopping on the validation rows).
+        let validation = validationInScope.isEmpty ? nil
+            : (points: vectors.rows(validationInScope), labels: validationInScope.map { labelIndex[rows[$0].label]! })
+        var fitted = try fit(trainInScope, rows: rows, vectors: vectors, labels: labels, config: config, validation: validation,
+                             validationWeights: config.refinement.map {
+                                 Self.rowWeights(validationInScope, rows: rows, weighting: $0.weighting)
+                             }, progress: progress)
         let scale = config.refinement?.scale ?? 20
-        if let refinement = config.refinement {
-            progress(TrainingProgress(phase: "refinement", done: 0, total: refinement.epochs))
-            let refiner = CentroidRefiner(scale: refinement.scale, epochs: refinement.epochs,
-                                          learningRate: refinement.learningRate, batchSize: refinement.batchSize, seed: config.seed,
-                                          learnLinearMap: refinement.linearMap)
-            let validation = validationInScope.isEmpty ? nil
-                : (points: vectors.rows(validationInScope), labels: validationInScope.map { labelIndex[rows[$0].label]! })
-            let result = try refiner.refine(
-                points: vectors.rows(trainInScope), labels: trainInScope.map { labelIndex[rows[$0].label]! },
-                centroids: centroids, owners: owners, validation: validation)
-            centroids = result.centroids
-            linearMap = result.linearMap
-            epochs = result.epochsRun
-            progress(TrainingProgress(phase: "refinement", done: refinement.epochs, total: refinement.epochs))
-        }
 
         var hasher = SHA256()
         for index in trainIndices { hasher.update(data: Data((rows[index].text + "\u{1F}" + rows[index].label + "\u{1E}").utf8)) }
@@ -293,15 +285,16 @@ public struct CentroidTrainer: Sendable {
         var artifact = CentroidArtifact(
             name: config.name, embedder: fingerprint, labels: labels,
             capabilities: Dictionary(uniqueKeysWithValues: labels.map { ($0, $0) }),
-            centroidLabels: owners, centroids: centroids, scale: scale, thresholds: [:], defaultThreshold: 0, k: kPerLabel,
+            centroidLabels: fitted.owners, centroids: fitted.centroids, scale: scale, thresholds: [:], defaultThreshold: 0,
+            k: fitted.kPerLabel,
             abstainLabel: config.abstainLabel,
             training: TrainingRecord(
                 files: config.data.map { ($0 as NSString).lastPathComponent },
                 dataHash: hasher.finalize().map { String(format: "%02x", $0) }.joined(), trainRows: trainIndices.count,
-                seed: config.seed, created: ISO8601DateFormatter().string(from: Date()), refinementEpochs: epochs,
+                seed: config.seed, created: ISO8601DateFormatter().string(from: Date()), refinementEpochs: fitted.epochs,
                 seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18),
             validation: nil)
-        artifact.linearMap = linearMap
+        artifact.linearMap = fitted.linearMap
         artifact.promptView = config.promptView
 
         // Calibrate thresholds and measure on the validation split.
@@ -319,7 +312,105 @@ public struct CentroidTrainer: Sendable {
             artifact.validation = Self.report(scores: final, truth: truth, labels: inScopeLabels, abstainLabel: config.abstainLabel,
                                               split: Self.describeSplit(rows, validationIndices, config))
         }
+
+        // The shipped centroids may learn from every row once validation has done its work.
+        if config.finalFit, !validationIndices.isEmpty {
+            var fixed = config
+            fixed.refinement?.epochs = max(1, fitted.bestEpoch)
+            let allInScope = rows.indices.filter { labelIndex[rows[$0].label] != nil }
+            fitted = try fit(allInScope, rows: rows, vectors: vectors, labels: labels, config: fixed, validation: nil,
+                             fixedK: fitted.kPerLabel, progress: progress)
+            artifact.centroids = fitted.centroids
+            artifact.centroidLabels = fitted.owners
+            artifact.linearMap = fitted.linearMap
+            artifact.training.trainRows = allInScope.count
+            artifact.training.refinementEpochs = fitted.epochs
+            artifact.training.finalFit = true
+            var hasher = SHA256()
+            for index in allInScope { hasher.update(data: Data((rows[index].text + "\u{1F}" + rows[index].label + "\u{1E}").utf8)) }
+            artifact.training.dataHash = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        }
+        let total = ContinuousClock.now - started
+        artifact.training.seconds = Double(total.components.seconds) + Double(total.components.attoseconds) / 1e18
         return artifact
+    }
+
+    /// Centroids learned from some rows: the result of `fit`.
+    struct FittedCentroids {
+        var centroids: Matrix
+        var owners: [Int]
+        var kPerLabel: [String: Int]
+        var linearMap: Matrix?
+        var epochs: Int
+        var bestEpoch: Int
+    }
+
+    /// Per-row loss weights: every label weighs the same; with group weighting, so does every group within a label.
+    public static func rowWeights(_ indices: [Int], rows: [LabeledPrompt], weighting: TrainingConfiguration.Refinement.Weighting) -> [Float] {
+        var unitSize: [String: Int] = [:]
+        var labelUnits: [String: Set<String>] = [:]
+        var labelSize: [String: Int] = [:]
+        func unit(_ row: LabeledPrompt) -> String {
+            weighting == .group ? row.label + "\u{1F}" + (row.group ?? "") : row.label
+        }
+        for index in indices {
+            let row = rows[index]
+            unitSize[unit(row), default: 0] += 1
+            labelUnits[row.label, default: []].insert(unit(row))
+            labelSize[row.label, default: 0] += 1
+        }
+        // A label's weight is split evenly over its units, a unit's evenly over its rows; the mean weight is 1.
+        let labels = Float(labelUnits.count), n = Float(indices.count)
+        return indices.map { index in
+            let row = rows[index]
+            return n / labels / Float(labelUnits[row.label]!.count) / Float(unitSize[unit(row)]!)
+        }
+    }
+
+    /// k-means per label over `indices`, then the refinement if configured.
+    func fit(
+        _ indices: [Int], rows: [LabeledPrompt], vectors: Matrix, labels: [String], config: TrainingConfiguration,
+        validation: (points: Matrix, labels: [Int])?, validationWeights: [Float]? = nil, fixedK: [String: Int]? = nil,
+        progress: @escaping @Sendable (TrainingProgress) -> Void
+    ) throws -> FittedCentroids {
+        let labelIndex = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
+        progress(TrainingProgress(phase: "k-means", done: 0, total: labels.count))
+        var centroidRows: [[Float]] = []
+        var owners: [Int] = []
+        var kPerLabel: [String: Int] = [:]
+        for (l, label) in labels.enumerated() {
+            let members = indices.filter { rows[$0].label == label }
+            guard !members.isEmpty else {
+                throw DatasetError(file: config.name, row: nil, problem: "label \"\(label)\" has no training rows after the validation split")
+            }
+            let points = vectors.rows(members)
+            var perLabel = config
+            if label == config.abstainLabel, let k = config.abstainK { perLabel.k = k }
+            if let k = fixedK?[label] { perLabel.k = min(k, points.rows) }
+            let result = try chooseClusters(points, config: perLabel, seed: config.seed &+ UInt64(l))
+            kPerLabel[label] = result.centroids.rows
+            centroidRows += result.centroids.rowVectors
+            owners += Array(repeating: l, count: result.centroids.rows)
+            progress(TrainingProgress(phase: "k-means", done: l + 1, total: labels.count))
+        }
+        var fitted = FittedCentroids(centroids: try Matrix(rowVectors: centroidRows), owners: owners, kPerLabel: kPerLabel,
+                                     linearMap: nil, epochs: 0, bestEpoch: 0)
+        guard let refinement = config.refinement else { return fitted }
+        progress(TrainingProgress(phase: "refinement", done: 0, total: refinement.epochs))
+        let refiner = CentroidRefiner(scale: refinement.scale, epochs: refinement.epochs,
+                                      learningRate: refinement.learningRate, batchSize: refinement.batchSize, seed: config.seed,
+                                      learnLinearMap: refinement.linearMap)
+        let result = try refiner.refine(
+            points: vectors.rows(indices), labels: indices.map { labelIndex[rows[$0].label]! },
+            centroids: fitted.centroids, owners: owners,
+            weights: Self.rowWeights(indices, rows: rows, weighting: refinement.weighting), validation: validation,
+            validationWeights: validation == nil ? nil : validationWeights)
+        fitted.centroids = result.centroids
+        fitted.linearMap = result.linearMap
+        fitted.epochs = result.epochsRun
+        fitted.bestEpoch = result.bestEpoch
+        progress(TrainingProgress(phase: "refinement", done: refinement.epochs, total: refinement.epochs))
+        return fitted
     }
 
     func chooseClusters(_ points: Matrix, config: TrainingConfiguration, seed: UInt64) throws -> KMeans.Result {
