@@ -63,49 +63,58 @@ public enum TransformerKernels {
 
     /// `out = input · weightᵀ + bias`, with `weight` in PyTorch layout `[outFeatures, inFeatures]`.
     ///
-    /// With `parallelism` > 1 the output features are split into that many column blocks, each one single-threaded
-    /// sgemm on its own core (OpenBLAS's own threading costs more than it gives at these sizes; see `BLAS.threads`).
+    /// With `parallelism` > 1 the output features are split over that many workers, each running single-threaded
+    /// sgemm calls on its own share (OpenBLAS's own threading costs more than it gives at these sizes; see
+    /// `BLAS.threads`). Up to `packedBatchRows` token rows the calls read the weight's packed copy in narrow blocks;
+    /// larger batches use the PyTorch layout in one wide block per worker. `gelu` applies the activation to each block
+    /// while it is still in cache.
     public static func linear(
-        _ input: Matrix, weight: Matrix, bias: [Float], into out: inout Matrix, parallelism: Int = 1, gelu: Bool = false
+        _ input: Matrix, weight: LinearWeight, bias: [Float], into out: inout Matrix, parallelism: Int = 1, gelu: Bool = false
     ) throws(VectorMathError) {
-        guard bias.count == weight.rows else {
-            throw .dimensionMismatch("bias has \(bias.count) values for \(weight.rows) outputs")
+        guard bias.count == weight.outFeatures else {
+            throw .dimensionMismatch("bias has \(bias.count) values for \(weight.outFeatures) outputs")
         }
-        guard weight.cols == input.cols else {
-            throw .dimensionMismatch("linear input has \(input.cols) features, weight expects \(weight.cols)")
+        guard weight.inFeatures == input.cols else {
+            throw .dimensionMismatch("linear input has \(input.cols) features, weight expects \(weight.inFeatures)")
         }
-        guard out.rows == input.rows, out.cols == weight.rows else {
-            throw .dimensionMismatch("linear output is \(out.rows)x\(out.cols), expected \(input.rows)x\(weight.rows)")
+        guard out.rows == input.rows, out.cols == weight.outFeatures else {
+            throw .dimensionMismatch("linear output is \(out.rows)x\(out.cols), expected \(input.rows)x\(weight.outFeatures)")
         }
         let width = out.cols, rows = out.rows, depth = input.cols
         if rows == 0 { return }
-        // Column blocks of `linearBlockWidth` outputs: at these sizes OpenBLAS is fastest on narrow calls (its
-        // small-matrix path skips packing), and the blocks are dealt round-robin to the workers.
-        let blockWidth = rows <= smallBatchRows ? linearBlockWidth : max(linearBlockWidth, (width + parallelism - 1) / parallelism)
-        let blocks = Parallel.blocks(count: width, parts: (width + blockWidth - 1) / blockWidth, multiple: 16)
+        let packed = rows <= packedBatchRows
+        // Each worker takes a contiguous run of blocks: packed blocks for small batches, else one wide block.
+        let blocks: [Range<Int>] = packed
+            ? weight.blocks.map { $0.first..<($0.first + $0.width) }
+            : Parallel.blocks(count: width, parts: max(1, parallelism), multiple: 16)
         let workers = max(1, min(parallelism, blocks.count))
+        let shares = Parallel.blocks(count: blocks.count, parts: workers, multiple: 1)
         input.values.withUnsafeBufferPointer { x in
-            weight.values.withUnsafeBufferPointer { w in
+            (packed ? weight.packed : weight.matrix.values).withUnsafeBufferPointer { w in
                 bias.withUnsafeBufferPointer { b in
                     out.values.withUnsafeMutableBufferPointer { o in
-                        Parallel.run(workers) { worker in
-                            var index = worker
-                            while index < blocks.count {
-                                let block = blocks[index]
+                        Parallel.run(shares.count) { worker in
+                            for block in shares[worker].map({ blocks[$0] }) {
                                 for r in 0..<rows {
                                     (o.baseAddress! + r * width + block.lowerBound)
                                         .update(from: b.baseAddress! + block.lowerBound, count: block.count)
                                 }
-                                BLAS.gemmStrided(
-                                    m: rows, n: block.count, k: depth, alpha: 1,
-                                    a: x, aOffset: 0, lda: depth, transposeA: false,
-                                    b: w, bOffset: block.lowerBound * depth, ldb: depth, transposeB: true,
-                                    beta: 1, c: o, cOffset: block.lowerBound, ldc: width)
+                                if packed {
+                                    BLAS.gemmStrided(
+                                        m: rows, n: block.count, k: depth, alpha: 1,
+                                        a: x, aOffset: 0, lda: depth, transposeA: false,
+                                        b: w, bOffset: block.lowerBound * depth, ldb: block.count, transposeB: false,
+                                        beta: 1, c: o, cOffset: block.lowerBound, ldc: width)
+                                } else {
+                                    BLAS.gemmStrided(
+                                        m: rows, n: block.count, k: depth, alpha: 1,
+                                        a: x, aOffset: 0, lda: depth, transposeA: false,
+                                        b: w, bOffset: block.lowerBound * depth, ldb: depth, transposeB: true,
+                                        beta: 1, c: o, cOffset: block.lowerBound, ldc: width)
+                                }
                                 if gelu {
-                                    // Fused activation: the block is still in cache.
                                     for r in 0..<rows { geluInPlace(o, from: r * width + block.lowerBound, count: block.count) }
                                 }
-                                index += workers
                             }
                         }
                     }
@@ -129,10 +138,8 @@ public enum TransformerKernels {
         }
     }
 
-    /// Output columns per sgemm call for small batches.
-    static let linearBlockWidth = 64
-    /// Up to this many token rows a linear layer uses narrow column blocks.
-    static let smallBatchRows = 64
+    /// Up to this many token rows a linear layer reads the packed weights in narrow blocks.
+    public static let packedBatchRows = 128
 
     /// `x = LayerNorm(x + residual) * gamma + beta`, row by row (biased variance, as PyTorch).
     public static func addLayerNorm(

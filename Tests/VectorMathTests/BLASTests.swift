@@ -107,6 +107,37 @@ struct KernelTests {
         #expect(throws: VectorMathError.self) { try TransformerKernels.pool(h, sequenceLengths: [2], mode: .mean, normalize: false) }
     }
 
+    @Test("a linear layer gives the same result from the packed and the wide weights, for any batch and width",
+          arguments: [1, 15, TransformerKernels.packedBatchRows, TransformerKernels.packedBatchRows + 1, 300])
+    func linear(rows: Int) throws {
+        // 70 outputs: two full packed blocks and a narrow one.
+        var generator = SeededGenerator(seed: UInt64(rows))
+        func random(_ count: Int) -> [Float] { (0..<count).map { _ in Float(generator.next() % 2001) / 1000 - 1 } }
+        let inputs = 48, outputs = 70
+        let x = try Matrix(rows: rows, cols: inputs, values: random(rows * inputs))
+        let w = try Matrix(rows: outputs, cols: inputs, values: random(outputs * inputs))
+        let bias = random(outputs)
+        let weight = LinearWeight(w)
+        for parallelism in [1, 2] {
+            for gelu in [false, true] {
+                var out = Matrix(rows: rows, cols: outputs)
+                try TransformerKernels.linear(x, weight: weight, bias: bias, into: &out, parallelism: parallelism, gelu: gelu)
+                var worst: Float = 0
+                for r in 0..<rows {
+                    for o in 0..<outputs {
+                        var sum = Double(bias[o])
+                        for k in 0..<inputs { sum += Double(x[r, k]) * Double(w[o, k]) }
+                        let expected = gelu ? 0.5 * sum * (1 + erf(sum / 2.0.squareRoot())) : sum
+                        worst = max(worst, abs(out[r, o] - Float(expected)))
+                    }
+                }
+                #expect(worst < 1e-4, "rows \(rows), parallelism \(parallelism), gelu \(gelu): error \(worst)")
+            }
+        }
+        var wrong = Matrix(rows: rows, cols: outputs - 1)
+        #expect(throws: VectorMathError.self) { try TransformerKernels.linear(x, weight: weight, bias: bias, into: &wrong) }
+    }
+
     @Test("GELU matches known values")
     func gelu() throws {
         var x = try Matrix(rows: 1, cols: 3, values: [0, 1, -1])

@@ -3,15 +3,15 @@ import VectorMath
 /// The weights of a BERT encoder and its forward pass over packed sequences (no padding).
 public struct BertModel: Sendable {
     struct Layer: Sendable {
-        var qkvWeight: Matrix   // [3H, H]: query, key, value stacked
+        var qkvWeight: LinearWeight   // [3H, H]: query, key, value stacked
         var qkvBias: [Float]
-        var attentionOutputWeight: Matrix
+        var attentionOutputWeight: LinearWeight
         var attentionOutputBias: [Float]
         var attentionNormGamma: [Float]
         var attentionNormBeta: [Float]
-        var intermediateWeight: Matrix
+        var intermediateWeight: LinearWeight
         var intermediateBias: [Float]
-        var outputWeight: Matrix
+        var outputWeight: LinearWeight
         var outputBias: [Float]
         var outputNormGamma: [Float]
         var outputNormBeta: [Float]
@@ -54,16 +54,16 @@ public struct BertModel: Sendable {
                 throw .computation(error.description)
             }
             layers.append(Layer(
-                qkvWeight: qkv,
+                qkvWeight: LinearWeight(qkv),
                 qkvBias: try v(p + "attention.self.query.bias", h) + v(p + "attention.self.key.bias", h)
                     + v(p + "attention.self.value.bias", h),
-                attentionOutputWeight: try m(p + "attention.output.dense.weight", h, h),
+                attentionOutputWeight: LinearWeight(try m(p + "attention.output.dense.weight", h, h)),
                 attentionOutputBias: try v(p + "attention.output.dense.bias", h),
                 attentionNormGamma: try v(p + "attention.output.LayerNorm.weight", h),
                 attentionNormBeta: try v(p + "attention.output.LayerNorm.bias", h),
-                intermediateWeight: try m(p + "intermediate.dense.weight", i, h),
+                intermediateWeight: LinearWeight(try m(p + "intermediate.dense.weight", i, h)),
                 intermediateBias: try v(p + "intermediate.dense.bias", i),
-                outputWeight: try m(p + "output.dense.weight", h, i),
+                outputWeight: LinearWeight(try m(p + "output.dense.weight", h, i)),
                 outputBias: try v(p + "output.dense.bias", h),
                 outputNormGamma: try v(p + "output.LayerNorm.weight", h),
                 outputNormBeta: try v(p + "output.LayerNorm.bias", h)
