@@ -143,7 +143,7 @@ public enum TransformerKernels {
 
     /// `x = LayerNorm(x + residual) * gamma + beta`, row by row (biased variance, as PyTorch).
     public static func addLayerNorm(
-        _ x: inout Matrix, residual: Matrix?, gamma: [Float], beta: [Float], epsilon: Float
+        _ x: inout Matrix, residual: Matrix?, gamma: [Float], beta: [Float], epsilon: Float, parallelism: Int = 1
     ) throws(VectorMathError) {
         let width = x.cols
         guard gamma.count == width, beta.count == width else {
@@ -153,32 +153,82 @@ public enum TransformerKernels {
             throw .dimensionMismatch("residual is \(residual.rows)x\(residual.cols), expected \(x.rows)x\(width)")
         }
         let rows = x.rows
+        if rows == 0 { return }
         let empty: [Float] = []
+        // Rows are independent: a worker per block of rows once there are enough of them to pay for the hand-off.
+        let shares = Parallel.blocks(count: rows, parts: rows >= 64 ? parallelism : 1, multiple: 8)
         (residual?.values ?? empty).withUnsafeBufferPointer { res in
             gamma.withUnsafeBufferPointer { g in
                 beta.withUnsafeBufferPointer { b in
                     x.values.withUnsafeMutableBufferPointer { v in
-                        for r in 0..<rows {
-                            let base = r * width
-                            if !res.isEmpty {
-                                for j in 0..<width { v[base + j] += res[base + j] }
-                            }
-                            var sum: Float = 0
-                            for j in 0..<width { sum += v[base + j] }
-                            let mean = sum / Float(width)
-                            var squares: Float = 0
-                            for j in 0..<width {
-                                let d = v[base + j] - mean
-                                squares += d * d
-                            }
-                            let inverse = 1 / (squares / Float(width) + epsilon).squareRoot()
-                            for j in 0..<width {
-                                v[base + j] = (v[base + j] - mean) * inverse * g[j] + b[j]
+                        Parallel.run(shares.count) { worker in
+                            for r in shares[worker] {
+                                normalizeRow(v, residual: res, gamma: g, beta: b, base: r * width, width: width, epsilon: epsilon)
                             }
                         }
                     }
                 }
             }
+        }
+    }
+
+    /// One row of `addLayerNorm`, eight lanes at a time (sums in eight partial lanes, then across them).
+    @inline(__always)
+    static func normalizeRow(
+        _ v: UnsafeMutableBufferPointer<Float>, residual res: UnsafeBufferPointer<Float>, gamma g: UnsafeBufferPointer<Float>,
+        beta b: UnsafeBufferPointer<Float>, base: Int, width: Int, epsilon: Float
+    ) {
+        let row = UnsafeMutableRawPointer(v.baseAddress! + base)
+        let vector = width / 8 * 8
+        var lanes = SIMD8<Float>()
+        var tail: Float = 0
+        if !res.isEmpty {
+            let add = UnsafeRawPointer(res.baseAddress! + base)
+            var j = 0
+            while j < vector {
+                let sum = row.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)
+                    + add.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)
+                row.storeBytes(of: sum, toByteOffset: 4 * j, as: SIMD8<Float>.self)
+                lanes += sum
+                j += 8
+            }
+            for j in vector..<width {
+                v[base + j] += res[base + j]
+                tail += v[base + j]
+            }
+        } else {
+            var j = 0
+            while j < vector {
+                lanes += row.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)
+                j += 8
+            }
+            for j in vector..<width { tail += v[base + j] }
+        }
+        let mean = (lanes.sum() + tail) / Float(width)
+        var squareLanes = SIMD8<Float>()
+        var squareTail: Float = 0
+        var j = 0
+        while j < vector {
+            let d = row.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self) - mean
+            squareLanes += d * d
+            j += 8
+        }
+        for j in vector..<width {
+            let d = v[base + j] - mean
+            squareTail += d * d
+        }
+        let inverse = 1 / ((squareLanes.sum() + squareTail) / Float(width) + epsilon).squareRoot()
+        let scale = UnsafeRawPointer(g.baseAddress!), shift = UnsafeRawPointer(b.baseAddress!)
+        j = 0
+        while j < vector {
+            let value = row.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)
+            let normalized = (value - mean) * inverse * scale.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)
+                + shift.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)
+            row.storeBytes(of: normalized, toByteOffset: 4 * j, as: SIMD8<Float>.self)
+            j += 8
+        }
+        for j in vector..<width {
+            v[base + j] = (v[base + j] - mean) * inverse * g[j] + b[j]
         }
     }
 

@@ -71,6 +71,30 @@ struct KernelTests {
         }
     }
 
+    @Test("layer norm with residual, gamma and beta matches a double-precision reference, in lanes and tails, on one or two cores",
+          arguments: [(1, 384), (100, 384), (100, 13), (7, 5)])
+    func layerNormReference(rows: Int, width: Int) throws {
+        var generator = SeededGenerator(seed: UInt64(rows * 1000 + width))
+        func random(_ count: Int) -> [Float] { (0..<count).map { _ in Float(generator.next() % 2001) / 100 - 10 } }
+        let input = try Matrix(rows: rows, cols: width, values: random(rows * width))
+        let residual = try Matrix(rows: rows, cols: width, values: random(rows * width))
+        let gamma = random(width), beta = random(width)
+        for parallelism in [1, 2] {
+            var x = input
+            try TransformerKernels.addLayerNorm(&x, residual: residual, gamma: gamma, beta: beta, epsilon: 1e-12,
+                                                parallelism: parallelism)
+            for r in 0..<rows {
+                let summed = (0..<width).map { Double(input[r, $0]) + Double(residual[r, $0]) }
+                let mean = summed.reduce(0, +) / Double(width)
+                let variance = summed.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(width)
+                for j in 0..<width {
+                    let expected = (summed[j] - mean) / (variance + 1e-12).squareRoot() * Double(gamma[j]) + Double(beta[j])
+                    #expect(abs(Double(x[r, j]) - expected) < 1e-3 * max(1, abs(expected)), "row \(r), column \(j)")
+                }
+            }
+        }
+    }
+
     @Test("attention over packed sequences equals attention over each sequence alone")
     func packedAttention() throws {
         let hidden = 4, heads = 2

@@ -104,7 +104,7 @@ public struct BertModel: Sendable {
                     parallelism: parallelism)
                 try TransformerKernels.addLayerNorm(
                     &projected, residual: hidden, gamma: layer.attentionNormGamma, beta: layer.attentionNormBeta,
-                    epsilon: c.layerNormEps)
+                    epsilon: c.layerNormEps, parallelism: parallelism)
                 swap(&hidden, &projected)
                 try TransformerKernels.linear(
                     hidden, weight: layer.intermediateWeight, bias: layer.intermediateBias, into: &intermediate,
@@ -114,7 +114,7 @@ public struct BertModel: Sendable {
                     parallelism: parallelism)
                 try TransformerKernels.addLayerNorm(
                     &projected, residual: hidden, gamma: layer.outputNormGamma, beta: layer.outputNormBeta,
-                    epsilon: c.layerNormEps)
+                    epsilon: c.layerNormEps, parallelism: parallelism)
                 swap(&hidden, &projected)
             }
             return try TransformerKernels.pool(hidden, sequenceLengths: lengths, mode: pooling, normalize: normalize)
