@@ -130,8 +130,10 @@ struct EvalCommand: AsyncParsableCommand {
                 } else {
                     detectors.append(NamedDetector(
                         name: name,
-                        detector: CentroidIntentDetector(centroids: FixedCentroids(artifact), embedder: cached, fallback: fallback),
-                        timedDetector: CentroidIntentDetector(centroids: FixedCentroids(artifact), embedder: encoder, fallback: fallback)))
+                        detector: CentroidIntentDetector(centroids: FixedCentroids(artifact), embedder: cached, fallback: fallback,
+                                                         embedTimeout: routing.embedTimeoutDuration),
+                        timedDetector: CentroidIntentDetector(centroids: FixedCentroids(artifact), embedder: encoder, fallback: fallback,
+                                                              embedTimeout: routing.embedTimeoutDuration)))
                 }
             }
         } else {

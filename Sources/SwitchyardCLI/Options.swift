@@ -25,6 +25,16 @@ struct RoutingOptions: ParsableArguments {
     @Option(name: .long, help: "Model id sent to --embedding-endpoint.")
     var embeddingModel: String = "all-MiniLM-L6-v2"
 
+    @Option(name: .long, help: "Seconds to wait for one embedder call (at most 64 prompts) before the regex rules decide (hybrid) or the command fails (embedding).")
+    var embedTimeout: Double = 30
+
+    /// `--embed-timeout` as a duration.
+    var embedTimeoutDuration: Duration { .milliseconds(Int((embedTimeout * 1000).rounded())) }
+
+    func validate() throws {
+        guard embedTimeout > 0, embedTimeout.isFinite else { throw ValidationError("--embed-timeout must be a positive number of seconds") }
+    }
+
     @OptionGroup var model: ModelOptions
 
     /// The detector the flags ask for, with the client to shut down afterwards (remote embeddings), if any.
@@ -66,7 +76,7 @@ struct RoutingOptions: ParsableArguments {
         }
         let detector = CentroidIntentDetector(
             centroids: FixedCentroids(artifact), embedder: embedder,
-            fallback: choice == .hybrid ? try loadRules() : nil)
+            fallback: choice == .hybrid ? try loadRules() : nil, embedTimeout: embedTimeoutDuration)
         return (detector, client)
     }
 

@@ -71,6 +71,7 @@ struct CLITests {
         (["route"], "PROMPT"),
         (["pipeline", "x", "--steps", "0"], "--steps"),
         (["route", "x", "--detector", "psychic"], "psychic"),
+        (["route", "x", "--embed-timeout", "0"], "--embed-timeout"),
     ])
     func usageErrors(arguments: [String], mention: String) throws {
         let run = try SwitchyardBinary.run(arguments)
@@ -205,6 +206,20 @@ struct TrainCLITests {
         }
         let regex = try SwitchyardBinary.run(["route", "--file", file, "--json", "--detector", "regex"])
         #expect(regex.stdoutLines.map(json).allSatisfy { $0["label"] is NSNull && $0["method"] as? String == "regex" })
+    }
+
+    @Test("route --file with hundreds of prompts embeds them all: no prompt falls back for lack of time")
+    func longFile() throws {
+        let file = TestPaths.temporaryDirectory("cli") + "/many.txt"
+        let prompts = (0..<300).map { "Write a haiku about tea, number \($0)" }
+        try prompts.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let run = try SwitchyardBinary.run(["route", "--file", file, "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = run.stdoutLines.map(json)
+        #expect(lines.count == 300)
+        let unavailable = lines.filter { (($0["reasons"] as? [String]) ?? []).contains { $0.contains("embedder unavailable") } }
+        #expect(unavailable.isEmpty)
+        #expect(lines.allSatisfy { $0["capability"] as? String == "creative" })
     }
 
     @Test("train writes a centroid file that route can use; a file for another embedder is refused")

@@ -9,6 +9,9 @@ struct KeywordEmbedder: EmbeddingProvider {
     static let axes = ["code", "poem", "sum", "bias"]
     var failure: (any Error & Sendable)? = nil
     var delay: Duration = .zero
+    /// Extra wait per text in a call, so that big calls are slow.
+    var delayPerText: Duration = .zero
+    var calls: CallLog? = nil
     var model = "keywords"
 
     func fingerprint() async throws -> EmbedderFingerprint {
@@ -16,7 +19,9 @@ struct KeywordEmbedder: EmbeddingProvider {
     }
 
     func embed(_ texts: [String]) async throws -> Matrix {
+        await calls?.record(texts.count)
         if delay > .zero { try await Task.sleep(for: delay) }
+        if delayPerText > .zero { try await Task.sleep(for: delayPerText * texts.count) }
         if let failure { throw failure }
         var m = try Matrix(rowVectors: texts.map { text in
             Self.axes.map { axis in axis == "bias" ? 0.3 : Float(text.components(separatedBy: axis).count - 1) }
@@ -40,6 +45,12 @@ func artifact(thresholds: [String: Double] = ["code": 0.6, "creative": 0.6, "sum
 }
 
 struct Boom: Error, CustomStringConvertible { var description: String { "boom" } }
+
+/// The batch sizes an embedder was called with.
+actor CallLog {
+    var sizes: [Int] = []
+    func record(_ size: Int) { sizes.append(size) }
+}
 
 @Suite("Centroid detector")
 struct CentroidDetectorTests {
@@ -105,6 +116,28 @@ struct CentroidDetectorTests {
         #expect(slow.method == .fallback)
         #expect(slow.reasons.first?.contains("embedder unavailable") == true)
         await #expect(throws: Boom.self) { try await detector(KeywordEmbedder(failure: Boom()), hybrid: false).detect("x") }
+    }
+
+    @Test("a long batch is embedded in chunks of at most maxBatch, in order, each with its own timeout")
+    func chunkedBatch() async throws {
+        let log = CallLog()
+        let prompts = (0..<10).map { $0 % 2 == 0 ? "code code \($0)" : "poem poem \($0)" }
+        let chunked = CentroidIntentDetector(centroids: FixedCentroids(try artifact()), embedder: KeywordEmbedder(calls: log),
+                                             fallback: try RegexIntentDetector(rules: .shipped), maxBatch: 4)
+        let decisions = try await chunked.detect(batch: prompts)
+        #expect(await log.sizes == [4, 4, 2])
+        #expect(decisions.map(\.capability) == prompts.map { $0.hasPrefix("code") ? "code" : "creative" })
+        // 40 prompts at 50 ms each: one call would take 2 s and miss a 1 s timeout; chunks of 4 take 200 ms each.
+        let slow = KeywordEmbedder(delayPerText: .milliseconds(50))
+        let many = Array(repeating: "code code", count: 40)
+        let whole = try await CentroidIntentDetector(centroids: FixedCentroids(try artifact()), embedder: slow,
+                                                     fallback: try RegexIntentDetector(rules: .shipped),
+                                                     embedTimeout: .seconds(1), maxBatch: 64).detect(batch: many)
+        #expect(whole.allSatisfy { $0.method == .fallback })
+        let inChunks = try await CentroidIntentDetector(centroids: FixedCentroids(try artifact()), embedder: slow,
+                                                        fallback: try RegexIntentDetector(rules: .shipped),
+                                                        embedTimeout: .seconds(1), maxBatch: 4).detect(batch: many)
+        #expect(inChunks.allSatisfy { $0.method == .embedding })
     }
 
     @Test("a batch is decided in input order")

@@ -25,15 +25,19 @@ public struct CentroidIntentDetector: IntentDetector {
     public let centroids: any CentroidSource
     public let embedder: any EmbeddingProvider
     public let fallback: RegexIntentDetector?
-    /// Longest wait for the embedder before falling back.
+    /// Longest wait for one embedder call before falling back.
     public let embedTimeout: Duration
+    /// Most prompts per embedder call: a batch is embedded in chunks of this size, each with its own timeout, so a
+    /// long file is never cut off by a timeout meant for one request.
+    public let maxBatch: Int
 
     public init(centroids: any CentroidSource, embedder: any EmbeddingProvider, fallback: RegexIntentDetector?,
-                embedTimeout: Duration = .seconds(5)) {
+                embedTimeout: Duration = .seconds(5), maxBatch: Int = 64) {
         self.centroids = centroids
         self.embedder = embedder
         self.fallback = fallback
         self.embedTimeout = embedTimeout
+        self.maxBatch = max(1, maxBatch)
     }
 
     public func detect(_ prompt: String) async throws -> Detection {
@@ -42,6 +46,20 @@ public struct CentroidIntentDetector: IntentDetector {
 
     public func detect(batch prompts: [String]) async throws -> [Detection] {
         let classifier = await centroids.current()
+        guard prompts.count > maxBatch else { return try await detect(chunk: prompts, classifier: classifier) }
+        var detections: [Detection] = []
+        detections.reserveCapacity(prompts.count)
+        var start = 0
+        while start < prompts.count {
+            let end = min(start + maxBatch, prompts.count)
+            detections += try await detect(chunk: Array(prompts[start..<end]), classifier: classifier)
+            start = end
+        }
+        return detections
+    }
+
+    /// One embedder call (with the timeout) for at most `maxBatch` prompts, scored against one version of the centroids.
+    func detect(chunk prompts: [String], classifier: CentroidClassifier) async throws -> [Detection] {
         let vectors: Matrix
         do {
             vectors = try await embedWithTimeout(prompts.map { classifier.artifact.promptView?.apply($0) ?? $0 })
