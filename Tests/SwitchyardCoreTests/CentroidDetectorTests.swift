@@ -99,6 +99,21 @@ struct CentroidDetectorTests {
         #expect(d.reasons.first?.contains("low confidence") == true)
     }
 
+    @Test("embedding only with an abstain label: unsure prompts abstain (label null), confident ones keep their label")
+    func embeddingOnlyAbstains() async throws {
+        var withAbstain = try artifact()
+        withAbstain.abstainLabel = "oos"
+        let detector = CentroidIntentDetector(centroids: FixedCentroids(withAbstain), embedder: KeywordEmbedder(), fallback: nil)
+        let unsure = try await detector.detect("codes poems")
+        #expect(unsure.method == .embedding)
+        #expect(unsure.label == nil)
+        #expect(unsure.capability == "oos")
+        #expect(unsure.reasons.contains { $0.contains("abstained") })
+        let sure = try await detector.detect("code code code")
+        #expect(sure.label == "code")
+        #expect(sure.capability == "code")
+    }
+
     @Test("embedding only: the best centroid decides even when unsure")
     func embeddingOnly() async throws {
         let d = try await detector(hybrid: false).detect("code poem")

@@ -15,7 +15,9 @@ public struct FixedCentroids: CentroidSource {
 
 /// Routes by cosine similarity against trained capability centroids.
 ///
-/// - `fallback == nil` (embedding only): the best label always decides, whatever its confidence.
+/// - `fallback == nil` (embedding only): the best label always decides, whatever its confidence; except that with an
+///   abstain label (CLINC150's `oos`) the detector abstains below threshold or when that label's centroids are nearest:
+///   capability = the abstain label, `label` = nil.
 /// - with a fallback (hybrid): below the label's calibrated threshold, or when the embedder fails or times out, the
 ///   regex detector decides (`method: fallback`, with the reason). A request never fails because of the embedder.
 ///   One exception: when no regex rule matches a low-confidence prompt, the rules have nothing to say but their default
@@ -118,6 +120,12 @@ public struct CentroidIntentDetector: IntentDetector {
             }
             regex.scores = scores
             return fallbackDetection(regex, reason: "low confidence: \(summary); regex rules decided", label: nil)
+        }
+        if score.abstains, let abstain = classifier.artifact.abstainLabel {
+            // Embedding only, with a "none of these" label: abstaining is the answer (label null).
+            return Detection(capability: classifier.artifact.capabilities[abstain] ?? abstain, confidence: score.confidence,
+                             scores: scores, method: .embedding, label: nil,
+                             reasons: [summary, "abstained: \(score.isAbstainLabel ? "the \(abstain) centroids are nearest" : "below threshold")"])
         }
         return Detection(capability: score.capability, confidence: score.confidence, scores: scores,
                          method: .embedding, label: score.label, reasons: [summary])
