@@ -39,14 +39,19 @@ func smallDataset(in dir: String) throws -> String {
 
 @Suite("Training with the real encoder", .serialized)
 struct TrainingTests {
+    /// The encoder, a fresh cache and the small data set's config (two centroids a label at most, a quarter held out).
+    func smallTraining(weighting: TrainingConfiguration.Refinement.Weighting = .label) throws
+        -> (encoder: MiniLMEncoder, cache: EmbeddingCache, config: TrainingConfiguration, dir: String) {
+        let dir = TestPaths.temporaryDirectory("train")
+        let config = TrainingConfiguration(
+            name: "small", data: [try smallDataset(in: dir)], maxK: 2, seed: 5, validationFraction: 0.25,
+            refinement: .init(scale: 16, epochs: 20, learningRate: 0.02, batchSize: 16, weighting: weighting))
+        return (try trainingEncoder.get(), EmbeddingCache(directory: dir + "/cache"), config, dir)
+    }
+
     @Test("trains, validates by group, calibrates thresholds, and routes held-out prompts")
     func train() async throws {
-        let encoder = try trainingEncoder.get()
-        let dir = TestPaths.temporaryDirectory("train")
-        let data = try smallDataset(in: dir)
-        let cache = EmbeddingCache(directory: dir + "/cache")
-        let config = TrainingConfiguration(name: "small", data: [data], maxK: 2, seed: 5, validationFraction: 0.25,
-                                           refinement: .init(scale: 16, epochs: 20, learningRate: 0.02, batchSize: 16))
+        let (encoder, cache, config, _) = try smallTraining()
         let artifact = try await CentroidTrainer(embedder: encoder, cache: cache).train(config)
         #expect(artifact.labels == ["code", "creative", "math"])
         #expect(artifact.embedder == encoder.currentFingerprint)
@@ -99,12 +104,7 @@ struct TrainingTests {
 
     @Test("final fit: thresholds and metrics come from the held-out run, the centroids learn from every row")
     func finalFit() async throws {
-        let encoder = try trainingEncoder.get()
-        let dir = TestPaths.temporaryDirectory("train")
-        let data = try smallDataset(in: dir)
-        let cache = EmbeddingCache(directory: dir + "/cache")
-        var config = TrainingConfiguration(name: "small", data: [data], maxK: 2, seed: 5, validationFraction: 0.25,
-                                           refinement: .init(scale: 16, epochs: 20, learningRate: 0.02, batchSize: 16, weighting: .group))
+        var (encoder, cache, config, dir) = try smallTraining(weighting: .group)
         let heldOut = try await CentroidTrainer(embedder: encoder, cache: cache).train(config)
         config.finalFit = true
         let final = try await CentroidTrainer(embedder: encoder, cache: cache).train(config)
