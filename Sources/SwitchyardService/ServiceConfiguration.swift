@@ -30,7 +30,7 @@ public struct ServiceConfiguration: Sendable {
     public var tracePath: String?
     /// Micro-batching of embedding work: most texts per encoder call, longest wait for company when the encoder is idle
     /// (0: start at once; requests still batch up while a batch computes), most texts queued.
-    public var batchMaxTexts: Int = 32
+    public var batchMaxTexts: Int = 8
     public var batchMaxWait: Duration = .zero
     public var queueLimit: Int = 1024
     /// Seconds allowed for an upstream chat request, and the idle gap in a stream.
