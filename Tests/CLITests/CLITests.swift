@@ -222,6 +222,33 @@ struct TrainCLITests {
         #expect(lines.allSatisfy { $0["capability"] as? String == "creative" })
     }
 
+    @Test("eval --holdout on final-fit centroids retrains without the held-out rows and says so; plain centroids are used as they are")
+    func holdoutWithFinalFit() throws {
+        let dir = TestPaths.temporaryDirectory("cli-final")
+        var lines: [String] = []
+        for (label, texts) in [("code", ["write a python function", "fix this javascript bug", "sort a list in go", "a sql query for sales",
+                                          "refactor this java class", "unit tests for my function"]),
+                               ("creative", ["write a poem about rain", "a bedtime story about a fox", "a haiku about snow",
+                                             "song lyrics about summer", "a short story about a robot", "a limerick about a cat"])] {
+            for (i, t) in texts.enumerated() {
+                lines.append(#"{"text": "\#(t)", "capability": "\#(label)", "group": "\#(label)-g\#(i % 3)"}"#)
+            }
+        }
+        try lines.joined(separator: "\n").write(toFile: dir + "/d.jsonl", atomically: true, encoding: .utf8)
+        for finalFit in [true, false] {
+            let config = #"{"name": "small", "data": ["d.jsonl"], "label_field": "capability", "k": 1, "final_fit": \#(finalFit)}"#
+            try config.write(toFile: dir + "/small.config.json", atomically: true, encoding: .utf8)
+            let train = try SwitchyardBinary.run(["train", "--config", dir + "/small.config.json", "--out", dir + "/c.json",
+                                                  "--cache-dir", dir + "/cache"])
+            #expect(train.status == 0, "\(train.stderr)")
+            let eval = try SwitchyardBinary.run(["eval", "--config", dir + "/small.config.json", "--holdout", "--centroids", dir + "/c.json",
+                                                 "--cache-dir", dir + "/cache", "--json", "--latency-sample", "1"])
+            #expect(eval.status == 0, "\(eval.stderr)")
+            #expect(eval.stderr.contains("final_fit") == finalFit, "\(eval.stderr)")
+            #expect(eval.stdout.contains("held-out validation split"))
+        }
+    }
+
     @Test("train writes a centroid file that route can use; a file for another embedder is refused")
     func trainAndUse() throws {
         let dir = TestPaths.temporaryDirectory("cli-train")
