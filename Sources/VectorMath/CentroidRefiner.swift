@@ -4,7 +4,7 @@ import Foundation
 ///
 /// Each class owns one or more centroids. A point's probability of class `l` is the softmax mass, at temperature
 /// `1/scale`, of the cosines to `l`'s centroids among all centroids. Minimising the cross-entropy moves the centroids
-/// so that the nearest-centroid rule separates the classes better; routing stays one cosine pass (sgemv) against the
+/// so that the nearest-centroid rule separates the classes better; routing stays one cosine pass (one BLAS call) against the
 /// centroid matrix. Adam on mini-batches, deterministic for a given seed; early stopping on validation accuracy.
 public struct CentroidRefiner: Sendable {
     /// Softmax scale applied to cosines.

@@ -1,7 +1,8 @@
 import Foundation
 import VectorMath
 
-/// Scores unit vectors against a centroid artifact: one sgemv (sgemm for a batch) against the centroid matrix.
+/// Scores unit vectors against a centroid artifact: one sgemm against the centroid matrix, for one prompt or a batch
+/// (for one prompt OpenBLAS's single-row sgemm is faster than its sgemv; see `ScoringMatrix`).
 public struct CentroidClassifier: Sendable {
     /// One vector's outcome.
     public struct Score: Sendable, Equatable {
@@ -35,9 +36,12 @@ public struct CentroidClassifier: Sendable {
     }
 
     public let artifact: CentroidArtifact
+    /// The artifact's centroids in aligned memory.
+    private let centroids: ScoringMatrix
 
     public init(artifact: CentroidArtifact) {
         self.artifact = artifact
+        self.centroids = ScoringMatrix(artifact.centroids)
     }
 
     /// Scores each row of `vectors` (rows are normalised here; the embedder's normalisation is not assumed).
@@ -45,15 +49,7 @@ public struct CentroidClassifier: Sendable {
         var unit = vectors
         unit.normalizeRows()
         unit = try CentroidRefiner.project(unit, map: artifact.linearMap)
-        let m = artifact.centroids.rows
-        var cosines = Matrix(rows: unit.rows, cols: m)
-        if unit.rows == 1 {
-            var row = [Float](repeating: 0, count: m)
-            try BLAS.gemv(artifact.centroids, unit.row(0), into: &row)
-            cosines.setRow(0, row)
-        } else {
-            try BLAS.gemm(unit, artifact.centroids, transposeB: true, into: &cosines)
-        }
+        let cosines = try centroids.products(with: unit)
         return (0..<unit.rows).map { score(row: cosines.row($0)) }
     }
 

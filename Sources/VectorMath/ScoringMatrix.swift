@@ -1,0 +1,75 @@
+import CBLAS
+
+/// A read-only row-major matrix kept in 64-byte-aligned memory, for the one BLAS pass that scores prompts against
+/// centroids.
+///
+/// Why not a `Matrix`: a Swift array's elements start 32 bytes into a 16-byte-aligned allocation, so they are never
+/// cache-line aligned. Measured with OpenBLAS 0.3.21 on the project's machine (AMD EPYC, `Cooperlake` kernels), one
+/// prompt against 128 × 384 centroids takes about 2.0 µs from a 64-byte-aligned matrix and 2.4 µs from one 16 bytes
+/// off; and sgemm with a single row beats sgemv on the same data (2.0 against 2.4 µs), so every query, one or many,
+/// goes through sgemm.
+///
+/// The memory is written once, in `init`, and never again, which is what makes sharing it across tasks safe.
+public final class ScoringMatrix: @unchecked Sendable {
+    /// Number of rows (centroids).
+    public let rows: Int
+    /// Number of columns (the vector dimension).
+    public let cols: Int
+    private let storage: UnsafeMutableBufferPointer<Float>
+
+    /// Copies `matrix` into aligned memory.
+    public init(_ matrix: Matrix) {
+        rows = matrix.rows
+        cols = matrix.cols
+        let count = max(matrix.values.count, 1)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Float>.stride, alignment: 64)
+        storage = UnsafeMutableBufferPointer(start: raw.bindMemory(to: Float.self, capacity: count), count: count)
+        storage.initialize(repeating: 0)
+        matrix.values.withUnsafeBufferPointer { source in
+            for i in source.indices { storage[i] = source[i] }
+        }
+    }
+
+    deinit {
+        storage.deallocate()
+    }
+
+    /// `queries · selfᵀ`: row i holds the dot products of query i with every row of this matrix. One sgemm, also for a
+    /// single query (see the type's note on why not sgemv).
+    public func products(with queries: Matrix) throws(VectorMathError) -> Matrix {
+        guard queries.cols == cols else {
+            throw .dimensionMismatch("queries have \(queries.cols) columns, the scoring matrix \(cols)")
+        }
+        var out = Matrix(rows: queries.rows, cols: rows)
+        try products(with: queries, into: &out)
+        return out
+    }
+
+    /// `queries · selfᵀ` into an existing matrix of `queries.rows × rows`, so that a hot loop allocates nothing.
+    public func products(with queries: Matrix, into out: inout Matrix) throws(VectorMathError) {
+        guard queries.cols == cols else {
+            throw .dimensionMismatch("queries have \(queries.cols) columns, the scoring matrix \(cols)")
+        }
+        guard out.rows == queries.rows, out.cols == rows else {
+            throw .dimensionMismatch("output is \(out.rows)x\(out.cols), expected \(queries.rows)x\(rows)")
+        }
+        if queries.rows == 0 || rows == 0 { return }
+        if cols == 0 {
+            BLAS.scale(&out.values, by: 0)
+            return
+        }
+        let m = queries.rows, n = rows, k = cols
+        let centroids = UnsafePointer(storage.baseAddress)
+        queries.values.withUnsafeBufferPointer { pq in
+            out.values.withUnsafeMutableBufferPointer { po in
+                cblas_sgemm(
+                    CblasRowMajor, CblasNoTrans, CblasTrans,
+                    blasint(m), blasint(n), blasint(k),
+                    1, pq.baseAddress, blasint(k),
+                    centroids, blasint(k),
+                    0, po.baseAddress, blasint(n)
+                )
+            }
+        }
+    }
+}
