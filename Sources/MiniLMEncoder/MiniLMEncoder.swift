@@ -4,7 +4,7 @@ import VectorMath
 
 /// The native sentence encoder: all-MiniLM-L6-v2 (or any BERT-family sentence-transformers model of the same layout)
 /// in process on OpenBLAS. Produces the same vectors as the reference sentence-transformers pipeline.
-public struct MiniLMEncoder: EmbeddingProvider {
+public struct MiniLMEncoder: LeadTokenEmbedder {
     /// Loading options.
     public struct Configuration: Sendable {
         /// The model folder.
@@ -19,13 +19,18 @@ public struct MiniLMEncoder: EmbeddingProvider {
         public var batchSize: Int
         /// Cores one forward pass uses (its kernels split work themselves; OpenBLAS runs single-threaded).
         public var threads: Int
+        /// Lead-token pooling for routing vectors: 0 gives the model's own sentence vectors (what `/v1/embeddings`
+        /// serves and what the reference pipeline computes); n > 0 adds the mean of the first n tokens after [CLS]
+        /// to the pooled vector, both at unit length, and normalises the sum. Needs `normalize`.
+        public var leadTokens: Int
 
         /// Defaults of all-MiniLM-L6-v2.
         public init(
             directory: ModelDirectory, modelName: String = "all-MiniLM-L6-v2", maxSequenceLength: Int = 256,
-            normalize: Bool = true, batchSize: Int = 32, threads: Int = Parallel.cores
+            normalize: Bool = true, batchSize: Int = 32, threads: Int = Parallel.cores, leadTokens: Int = 0
         ) {
             self.threads = max(1, threads)
+            self.leadTokens = leadTokens
             self.directory = directory
             self.modelName = modelName
             self.maxSequenceLength = maxSequenceLength
@@ -60,6 +65,11 @@ public struct MiniLMEncoder: EmbeddingProvider {
         model = try BertModel(weights: weights, configuration: bert)
         tokenizer = try BertTokenizer(
             vocabularyFile: directory.file(ModelDirectory.vocabularyFile), maxLength: configuration.maxSequenceLength)
+        guard configuration.leadTokens >= 0, configuration.leadTokens == 0 || configuration.normalize else {
+            throw .configuration(
+                file: directory.file(ModelDirectory.poolingConfigFile),
+                reason: "lead-token pooling (\(configuration.leadTokens) tokens) needs normalised vectors and a count of at least 0")
+        }
         guard tokenizer.tokens.count == bert.vocabSize else {
             throw .tokenizer("vocab.txt has \(tokenizer.tokens.count) tokens, config.json says \(bert.vocabSize)")
         }
@@ -67,11 +77,34 @@ public struct MiniLMEncoder: EmbeddingProvider {
         self.configuration = configuration
         identity = EmbedderFingerprint(
             model: configuration.modelName, dimension: bert.hiddenSize, normalized: configuration.normalize,
-            weightsHash: hashes[ModelDirectory.weightsFile])
+            weightsHash: hashes[ModelDirectory.weightsFile], leadTokens: configuration.leadTokens)
+    }
+
+    private init(copying other: MiniLMEncoder, leadTokens: Int) {
+        tokenizer = other.tokenizer
+        model = other.model
+        pooling = other.pooling
+        var configuration = other.configuration
+        configuration.leadTokens = leadTokens
+        self.configuration = configuration
+        var identity = other.identity
+        identity.leadTokens = leadTokens == 0 ? nil : leadTokens
+        self.identity = identity
+    }
+
+    /// The same loaded model with another lead-token pooling (see `Configuration.leadTokens`); the weights are
+    /// shared, not loaded again.
+    public func withLeadTokens(_ leadTokens: Int) throws(EncoderError) -> MiniLMEncoder {
+        guard leadTokens >= 0, leadTokens == 0 || configuration.normalize else {
+            throw .computation("lead-token pooling (\(leadTokens) tokens) needs normalised vectors and a count of at least 0")
+        }
+        return MiniLMEncoder(copying: self, leadTokens: leadTokens)
     }
 
     /// Vector length.
     public var dimension: Int { model.configuration.hiddenSize }
+
+    public func embedder(leadTokens count: Int) throws -> any EmbeddingProvider { try withLeadTokens(count) }
 
     public func fingerprint() async throws -> EmbedderFingerprint { identity }
 
@@ -103,7 +136,7 @@ public struct MiniLMEncoder: EmbeddingProvider {
             let batch = Array(order[start..<min(start + configuration.batchSize, order.count)])
             let vectors = try model.encode(
                 batch.map { sequences[$0] }, pooling: pooling, normalize: configuration.normalize,
-                parallelism: configuration.threads)
+                leadTokens: configuration.leadTokens, parallelism: configuration.threads)
             for (row, index) in batch.enumerated() {
                 out.setRow(index, vectors.row(row))
             }

@@ -94,7 +94,7 @@ struct EvalCommand: AsyncParsableCommand {
                 throw CLIFailure("no centroid file: pass --centroids FILE")
             }
             var artifact = try CentroidArtifact.load(from: path)
-            let encoder = try routing.model.loadEncoder()
+            var encoder = try routing.model.loadEncoder().withLeadTokens(artifact.embedder.leadTokens ?? 0)
             try artifact.checkCompatible(with: encoder.currentFingerprint, file: path)
             if holdout, artifact.training.finalFit == true {
                 // Those centroids learned from the held-out rows too; measure the same recipe without them instead.
@@ -103,9 +103,12 @@ struct EvalCommand: AsyncParsableCommand {
                 var heldOut = configuration
                 heldOut.finalFit = false
                 let cache = EmbeddingCache(directory: cacheDir ?? EmbeddingCacheLocation.defaultPath)
+                // The config, not the shipped file, says how to pool; routing below uses what the retrained file says.
+                encoder = try encoder.withLeadTokens(heldOut.leadTokens ?? 0)
                 artifact = try await CentroidTrainer(embedder: encoder, cache: cache).train(heldOut)
             }
-            tokenCount = { encoder.tokenizer.encode($0, truncate: false).count - 2 }
+            let tokenizer = encoder.tokenizer
+            tokenCount = { tokenizer.encode($0, truncate: false).count - 2 }
             var map = artifact.capabilities
             if let labelMap {
                 guard let data = FileManager.default.contents(atPath: labelMap),

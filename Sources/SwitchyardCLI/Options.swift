@@ -70,7 +70,8 @@ struct RoutingOptions: ParsableArguments {
                 throw CLIFailure("embedding endpoint \(url) is unreachable and --detector embedding has no fallback")
             }
         } else {
-            let encoder = try model.loadEncoder()
+            // The artifact says how its vectors were pooled (lead tokens); the same weights serve either way.
+            let encoder = try model.loadEncoder().withLeadTokens(artifact.embedder.leadTokens ?? 0)
             try artifact.checkCompatible(with: encoder.currentFingerprint, file: centroidPath)
             embedder = encoder
         }

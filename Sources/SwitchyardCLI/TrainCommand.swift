@@ -76,7 +76,7 @@ struct TrainCommand: AsyncParsableCommand {
             embedder = RemoteEmbeddingProvider(client: made, model: embeddingModel)
         } else {
             client = nil
-            embedder = try model.loadEncoder()
+            embedder = try model.loadEncoder().withLeadTokens(configuration.leadTokens ?? 0)
         }
         let cache = EmbeddingCache(directory: cacheDir ?? EmbeddingCacheLocation.defaultPath)
         let bar = ProgressReporter()

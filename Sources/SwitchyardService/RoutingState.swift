@@ -75,13 +75,22 @@ public actor RoutingState {
         let rules = try c.rulesPath.map { try RegexIntentDetector(rules: RegexRuleSet.load(from: $0), file: $0) }
             ?? RegexIntentDetector(rules: .shipped, file: "<shipped rules>")
         var artifact: CentroidArtifact?
+        var routingEmbedder = embedder
         if let path = c.centroidsPath {
             let loaded = try CentroidArtifact.load(from: path)
-            if let fingerprint { try loaded.checkCompatible(with: fingerprint, file: path) }
+            if var fingerprint {
+                // The file says how its vectors were pooled; the native encoder pools either way from one model.
+                let wanted = loaded.embedder.leadTokens ?? 0
+                if wanted != (fingerprint.leadTokens ?? 0), let poolable = embedder as? any LeadTokenEmbedder {
+                    routingEmbedder = try poolable.embedder(leadTokens: wanted)
+                    fingerprint.leadTokens = wanted == 0 ? nil : wanted
+                }
+                try loaded.checkCompatible(with: fingerprint, file: path)
+            }
             artifact = loaded
         }
         func detector(_ kind: DetectorKind) throws -> any IntentDetector {
-            guard kind != .regex, let artifact, let embedder else { return rules }
+            guard kind != .regex, let artifact, let embedder = routingEmbedder else { return rules }
             return CentroidIntentDetector(centroids: FixedCentroids(artifact), embedder: embedder,
                                           fallback: kind == .hybrid ? rules : nil)
         }

@@ -358,11 +358,19 @@ public enum TransformerKernels {
     }
 
     /// One vector per packed sequence, pooled as `mode` says, optionally L2-normalised.
+    ///
+    /// With `leadTokens` > 0 (which needs `normalize`), each vector is the normalised sum of two unit vectors: the
+    /// pooled vector, and the mean of the first `leadTokens` tokens after [CLS] (fewer when the text is shorter; the
+    /// pooled vector alone when it has no tokens). Those first tokens mostly carry what the prompt asks for
+    /// ("Summarize", "Translate", "Write a function"), which the mean over a long text dilutes.
     public static func pool(
-        _ hiddenStates: Matrix, sequenceLengths: [Int], mode: PoolingMode, normalize: Bool
+        _ hiddenStates: Matrix, sequenceLengths: [Int], mode: PoolingMode, normalize: Bool, leadTokens: Int = 0
     ) throws(VectorMathError) -> Matrix {
         guard sequenceLengths.reduce(0, +) == hiddenStates.rows else {
             throw .dimensionMismatch("sequence lengths \(sequenceLengths) do not cover \(hiddenStates.rows) rows")
+        }
+        guard leadTokens >= 0, leadTokens == 0 || normalize else {
+            throw .invalidValue("lead-token pooling needs normalised vectors and a count of at least 0, got \(leadTokens)")
         }
         let width = hiddenStates.cols
         var out = Matrix(rows: sequenceLengths.count, cols: width)
@@ -387,15 +395,33 @@ public enum TransformerKernels {
                         for j in 0..<width { o[dest + j] /= divisor }
                     }
                     if normalize {
+                        Self.normalize(o, at: dest, width: width)
+                    }
+                    // Tokens 1...count sit between [CLS] and [SEP].
+                    let count = Swift.min(leadTokens, length - 2)
+                    if count > 0 {
+                        var lead = [Float](repeating: 0, count: width)
+                        for r in (start + 1)...(start + count) {
+                            for j in 0..<width { lead[j] += h[r * width + j] }
+                        }
                         var squares: Float = 0
-                        for j in 0..<width { squares += o[dest + j] * o[dest + j] }
+                        for j in 0..<width { squares += lead[j] * lead[j] }
                         let norm = Swift.max(squares.squareRoot(), 1e-12)
-                        for j in 0..<width { o[dest + j] /= norm }
+                        for j in 0..<width { o[dest + j] += lead[j] / norm }
+                        Self.normalize(o, at: dest, width: width)
                     }
                     start += length
                 }
             }
         }
         return out
+    }
+
+    /// Scales `buffer[offset..<offset + width]` to unit length (a zero vector stays zero).
+    private static func normalize(_ buffer: UnsafeMutableBufferPointer<Float>, at offset: Int, width: Int) {
+        var squares: Float = 0
+        for j in 0..<width { squares += buffer[offset + j] * buffer[offset + j] }
+        let norm = Swift.max(squares.squareRoot(), 1e-12)
+        for j in 0..<width { buffer[offset + j] /= norm }
     }
 }

@@ -44,4 +44,34 @@ struct InfinityPeerTests {
         #expect(print.dimension == 384 && print.normalized)
         #expect(print.endpoint == url)
     }
+
+    @Test("routing through the peer: the sentence-vector centroids fit it, the lead-token ones are refused by name")
+    func routingThroughThePeer() async throws {
+        let url = try Peers.infinity()
+        let client = try OpenAIClient(configuration: .init(baseURL: url, embeddingBatchSize: 8))
+        let remote = RemoteEmbeddingProvider(client: client, model: "all-MiniLM-L6-v2")
+        do {
+            let print = try await remote.fingerprint()
+            let sentence = try CentroidArtifact.load(from: TestPaths.repositoryFile("centroids/tasks-sentence.json"))
+            try sentence.checkCompatible(with: print, file: "tasks-sentence.json")
+            let detector = CentroidIntentDetector(centroids: FixedCentroids(sentence), embedder: remote, fallback: nil)
+            let decisions = try await detector.detect(batch: [
+                "Write a Python function that merges two sorted lists", "Translate 'good morning' into Spanish",
+                "What is 12% of 250?",
+            ])
+            #expect(decisions.map(\.capability) == ["code", "translation", "math"])
+            #expect(decisions.allSatisfy { $0.method == .embedding })
+            let lead = try CentroidArtifact.load(from: TestPaths.repositoryFile("centroids/tasks.json"))
+            #expect(lead.embedder.leadTokens == 2)
+            #expect {
+                try lead.checkCompatible(with: print, file: "tasks.json")
+            } throws: { error in
+                "\(error)".contains("first 2 tokens")
+            }
+        } catch {
+            try await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+    }
 }

@@ -68,6 +68,31 @@ struct TrainingTests {
         #expect(decisions.allSatisfy { $0.method == .embedding })
     }
 
+    @Test("lead_tokens trains on lead-pooled vectors, records it, and needs an embedder set up the same way")
+    func leadTokens() async throws {
+        var (encoder, cache, config, _) = try smallTraining()
+        config.leadTokens = 2
+        await #expect {
+            _ = try await CentroidTrainer(embedder: encoder, cache: cache).train(config)
+        } throws: { error in
+            "\(error)".contains("lead_tokens 2") && "\(error)".contains("embedder gives 0")
+        }
+        let pooled = try encoder.withLeadTokens(2)
+        let artifact = try await CentroidTrainer(embedder: pooled, cache: cache).train(config)
+        #expect(artifact.embedder.leadTokens == 2)
+        #expect(artifact.embedder == pooled.currentFingerprint)
+        #expect(throws: CentroidFileError.self) { try artifact.checkCompatible(with: encoder.currentFingerprint, file: "memory") }
+        let detector = CentroidIntentDetector(centroids: FixedCentroids(artifact), embedder: pooled, fallback: nil)
+        let decisions = try await detector.detect(batch: ["Write a Swift function that parses JSON", "Write a sonnet about autumn", "What is 45 divided by 9?"])
+        #expect(decisions.map(\.capability) == ["code", "creative", "math"])
+        // The config field is read from files too, and a negative count is refused.
+        let dir = TestPaths.temporaryDirectory("train")
+        try #"{"name": "x", "data": ["a.jsonl"], "lead_tokens": -1}"#.write(toFile: dir + "/x.config.json", atomically: true, encoding: .utf8)
+        #expect(throws: DatasetError.self) { try TrainingConfiguration.load(from: dir + "/x.config.json").validate() }
+        try #"{"name": "x", "data": ["a.jsonl"], "lead_tokens": 3}"#.write(toFile: dir + "/y.config.json", atomically: true, encoding: .utf8)
+        #expect(try TrainingConfiguration.load(from: dir + "/y.config.json").leadTokens == 3)
+    }
+
     @Test("same data and seed give identical centroids; the second run embeds nothing")
     func deterministicAndCached() async throws {
         let encoder = try trainingEncoder.get()

@@ -134,3 +134,50 @@ struct EmbeddingGoldenTests {
         #expect(print.weightsHash == ModelDirectory.miniLMHashes[ModelDirectory.weightsFile])
     }
 }
+
+@Suite("Lead-token pooling for routing vectors")
+struct LeadTokenPoolingTests {
+    @Test("a lead-2 vector is the unit mean of the last layer plus the unit mean of its first two text tokens")
+    func leadVectorFromHiddenStates() async throws {
+        let plain = try loadedEncoder()
+        let lead = try plain.withLeadTokens(2)
+        let texts = ["Summarize this article about rivers in two sentences", "hi", ""]
+        let vectors = try await lead.embed(texts)
+        for (row, text) in texts.enumerated() {
+            let ids = plain.tokenizer.encode(text)
+            let hidden = try plain.model.hiddenStates([ids])
+            let width = hidden.cols
+            func unit(_ v: [Float]) -> [Float] {
+                let n = max(v.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-12)
+                return v.map { $0 / n }
+            }
+            var mean = [Float](repeating: 0, count: width)
+            for r in 0..<hidden.rows { for j in 0..<width { mean[j] += hidden.row(r)[j] / Float(hidden.rows) } }
+            let textTokens = min(2, ids.count - 2)
+            var expected = unit(mean)
+            if textTokens > 0 {
+                var head = [Float](repeating: 0, count: width)
+                for r in 1...textTokens { for j in 0..<width { head[j] += hidden.row(r)[j] } }
+                expected = unit(zip(expected, unit(head)).map { $0 + $1 })
+            }
+            #expect(maxAbsDifference(vectors.row(row), expected) < 1e-5, "\(text)")
+        }
+        // The plain vectors are untouched (the reference's), and differ from the lead vectors for real text.
+        let plainVectors = try await plain.embed(texts)
+        #expect(maxAbsDifference(plainVectors.row(0), vectors.row(0)) > 0.01)
+        #expect(try await lead.withLeadTokens(0).embed(texts) == plainVectors)
+    }
+
+    @Test("the fingerprint records the lead tokens, and plain and lead vectors never count as comparable")
+    func fingerprint() async throws {
+        let plain = try loadedEncoder()
+        let lead = try plain.withLeadTokens(2)
+        #expect(plain.currentFingerprint.leadTokens == nil)
+        #expect(lead.currentFingerprint.leadTokens == 2)
+        #expect(lead.currentFingerprint.weightsHash == plain.currentFingerprint.weightsHash)
+        #expect(!lead.currentFingerprint.isCompatible(with: plain.currentFingerprint))
+        #expect(lead.currentFingerprint.key != plain.currentFingerprint.key)
+        #expect(lead.currentFingerprint.description.contains("first 2 tokens"))
+        #expect(throws: EncoderError.self) { try plain.withLeadTokens(-1) }
+    }
+}

@@ -197,6 +197,42 @@ struct CentroidFileTests {
         #expect(throws: CentroidFileError.self) { try artifact().checkCompatible(with: sameModelOtherWeights, file: "c.json") }
     }
 
+    @Test("lead-token pooling is part of the fingerprint: kept through the file, and a mismatch either way is refused")
+    func leadTokens() throws {
+        let dir = TestPaths.temporaryDirectory("centroids")
+        var pooled = try artifact()
+        pooled.embedder.leadTokens = 2
+        try pooled.write(to: dir + "/lead.json")
+        let text = try String(contentsOfFile: dir + "/lead.json", encoding: .utf8)
+        #expect(text.contains("\"lead_tokens\""))
+        #expect(try CentroidArtifact.load(from: dir + "/lead.json") == pooled)
+        // Files without lead tokens do not mention them (older readers and files stay as they were).
+        try artifact().write(to: dir + "/plain.json")
+        #expect(!(try String(contentsOfFile: dir + "/plain.json", encoding: .utf8)).contains("lead_tokens"))
+        let plainEmbedder = try artifact().embedder
+        do {
+            try pooled.checkCompatible(with: plainEmbedder, file: "lead.json")
+            Issue.record("expected a refusal")
+        } catch {
+            #expect("\(error)".contains("first 2 tokens"), "\(error)")
+        }
+        var leadEmbedder = plainEmbedder
+        leadEmbedder.leadTokens = 2
+        #expect(throws: CentroidFileError.self) { try artifact().checkCompatible(with: leadEmbedder, file: "plain.json") }
+        try pooled.checkCompatible(with: leadEmbedder, file: "lead.json")
+        // A negative count in a file is an error that names the field.
+        var json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/lead.json"))) as! [String: Any]
+        var embedder = json["embedder"] as! [String: Any]
+        embedder["lead_tokens"] = -3
+        json["embedder"] = embedder
+        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: dir + "/bad.json"))
+        #expect {
+            _ = try CentroidArtifact.load(from: dir + "/bad.json")
+        } throws: { error in
+            "\(error)".contains("lead_tokens")
+        }
+    }
+
     @Test("bad files are clear errors", arguments: [
         ("version", 7 as Int, "unknown version 7"),
         ("embedder.dimension", 5, "dimension"),

@@ -329,6 +329,63 @@ struct BatcherTests {
         #expect(batches < 24)
     }
 
+    @Test("routing's lead-token vectors and plain /v1/embeddings vectors share the batcher without mixing")
+    func mixedPooling() async throws {
+        let encoder = try serviceEncoder.get()
+        let batcher = EmbeddingBatcher(encoder: encoder, maxTexts: 8, maxWait: .milliseconds(20), queueLimit: 256)
+        let routing = try batcher.embedder(leadTokens: 2)
+        #expect(try await routing.fingerprint() == encoder.withLeadTokens(2).currentFingerprint)
+        #expect(try await batcher.fingerprint() == encoder.currentFingerprint)
+        let texts = (0..<12).map { "Summarize note \($0) about the quarterly budget" }
+        let plainReference = try await encoder.embed(texts)
+        let leadReference = try await encoder.withLeadTokens(2).embed(texts)
+        let results = try await withThrowingTaskGroup(of: (Int, Bool, [Float]).self) { group in
+            for (i, text) in texts.enumerated() {
+                group.addTask { (i, false, try await batcher.embed([text]).row(0)) }
+                group.addTask { (i, true, try await routing.embed([text]).row(0)) }
+            }
+            var out: [(Int, Bool, [Float])] = []
+            for try await r in group { out.append(r) }
+            return out
+        }
+        #expect(results.count == 24)
+        for (i, lead, vector) in results {
+            let reference = lead ? leadReference.row(i) : plainReference.row(i)
+            #expect(zip(vector, reference).map { abs($0 - $1) }.max()! < 1e-5, "text \(i), lead \(lead)")
+        }
+        #expect(throws: EmbeddingBatcherError.invalidLeadTokens(-1)) { _ = try batcher.embedder(leadTokens: -1) }
+    }
+
+    @Test("reloading centroids that pool differently switches the routing vectors, through the same batcher")
+    func reloadAcrossPoolings() async throws {
+        let encoder = try serviceEncoder.get()
+        let batcher = EmbeddingBatcher(encoder: encoder, maxTexts: 8, maxWait: .zero, queueLimit: 64)
+        let dir = TestPaths.temporaryDirectory("service-pooling")
+        let path = dir + "/centroids.json"
+        let sentence = try Data(contentsOf: URL(fileURLWithPath: TestPaths.repositoryFile("centroids/tasks-sentence.json")))
+        let lead = try Data(contentsOf: URL(fileURLWithPath: TestPaths.repositoryFile("centroids/tasks.json")))
+        try sentence.write(to: URL(fileURLWithPath: path))
+        var configuration = testConfiguration()
+        configuration.centroidsPath = path
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let state = try await RoutingState(configuration: configuration, embedder: batcher, logger: logger)
+        let prompt = "Write a Python function that merges two sorted lists"
+        let before = try await state.current().router.route(prompt)
+        #expect(before.capability == "code" && before.method == .embedding)
+        try lead.write(to: URL(fileURLWithPath: path))
+        let result = await state.reload()
+        #expect(result.ok, "\(result.errors)")
+        let after = try await state.current().router.route(prompt)
+        #expect(after.capability == "code" && after.method == .embedding)
+        // A file the encoder cannot serve (another model) is refused and the lead-token centroids stay.
+        var foreign = try CentroidArtifact.load(from: path)
+        foreign.embedder.model = "another-model"
+        try foreign.write(to: path)
+        #expect(await state.reload().ok == false)
+        #expect(try await state.current().router.route(prompt).capability == "code")
+    }
+
     @Test("a full queue refuses new work instead of growing")
     func bounded() async throws {
         let batcher = EmbeddingBatcher(encoder: try serviceEncoder.get(), maxTexts: 4, maxWait: .milliseconds(50), queueLimit: 8)

@@ -131,6 +131,39 @@ struct KernelTests {
         #expect(throws: VectorMathError.self) { try TransformerKernels.pool(h, sequenceLengths: [2], mode: .mean, normalize: false) }
     }
 
+    @Test("lead-token pooling adds the unit mean of the first tokens after [CLS] to the unit pooled vector")
+    func leadTokenPooling() throws {
+        // Sequence 1: [CLS] a b c [SEP] (5 rows); sequence 2: [CLS] [SEP] (2 rows, no text tokens).
+        let h = try Matrix(rows: 7, cols: 2, values: [
+            0, 0,   4, 0,   0, 4,   8, 8,   0, 0,
+            3, 4,   3, 4,
+        ])
+        let lead = try TransformerKernels.pool(h, sequenceLengths: [5, 2], mode: .mean, normalize: true, leadTokens: 2)
+        // Mean of sequence 1 is (2.4, 2.4) -> unit (0.7071, 0.7071); mean of rows a, b is (2, 2) -> the same unit vector,
+        // so the sum points the same way.
+        #expect(abs(lead.values[0] - 0.70710677) < 1e-6 && abs(lead.values[1] - 0.70710677) < 1e-6)
+        // Without text tokens there is no lead part: the plain unit mean (0.6, 0.8).
+        #expect(abs(lead.values[2] - 0.6) < 1e-6 && abs(lead.values[3] - 0.8) < 1e-6)
+
+        // One lead token: unit mean (0.7071, 0.7071) plus unit "a" (1, 0), normalised.
+        let one = try TransformerKernels.pool(h, sequenceLengths: [5, 2], mode: .mean, normalize: true, leadTokens: 1)
+        let sum: (Float, Float) = (0.70710677 + 1, 0.70710677)
+        let norm = (sum.0 * sum.0 + sum.1 * sum.1).squareRoot()
+        #expect(abs(one.values[0] - sum.0 / norm) < 1e-6 && abs(one.values[1] - sum.1 / norm) < 1e-6)
+        // More lead tokens than the text has: all three text tokens, (4, 4) -> (0.7071, 0.7071).
+        let many = try TransformerKernels.pool(h, sequenceLengths: [5, 2], mode: .mean, normalize: true, leadTokens: 50)
+        #expect(abs(many.values[0] - 0.70710677) < 1e-6)
+        // Zero lead tokens is plain pooling.
+        #expect(try TransformerKernels.pool(h, sequenceLengths: [5, 2], mode: .mean, normalize: true, leadTokens: 0)
+                == TransformerKernels.pool(h, sequenceLengths: [5, 2], mode: .mean, normalize: true))
+        #expect(throws: VectorMathError.self) {
+            try TransformerKernels.pool(h, sequenceLengths: [5, 2], mode: .mean, normalize: false, leadTokens: 2)
+        }
+        #expect(throws: VectorMathError.self) {
+            try TransformerKernels.pool(h, sequenceLengths: [5, 2], mode: .mean, normalize: true, leadTokens: -1)
+        }
+    }
+
     @Test("a linear layer gives the same result from the packed and the wide weights, for any batch and width",
           arguments: [1, 15, TransformerKernels.packedBatchRows, TransformerKernels.packedBatchRows + 1, 300])
     func linear(rows: Int) throws {

@@ -73,10 +73,23 @@ public struct BertModel: Sendable {
     }
 
     /// Runs the encoder over a batch of token-id sequences (each non-empty, at most `maxPositionEmbeddings` long) and
-    /// pools each sequence to one vector. Buffers are allocated once per batch and reused across layers.
+    /// pools each sequence to one vector (`leadTokens`: see `TransformerKernels.pool`).
     public func encode(
-        _ sequences: [[Int32]], pooling: PoolingMode, normalize: Bool, parallelism: Int = 1
+        _ sequences: [[Int32]], pooling: PoolingMode, normalize: Bool, leadTokens: Int = 0, parallelism: Int = 1
     ) throws(EncoderError) -> Matrix {
+        if sequences.isEmpty { return Matrix(rows: 0, cols: configuration.hiddenSize) }
+        let hidden = try hiddenStates(sequences, parallelism: parallelism)
+        do {
+            return try TransformerKernels.pool(
+                hidden, sequenceLengths: sequences.map(\.count), mode: pooling, normalize: normalize, leadTokens: leadTokens)
+        } catch {
+            throw .computation(error.description)
+        }
+    }
+
+    /// The last layer's token vectors of a batch, packed: the rows of each sequence one after the other, in order.
+    /// Buffers are allocated once per batch and reused across layers.
+    public func hiddenStates(_ sequences: [[Int32]], parallelism: Int = 1) throws(EncoderError) -> Matrix {
         let c = configuration
         if sequences.isEmpty { return Matrix(rows: 0, cols: c.hiddenSize) }
         let lengths = sequences.map(\.count)
@@ -117,7 +130,7 @@ public struct BertModel: Sendable {
                     epsilon: c.layerNormEps, parallelism: parallelism)
                 swap(&hidden, &projected)
             }
-            return try TransformerKernels.pool(hidden, sequenceLengths: lengths, mode: pooling, normalize: normalize)
+            return hidden
         } catch {
             throw .computation(error.description)
         }

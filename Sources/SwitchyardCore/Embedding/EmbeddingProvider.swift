@@ -13,33 +13,40 @@ public struct EmbedderFingerprint: Sendable, Codable, Equatable, Hashable, Custo
     public var weightsHash: String?
     /// The endpoint's base URL, when vectors come over HTTP.
     public var endpoint: String?
+    /// Lead-token pooling: each vector also carries the mean of the first this many tokens (see the native encoder's
+    /// `leadTokens`). Absent for plain sentence vectors, which are what every endpoint serves.
+    public var leadTokens: Int?
 
-    /// Creates a fingerprint.
-    public init(model: String, dimension: Int, normalized: Bool, weightsHash: String? = nil, endpoint: String? = nil) {
+    /// Creates a fingerprint. A `leadTokens` of 0 means none.
+    public init(model: String, dimension: Int, normalized: Bool, weightsHash: String? = nil, endpoint: String? = nil,
+                leadTokens: Int? = nil) {
         self.model = model
         self.dimension = dimension
         self.normalized = normalized
         self.weightsHash = weightsHash
         self.endpoint = endpoint
+        self.leadTokens = leadTokens == 0 ? nil : leadTokens
     }
 
-    /// Whether vectors of `other` can be compared with vectors of this embedder: same model, dimension and
-    /// normalisation, and the same weights where both know them. The endpoint URL does not matter: the same model
+    /// Whether vectors of `other` can be compared with vectors of this embedder: same model, dimension, normalisation
+    /// and pooling, and the same weights where both know them. The endpoint URL does not matter: the same model
     /// served elsewhere gives the same vectors.
     public func isCompatible(with other: EmbedderFingerprint) -> Bool {
-        guard model == other.model, dimension == other.dimension, normalized == other.normalized else { return false }
+        guard model == other.model, dimension == other.dimension, normalized == other.normalized,
+              leadTokens == other.leadTokens else { return false }
         if let a = weightsHash, let b = other.weightsHash { return a == b }
         return true
     }
 
     /// A stable one-line identity, usable as a cache key.
     public var key: String {
-        "\(model)|\(dimension)|\(normalized ? "norm" : "raw")|\(weightsHash ?? "-")"
+        "\(model)|\(dimension)|\(normalized ? "norm" : "raw")|\(weightsHash ?? "-")" + (leadTokens.map { "|lead\($0)" } ?? "")
     }
 
     public var description: String {
         "\(model) (\(dimension)-d, \(normalized ? "normalized" : "not normalized")"
             + (weightsHash.map { ", weights \($0.prefix(12))" } ?? "")
+            + (leadTokens.map { ", plus the first \($0) tokens" } ?? "")
             + (endpoint.map { ", via \($0)" } ?? "") + ")"
     }
 }
@@ -50,4 +57,12 @@ public protocol EmbeddingProvider: Sendable {
     func fingerprint() async throws -> EmbedderFingerprint
     /// One row per text, in input order.
     func embed(_ texts: [String]) async throws -> Matrix
+}
+
+/// An embedder that can also pool with lead tokens (see `EmbedderFingerprint.leadTokens`): the native encoder,
+/// directly or behind the service's batcher. Endpoints cannot, as they return finished sentence vectors.
+public protocol LeadTokenEmbedder: EmbeddingProvider {
+    /// The same model pooling with `count` lead tokens (0: plain sentence vectors). Its fingerprint is this one's with
+    /// `leadTokens` set to `count`.
+    func embedder(leadTokens count: Int) throws -> any EmbeddingProvider
 }

@@ -109,7 +109,9 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
         case validation
     }
 
-    enum FingerprintKeys: String, CodingKey { case model, dimension, normalized, weightsHash = "weights_hash", endpoint }
+    enum FingerprintKeys: String, CodingKey {
+        case model, dimension, normalized, weightsHash = "weights_hash", endpoint, leadTokens = "lead_tokens"
+    }
     enum MatrixKeys: String, CodingKey { case dtype, shape, data }
 
     public init(
@@ -144,7 +146,8 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
             model: try e.decode(String.self, forKey: .model), dimension: try e.decode(Int.self, forKey: .dimension),
             normalized: try e.decode(Bool.self, forKey: .normalized),
             weightsHash: try e.decodeIfPresent(String.self, forKey: .weightsHash),
-            endpoint: try e.decodeIfPresent(String.self, forKey: .endpoint))
+            endpoint: try e.decodeIfPresent(String.self, forKey: .endpoint),
+            leadTokens: try e.decodeIfPresent(Int.self, forKey: .leadTokens))
         labels = try c.decode([String].self, forKey: .labels)
         capabilities = try c.decode([String: String].self, forKey: .capabilities)
         centroidLabels = try c.decode([Int].self, forKey: .centroidLabels)
@@ -173,6 +176,7 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
         try e.encode(embedder.normalized, forKey: .normalized)
         try e.encode(embedder.weightsHash, forKey: .weightsHash)
         try e.encode(embedder.endpoint, forKey: .endpoint)
+        try e.encodeIfPresent(embedder.leadTokens, forKey: .leadTokens)
         try c.encode(labels, forKey: .labels)
         try c.encode(capabilities, forKey: .capabilities)
         try c.encode(centroidLabels, forKey: .centroidLabels)
@@ -223,6 +227,7 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
             throw fail("unknown version \(version) (this build reads version \(Self.currentVersion))")
         }
         guard embedder.dimension > 0 else { throw fail("embedder dimension must be positive") }
+        if let lead = embedder.leadTokens, lead < 1 { throw fail("embedder lead_tokens must be at least 1 when present, got \(lead)") }
         guard centroids.cols == embedder.dimension else {
             throw fail("centroids have \(centroids.cols) columns but the embedder's dimension is \(embedder.dimension)")
         }
@@ -275,7 +280,7 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
     public func checkCompatible(with active: EmbedderFingerprint, file: String) throws(CentroidFileError) {
         guard embedder.isCompatible(with: active) else {
             throw CentroidFileError(file: file, problem:
-                "trained with \(embedder) but the active embedder is \(active); vectors of different models are not comparable: retrain with `switchyard train` or use the matching embedder")
+                "trained with \(embedder) but the active embedder is \(active); vectors of different models or poolings are not comparable: retrain with `switchyard train` or use the matching embedder")
         }
     }
 }

@@ -31,6 +31,9 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var refinement: Refinement?
     /// Embed only the head and tail of long prompts (stored in the artifact; routing applies it too).
     public var promptView: PromptView?
+    /// Lead-token pooling of the local encoder (0 or nil: plain sentence vectors). The embedder must be set up the
+    /// same way; its fingerprint, stored in the artifact, records it, so routing uses it too.
+    public var leadTokens: Int?
     /// After validation and threshold calibration, train the shipped centroids again on every row (validation rows
     /// included) with the same k per label and the epoch count that validation chose. The thresholds and the reported
     /// metrics stay those of the held-out run.
@@ -110,7 +113,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         case labelMap = "label_map", abstainLabel = "abstain_label", k, maxK = "max_k", seed
         case validationFraction = "validation_fraction", targetPrecision = "target_precision"
         case abstainRecallTarget = "abstain_recall_target", abstainK = "abstain_k", refinement, promptView = "prompt_view"
-        case finalFit = "final_fit"
+        case finalFit = "final_fit", leadTokens = "lead_tokens"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -132,6 +135,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         abstainK = try c.decodeIfPresent(Int.self, forKey: .abstainK)
         promptView = try c.decodeIfPresent(PromptView.self, forKey: .promptView)
         finalFit = try c.decodeIfPresent(Bool.self, forKey: .finalFit) ?? false
+        leadTokens = try c.decodeIfPresent(Int.self, forKey: .leadTokens)
         refinement = c.contains(.refinement) ? try c.decodeIfPresent(Refinement.self, forKey: .refinement) : Refinement()
     }
 
@@ -157,6 +161,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         guard !data.isEmpty else { throw fail("no data files") }
         if let k, k < 1 { throw fail("k must be at least 1") }
         guard maxK >= 1 else { throw fail("max_k must be at least 1") }
+        if let leadTokens, leadTokens < 0 { throw fail("lead_tokens must be at least 0") }
         guard validationFraction > 0, validationFraction < 1 else { throw fail("validation_fraction must be in (0, 1)") }
         guard targetPrecision > 0, targetPrecision <= 1 else { throw fail("target_precision must be in (0, 1]") }
         if let r = abstainRecallTarget, !(0...1).contains(r) { throw fail("abstain_recall_target must be in [0, 1]") }
@@ -242,6 +247,12 @@ public struct CentroidTrainer: Sendable {
         let rows = try Self.loadRows(config)
         let (trainIndices, validationIndices) = Self.split(rows, fraction: config.validationFraction, seed: config.seed)
         let fingerprint = try await embedder.fingerprint()
+        guard (fingerprint.leadTokens ?? 0) == (config.leadTokens ?? 0) else {
+            throw DatasetError(
+                file: config.name, row: nil,
+                problem: "the config asks for lead_tokens \(config.leadTokens ?? 0) but the embedder gives \(fingerprint.leadTokens ?? 0)"
+                    + " (lead-token pooling needs the local encoder)")
+        }
         let texts = rows.map { config.promptView?.apply($0.text) ?? $0.text }
         let report: @Sendable (Int, Int) -> Void = { progress(TrainingProgress(phase: "embedding", done: $0, total: $1)) }
         var vectors: Matrix

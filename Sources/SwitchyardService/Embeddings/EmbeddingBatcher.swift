@@ -9,10 +9,12 @@ public struct EmbeddingQueueFull: Error, Sendable {}
 /// Micro-batches concurrent embedding requests. One batch runs at a time; requests that arrive while it computes wait
 /// and go together into the next encoder call (up to `maxTexts` texts). When the encoder is idle, the first request
 /// waits at most `maxWait` for company (zero: it starts at once). The queue is bounded: past `queueLimit` waiting texts
-/// new requests are refused.
-public actor EmbeddingBatcher: EmbeddingProvider {
+/// new requests are refused. Routing may ask for lead-token pooling (`embedder(leadTokens:)`) while `/v1/embeddings`
+/// asks for plain sentence vectors: a batch only takes requests that pool alike, the oldest request's way first.
+public actor EmbeddingBatcher: LeadTokenEmbedder {
     struct Waiting {
         var texts: [String]
+        var leadTokens: Int
         var continuation: CheckedContinuation<Matrix, any Error>
     }
 
@@ -39,11 +41,24 @@ public actor EmbeddingBatcher: EmbeddingProvider {
     /// Texts waiting now.
     public var depth: Int { queued }
 
+    /// Plain sentence vectors, what `/v1/embeddings` serves.
     public func embed(_ texts: [String]) async throws -> Matrix {
+        try await embed(texts, leadTokens: 0)
+    }
+
+    public nonisolated func embedder(leadTokens count: Int) throws -> any EmbeddingProvider {
+        guard count >= 0 else { throw EmbeddingBatcherError.invalidLeadTokens(count) }
+        var fingerprint = encoder.currentFingerprint
+        fingerprint.leadTokens = count == 0 ? nil : count
+        return LeadTokenView(batcher: self, leadTokens: count, identity: fingerprint)
+    }
+
+    /// Vectors pooled with `leadTokens` lead tokens, batched with other requests that pool the same way.
+    func embed(_ texts: [String], leadTokens: Int) async throws -> Matrix {
         if texts.isEmpty { return Matrix(rows: 0, cols: encoder.dimension) }
         guard queued + texts.count <= queueLimit else { throw EmbeddingQueueFull() }
         return try await withCheckedThrowingContinuation { continuation in
-            waiting.append(Waiting(texts: texts, continuation: continuation))
+            waiting.append(Waiting(texts: texts, leadTokens: leadTokens, continuation: continuation))
             queued += texts.count
             metrics?.queueDepth.set(Double(queued))
             schedule()
@@ -72,11 +87,17 @@ public actor EmbeddingBatcher: EmbeddingProvider {
     private func runBatch() async {
         guard !running, !waiting.isEmpty else { return }
         running = true
-        // Whole requests, up to maxTexts (a single larger request goes alone).
+        // Whole requests that pool like the oldest one, up to maxTexts (a single larger request goes alone); the
+        // others keep their places for the next batch.
+        let leadTokens = waiting[0].leadTokens
         var batch: [Waiting] = []
         var count = 0
-        while let next = waiting.first, batch.isEmpty || count + next.texts.count <= maxTexts {
-            batch.append(waiting.removeFirst())
+        var index = 0
+        while index < waiting.count {
+            let next = waiting[index]
+            guard next.leadTokens == leadTokens else { index += 1; continue }
+            guard batch.isEmpty || count + next.texts.count <= maxTexts else { break }
+            batch.append(waiting.remove(at: index))
             count += next.texts.count
         }
         queued -= count
@@ -84,7 +105,7 @@ public actor EmbeddingBatcher: EmbeddingProvider {
         metrics?.batchSize.record(Double(count))
         let start = ContinuousClock.now
         do {
-            let vectors = try await encoder.embed(batch.flatMap(\.texts))
+            let vectors = try await encoder.withLeadTokens(leadTokens).embed(batch.flatMap(\.texts))
             metrics?.embedSeconds.recordNanoseconds(Self.nanoseconds(ContinuousClock.now - start))
             var row = 0
             for request in batch {
@@ -102,5 +123,29 @@ public actor EmbeddingBatcher: EmbeddingProvider {
 
     static func nanoseconds(_ d: Duration) -> Int64 {
         d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
+    }
+}
+
+/// The batcher seen as an embedder that pools with a fixed number of lead tokens (what routing uses).
+struct LeadTokenView: EmbeddingProvider {
+    let batcher: EmbeddingBatcher
+    let leadTokens: Int
+    let identity: EmbedderFingerprint
+
+    func fingerprint() async throws -> EmbedderFingerprint { identity }
+
+    func embed(_ texts: [String]) async throws -> Matrix {
+        try await batcher.embed(texts, leadTokens: leadTokens)
+    }
+}
+
+/// A lead-token count the batcher cannot pool with.
+public enum EmbeddingBatcherError: Error, Sendable, Equatable, CustomStringConvertible {
+    case invalidLeadTokens(Int)
+
+    public var description: String {
+        switch self {
+        case .invalidLeadTokens(let count): "lead-token pooling needs a count of at least 0, got \(count)"
+        }
     }
 }
