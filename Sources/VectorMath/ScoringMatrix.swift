@@ -1,13 +1,14 @@
 import CBLAS
 
-/// A read-only row-major matrix kept in 64-byte-aligned memory, for the one BLAS pass that scores prompts against
-/// centroids.
+/// A read-only matrix of centroids (one per row) kept dimension-major in 64-byte-aligned memory, for the one BLAS pass
+/// that scores prompts against them.
 ///
 /// Why not a `Matrix`: a Swift array's elements start 32 bytes into a 16-byte-aligned allocation, so they are never
 /// cache-line aligned. Measured with OpenBLAS 0.3.21 on the project's machine (AMD EPYC, `Cooperlake` kernels), one
 /// prompt against 128 × 384 centroids takes about 2.0 µs from a 64-byte-aligned matrix and 2.4 µs from one 16 bytes
-/// off; and sgemm with a single row beats sgemv on the same data (2.0 against 2.4 µs), so every query, one or many,
-/// goes through sgemm.
+/// off; sgemm with a single row beats sgemv on the same data (2.0 against 2.4 µs), so every query, one or many, goes
+/// through sgemm; and the dimension-major copy (`[cols × rows]`, no transpose in the call) is a few percent faster
+/// still than the row-major one (1.73 against 1.79 µs in interleaved runs).
 ///
 /// The memory is written once, in `init`, and never again, which is what makes sharing it across tasks safe.
 public final class ScoringMatrix: @unchecked Sendable {
@@ -25,8 +26,11 @@ public final class ScoringMatrix: @unchecked Sendable {
         let raw = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Float>.stride, alignment: 64)
         storage = UnsafeMutableBufferPointer(start: raw.bindMemory(to: Float.self, capacity: count), count: count)
         storage.initialize(repeating: 0)
+        let rows = matrix.rows, cols = matrix.cols
         matrix.values.withUnsafeBufferPointer { source in
-            for i in source.indices { storage[i] = source[i] }
+            for r in 0..<rows {
+                for c in 0..<cols { storage[c * rows + r] = source[r * cols + c] }
+            }
         }
     }
 
@@ -62,11 +66,12 @@ public final class ScoringMatrix: @unchecked Sendable {
         let centroids = UnsafePointer(storage.baseAddress)
         queries.values.withUnsafeBufferPointer { pq in
             out.values.withUnsafeMutableBufferPointer { po in
+                // queries [m × k] times the dimension-major centroids [k × n].
                 cblas_sgemm(
-                    CblasRowMajor, CblasNoTrans, CblasTrans,
+                    CblasRowMajor, CblasNoTrans, CblasNoTrans,
                     blasint(m), blasint(n), blasint(k),
                     1, pq.baseAddress, blasint(k),
-                    centroids, blasint(k),
+                    centroids, blasint(n),
                     0, po.baseAddress, blasint(n)
                 )
             }
