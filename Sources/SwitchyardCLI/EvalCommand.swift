@@ -134,9 +134,11 @@ struct EvalCommand: AsyncParsableCommand {
                     detectors.append(NamedDetector(
                         name: name,
                         detector: CentroidIntentDetector(centroids: FixedCentroids(artifact), embedder: cached, fallback: fallback,
-                                                         embedTimeout: routing.embedTimeoutDuration),
+                                                         embedTimeout: routing.embedTimeoutDuration,
+                                                         ruleCandidates: routing.ruleCandidates.count),
                         timedDetector: CentroidIntentDetector(centroids: FixedCentroids(artifact), embedder: encoder, fallback: fallback,
-                                                              embedTimeout: routing.embedTimeoutDuration)))
+                                                              embedTimeout: routing.embedTimeoutDuration,
+                                                              ruleCandidates: routing.ruleCandidates.count)))
                 }
             }
         } else {

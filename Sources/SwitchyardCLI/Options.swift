@@ -28,6 +28,9 @@ struct RoutingOptions: ParsableArguments {
     @Option(name: .long, help: "Seconds to wait for one embedder call (at most 64 prompts) before the regex rules decide (hybrid) or the command fails (embedding).")
     var embedTimeout: Double = 30
 
+    @Option(name: .long, help: "Hybrid, below a centroid's threshold: the regex rules may only choose among this many of the centroids' best capabilities (otherwise the centroid decision stands); 'all' lets any matching rule decide.")
+    var ruleCandidates: RuleCandidates = RuleCandidates(count: CentroidIntentDetector.defaultRuleCandidates)
+
     /// `--embed-timeout` as a duration.
     var embedTimeoutDuration: Duration { .milliseconds(Int((embedTimeout * 1000).rounded())) }
 
@@ -77,7 +80,8 @@ struct RoutingOptions: ParsableArguments {
         }
         let detector = CentroidIntentDetector(
             centroids: FixedCentroids(artifact), embedder: embedder,
-            fallback: choice == .hybrid ? try loadRules() : nil, embedTimeout: embedTimeoutDuration)
+            fallback: choice == .hybrid ? try loadRules() : nil, embedTimeout: embedTimeoutDuration,
+            ruleCandidates: ruleCandidates.count)
         return (detector, client)
     }
 
@@ -90,6 +94,21 @@ struct RoutingOptions: ParsableArguments {
         guard let rules else { return try RegexIntentDetector(rules: .shipped, file: "<shipped rules>") }
         return try RegexIntentDetector(rules: RegexRuleSet.load(from: rules), file: rules)
     }
+}
+
+/// `--rule-candidates`: a positive count, or `all`.
+struct RuleCandidates: ExpressibleByArgument {
+    var count: Int
+
+    init(count: Int) { self.count = count }
+
+    init?(argument: String) {
+        if argument.lowercased() == "all" { count = .max; return }
+        guard let value = Int(argument), value >= 1 else { return nil }
+        count = value
+    }
+
+    var defaultValueDescription: String { count == .max ? "all" : String(count) }
 }
 
 /// The detectors a command can use.

@@ -29,7 +29,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Upstream OpenAI-compatible base URL (default: $SWITCHYARD_ENDPOINT, $FOUNDRY_LOCAL_ENDPOINT, or http://localhost:5273/v1).")
     var upstream: String?
 
-    @Option(name: .long, help: "JSON config file with any of: host, port, catalog, centroids, rules, upstream, auto_model, api_key_file, max_body_bytes, log_prompts, trace, ab_mode, ab_detector, ab_share. Flags win.")
+    @Option(name: .long, help: "JSON config file with any of: host, port, catalog, centroids, rules, upstream, auto_model, api_key_file, max_body_bytes, log_prompts, trace, ab_mode, ab_detector, ab_share, rule_candidates. Flags win.")
     var config: String?
 
     @Option(name: .long, help: "File of client API keys, one per line; also $SWITCHYARD_SERVICE_API_KEYS (comma-separated). None: no authentication.")
@@ -43,6 +43,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Flag(name: .long, help: "Log prompt texts (off by default).")
     var logPrompts = false
+
+    @Option(name: .long, help: "Hybrid, below a centroid's threshold: the regex rules may only choose among this many of the centroids' best capabilities; 'all' lets any matching rule decide (default 2).")
+    var ruleCandidates: RuleCandidates?
 
     @Option(name: .long, help: "Append A/B decision records to this JSON Lines file.")
     var trace: String?
@@ -96,6 +99,15 @@ struct ServeCommand: AsyncParsableCommand {
         c.maxBodyBytes = value(maxBodyBytes, "max_body_bytes") ?? (1 << 20)
         c.logPrompts = logPrompts || (file["log_prompts"] as? Bool ?? false)
         c.tracePath = value(trace, "trace")
+        if let flag = ruleCandidates {
+            c.ruleCandidates = flag.count
+        } else if let configured = file["rule_candidates"] {
+            guard let parsed = (configured as? Int).flatMap({ RuleCandidates(argument: String($0)) })
+                    ?? (configured as? String).flatMap(RuleCandidates.init(argument:)) else {
+                throw CLIFailure("\(config ?? "the config file"): rule_candidates must be a positive integer or \"all\"")
+            }
+            c.ruleCandidates = parsed.count
+        }
         c.headerTimeout = .milliseconds(Int(headerTimeout * 1000))
         c.idleTimeout = .milliseconds(Int(idleTimeout * 1000))
         c.batchMaxTexts = batchMax
@@ -138,7 +150,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw CLIFailure("\(path): not a JSON object")
         }
         let known: Set<String> = ["host", "port", "catalog", "centroids", "rules", "upstream", "auto_model", "api_key_file",
-                                  "max_body_bytes", "log_prompts", "trace", "ab_mode", "ab_detector", "ab_share"]
+                                  "max_body_bytes", "log_prompts", "trace", "ab_mode", "ab_detector", "ab_share", "rule_candidates"]
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw CLIFailure("\(path): unknown field \"\(unknown)\" (allowed: \(known.sorted().joined(separator: ", ")))")
         }

@@ -92,7 +92,7 @@ public actor RoutingState {
         func detector(_ kind: DetectorKind) throws -> any IntentDetector {
             guard kind != .regex, let artifact, let embedder = routingEmbedder else { return rules }
             return CentroidIntentDetector(centroids: FixedCentroids(artifact), embedder: embedder,
-                                          fallback: kind == .hybrid ? rules : nil)
+                                          fallback: kind == .hybrid ? rules : nil, ruleCandidates: c.ruleCandidates)
         }
         let primary = Router(catalog: FixedCatalog(catalog), detector: try detector(.hybrid))
         var ab: ABRouter?

@@ -23,6 +23,9 @@ public struct ServiceConfiguration: Sendable {
     public var maxBodyBytes: Int = 1 << 20
     /// Log prompt texts (off by default).
     public var logPrompts: Bool = false
+    /// Hybrid routing, below a centroid's threshold: how many of the centroids' best capabilities the regex rules may
+    /// choose from (`Int.max`: any matching rule decides).
+    public var ruleCandidates: Int = CentroidIntentDetector.defaultRuleCandidates
     /// A/B: the B arm's detector and how traffic is shared; nil: no A/B.
     public var abMode: ABMode?
     public var abDetector: DetectorKind = .regex

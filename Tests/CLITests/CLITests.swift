@@ -72,6 +72,8 @@ struct CLITests {
         (["pipeline", "x", "--steps", "0"], "--steps"),
         (["route", "x", "--detector", "psychic"], "psychic"),
         (["route", "x", "--embed-timeout", "0"], "--embed-timeout"),
+        (["route", "x", "--rule-candidates", "0"], "--rule-candidates"),
+        (["eval", "x", "--rule-candidates", "some"], "--rule-candidates"),
     ])
     func usageErrors(arguments: [String], mention: String) throws {
         let run = try SwitchyardBinary.run(arguments)
@@ -206,6 +208,31 @@ struct TrainCLITests {
         }
         let regex = try SwitchyardBinary.run(["route", "--file", file, "--json", "--detector", "regex"])
         #expect(regex.stdoutLines.map(json).allSatisfy { $0["label"] is NSNull && $0["method"] as? String == "regex" })
+    }
+
+    @Test("--rule-candidates bounds what the regex rules may choose when the centroids are unsure")
+    func ruleCandidates() throws {
+        let file = TestPaths.temporaryDirectory("cli") + "/unsure.txt"
+        try ["code poem, translate it into French", "why", "what do you think about it?", "ok so what now",
+             "Summarize and translate and classify this code poem", "can you help me with this"]
+            .joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        func decisions(_ candidates: String?) throws -> [(capability: String, ranked: [String], method: String)] {
+            let run = try SwitchyardBinary.run(["route", "--file", file, "--json"] + (candidates.map { ["--rule-candidates", $0] } ?? []))
+            #expect(run.status == 0, "\(run.stderr)")
+            return run.stdoutLines.map(json).map { line in
+                let scores = line["scores"] as? [String: Double] ?? [:]
+                return (line["capability"] as? String ?? "", scores.sorted { $0.value > $1.value }.map(\.key),
+                        line["method"] as? String ?? "")
+            }
+        }
+        let any = try decisions("all"), two = try decisions(nil), one = try decisions("1")
+        #expect(any.count == 6 && two.count == 6 && one.count == 6)
+        // Below threshold, two candidates (the default): whatever decides, it is one of the two best capabilities.
+        #expect(two.allSatisfy { $0.method != "fallback" || $0.ranked.prefix(2).contains($0.capability) })
+        // One candidate: the rules can only confirm the centroids' best capability.
+        #expect(one.allSatisfy { $0.capability == $0.ranked.first })
+        // Any rule: these unsure prompts include some where a rule overrules the centroids.
+        #expect(any.contains { $0.method == "fallback" && $0.capability != $0.ranked.first })
     }
 
     @Test("route --file with hundreds of prompts embeds them all: no prompt falls back for lack of time")
@@ -354,6 +381,8 @@ struct ServeProcessTests {
         let dir = TestPaths.temporaryDirectory("serve")
         try #"{"port": 1, "colour": "blue"}"#.write(toFile: dir + "/bad.json", atomically: true, encoding: .utf8)
         expectCleanFailure(try SwitchyardBinary.run(["serve", "--config", dir + "/bad.json"]), mentioning: "unknown field \"colour\"")
+        try #"{"rule_candidates": 0}"#.write(toFile: dir + "/zero.json", atomically: true, encoding: .utf8)
+        expectCleanFailure(try SwitchyardBinary.run(["serve", "--config", dir + "/zero.json"]), mentioning: "rule_candidates must be")
         let port = freePort()
         try #"{"port": 1, "auto_model": "router"}"#.write(toFile: dir + "/good.json", atomically: true, encoding: .utf8)
         let process = Process()

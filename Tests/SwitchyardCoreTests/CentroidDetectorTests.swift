@@ -69,13 +69,42 @@ struct CentroidDetectorTests {
         #expect(d.scores["code"]! > d.scores["creative"]!)
     }
 
-    @Test("below the threshold the regex rules decide, and the reason says so")
+    @Test("below the threshold the regex rules choose between the two best capabilities, and the reason says so")
     func lowConfidence() async throws {
-        let d = try await detector().detect("code poem, translate it into French")  // tie between code and poem
+        // A tie between code and creative; the translation rule comes first but names neither, the code rule does.
+        let d = try await detector().detect("code poem, translate it into French")
         #expect(d.method == .fallback)
-        #expect(d.capability == "translation")
+        #expect(d.capability == "code")
         #expect(d.label == nil)
         #expect(d.reasons.first?.contains("low confidence") == true)
+        #expect(d.reasons.first?.contains("regex rules chose between code and creative") == true)
+        #expect(d.reasons.contains("rule \"code\" (rules[1]) matched"))
+    }
+
+    @Test("with every capability a candidate, the first matching rule decides below the threshold")
+    func lowConfidenceAnyRule() async throws {
+        let detector = CentroidIntentDetector(centroids: FixedCentroids(try artifact()), embedder: KeywordEmbedder(),
+                                              fallback: try RegexIntentDetector(rules: .shipped), ruleCandidates: .max)
+        let d = try await detector.detect("code poem, translate it into French")
+        #expect(d.method == .fallback)
+        #expect(d.capability == "translation")
+        #expect(d.reasons.first?.hasSuffix("regex rules decided") == true)
+    }
+
+    @Test("below the threshold, a matching rule for an unlikely capability does not overrule the centroids")
+    func lowConfidenceRuleOutsideCandidates() async throws {
+        // "codes" and "poems" tie the centroids without matching the code or creative rules; only translation matches.
+        let d = try await detector().detect("codes poems, translate")
+        #expect(d.method == .embedding)
+        #expect(["code", "creative"].contains(d.capability))
+        #expect(d.label == d.capability)
+        #expect(d.reasons.contains { $0.contains("no matching regex rule names code or creative") })
+        // One candidate: the rules can only confirm the centroids' best capability.
+        let one = CentroidIntentDetector(centroids: FixedCentroids(try artifact()), embedder: KeywordEmbedder(),
+                                         fallback: try RegexIntentDetector(rules: .shipped), ruleCandidates: 1)
+        let confirmed = try await one.detect("code poem, translate it into French")
+        #expect(confirmed.capability == "code")  // the tie is broken by name, and the code rule matches
+        #expect(confirmed.reasons.first?.contains("regex rules confirmed") == true)
     }
 
     @Test("below the threshold with no regex rule matching, the centroid decision stands and says it was unsure")

@@ -102,6 +102,30 @@ struct ServiceRouteTests {
         }
     }
 
+    @Test("the configured rule candidates bound what the rules may choose for unsure prompts")
+    func ruleCandidates() async throws {
+        let prompts = ["code poem, translate it into French", "why", "what do you think about it?",
+                       "Summarize and translate and classify this code poem"]
+        /// Per prompt: the capability, the centroids' best capability, the method.
+        func decisions(_ candidates: Int) async throws -> [[String]] {
+            var c = testConfiguration()
+            c.ruleCandidates = candidates
+            return try await makeApp(c).test(.router) { client in
+                try await client.execute(uri: "/v1/route", method: .post, body: body(["prompts": prompts])) { response in
+                    #expect(response.status == .ok)
+                    return (json(response.body)["decisions"] as? [[String: Any]] ?? []).map { d in
+                        let best = (d["scores"] as? [String: Double])?.max { $0.value < $1.value }?.key
+                        return [d["capability"] as? String ?? "", best ?? "", d["method"] as? String ?? ""]
+                    }
+                }
+            }
+        }
+        let one = try await decisions(1), any = try await decisions(.max)
+        #expect(one.count == prompts.count && any.count == prompts.count)
+        #expect(one.allSatisfy { $0[0] == $0[1] })
+        #expect(any.contains { $0[2] == "fallback" && $0[0] != $0[1] })
+    }
+
     @Test("bad requests are OpenAI-shaped errors", arguments: [
         ("/v1/route", "{not json", HTTPResponse.Status.badRequest, "invalid_json"),
         ("/v1/route", "[1, 2]", .badRequest, "invalid_json"),

@@ -18,11 +18,13 @@ public struct FixedCentroids: CentroidSource {
 /// - `fallback == nil` (embedding only): the best label always decides, whatever its confidence; except that with an
 ///   abstain label (CLINC150's `oos`) the detector abstains below threshold or when that label's centroids are nearest:
 ///   capability = the abstain label, `label` = nil.
-/// - with a fallback (hybrid): below the label's calibrated threshold, or when the embedder fails or times out, the
-///   regex detector decides (`method: fallback`, with the reason). A request never fails because of the embedder.
-///   One exception: when no regex rule matches a low-confidence prompt, the rules have nothing to say but their default
-///   capability, so the centroids' best label stands (`method: embedding`, the reason says it was below threshold).
-///   This does not apply to artifacts with an abstain label, where falling below threshold means "none of these".
+/// - with a fallback (hybrid): when the embedder fails or times out, the regex detector decides (`method: fallback`,
+///   with the reason); a request never fails because of the embedder. Below the label's calibrated threshold the rules
+///   break the tie between the centroids' `ruleCandidates` best capabilities (default two): the first matching rule
+///   that names one of them decides (`method: fallback`). When no matching rule names one, the rules have nothing
+///   better to offer than a capability the centroids found unlikely (or their default), so the centroids' best label
+///   stands (`method: embedding`, the reason says it was below threshold). Artifacts with an abstain label are the
+///   exception: there, falling below threshold means "none of these", and the rules decide outright.
 public struct CentroidIntentDetector: IntentDetector {
     public let centroids: any CentroidSource
     public let embedder: any EmbeddingProvider
@@ -32,14 +34,21 @@ public struct CentroidIntentDetector: IntentDetector {
     /// Most prompts per embedder call: a batch is embedded in chunks of this size, each with its own timeout, so a
     /// long file is never cut off by a timeout meant for one request.
     public let maxBatch: Int
+    /// Below threshold, how many of the centroids' best capabilities the regex rules may choose from (at least 1;
+    /// `Int.max` lets any matching rule decide).
+    public let ruleCandidates: Int
+    /// The shipped choice for `ruleCandidates` (README, "Hybrid: which rules may overrule an unsure centroid").
+    public static let defaultRuleCandidates = 2
 
     public init(centroids: any CentroidSource, embedder: any EmbeddingProvider, fallback: RegexIntentDetector?,
-                embedTimeout: Duration = .seconds(5), maxBatch: Int = 64) {
+                embedTimeout: Duration = .seconds(5), maxBatch: Int = 64,
+                ruleCandidates: Int = defaultRuleCandidates) {
         self.centroids = centroids
         self.embedder = embedder
         self.fallback = fallback
         self.embedTimeout = embedTimeout
         self.maxBatch = max(1, maxBatch)
+        self.ruleCandidates = max(1, ruleCandidates)
     }
 
     public func detect(_ prompt: String) async throws -> Detection {
@@ -111,15 +120,27 @@ public struct CentroidIntentDetector: IntentDetector {
         let summary = String(format: "centroid %@ (confidence %.2f, threshold %.2f, margin %.3f)",
                              score.label, score.confidence, score.threshold, score.margin)
         if score.abstains, let fallback {
-            var regex = fallback.classify(prompt)
-            let rulesMatched = !regex.scores.isEmpty
-            if !rulesMatched, !score.isAbstainLabel, classifier.artifact.abstainLabel == nil {
-                return Detection(capability: score.capability, confidence: score.confidence, scores: scores, method: .embedding,
-                                 label: score.label,
-                                 reasons: [summary, "below threshold, but no regex rule matched: the centroid decision stands"])
+            if classifier.artifact.abstainLabel != nil {
+                var regex = fallback.classify(prompt)
+                regex.scores = scores
+                return fallbackDetection(regex, reason: "low confidence: \(summary); regex rules decided", label: nil)
             }
-            regex.scores = scores
-            return fallbackDetection(regex, reason: "low confidence: \(summary); regex rules decided", label: nil)
+            let restricted = ruleCandidates < scores.count
+            let candidates = restricted ? Self.best(scores, count: ruleCandidates) : []
+            let matches = fallback.matches(prompt)
+            guard let match = matches.first(where: { !restricted || candidates.contains($0.capability) }) else {
+                let why = matches.isEmpty ? "but no regex rule matched"
+                    : "and no matching regex rule names \(candidates.joined(separator: " or "))"
+                return Detection(capability: score.capability, confidence: score.confidence, scores: scores, method: .embedding,
+                                 label: score.label, reasons: [summary, "below threshold, \(why): the centroid decision stands"])
+            }
+            let regex = Detection(capability: match.capability, confidence: 1, scores: scores, method: .regex,
+                                  reasons: ["rule \(match.rule) matched"])
+            let decided = !restricted ? "regex rules decided"
+                : candidates.count == 1 ? "regex rules confirmed \(candidates[0])"
+                : candidates.count == 2 ? "regex rules chose between \(candidates[0]) and \(candidates[1])"
+                : "regex rules chose among \(candidates.joined(separator: ", "))"
+            return fallbackDetection(regex, reason: "low confidence: \(summary); \(decided)", label: nil)
         }
         if score.abstains, let abstain = classifier.artifact.abstainLabel {
             // Embedding only, with a "none of these" label: abstaining is the answer (label null).
@@ -129,6 +150,11 @@ public struct CentroidIntentDetector: IntentDetector {
         }
         return Detection(capability: score.capability, confidence: score.confidence, scores: scores,
                          method: .embedding, label: score.label, reasons: [summary])
+    }
+
+    /// The `count` capabilities with the highest scores, best first (ties by name, so the order is stable).
+    static func best(_ scores: [String: Double], count: Int) -> [String] {
+        scores.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(count).map(\.key)
     }
 
     func fallbackDetection(_ regex: Detection, reason: String, label: String?) -> Detection {

@@ -35,19 +35,28 @@ public struct RegexIntentDetector: IntentDetector {
         self.compiled = compiled
     }
 
+    /// One rule that matched a prompt: the capability it names and the rule's label (its name, or its index).
+    public struct RuleMatch: Sendable, Equatable {
+        public var capability: String
+        public var rule: String
+    }
+
+    /// Every rule that matches `prompt`, in rule order.
+    public func matches(_ prompt: String) -> [RuleMatch] {
+        let range = NSRange(prompt.startIndex..<prompt.endIndex, in: prompt)
+        return compiled.filter { $0.expression.firstMatch(in: prompt, options: [], range: range) != nil }
+            .map { RuleMatch(capability: $0.rule.capability, rule: $0.label) }
+    }
+
     /// The same decision, without suspending: the regex detector does no I/O.
     public func classify(_ prompt: String) -> Detection {
-        let range = NSRange(prompt.startIndex..<prompt.endIndex, in: prompt)
+        let matched = matches(prompt)
         var scores: [String: Double] = [:]
-        var winner: Compiled?
-        for rule in compiled where rule.expression.firstMatch(in: prompt, options: [], range: range) != nil {
-            scores[rule.rule.capability] = 1
-            if winner == nil { winner = rule }
-        }
-        if let winner {
+        for match in matched { scores[match.capability] = 1 }
+        if let winner = matched.first {
             return Detection(
-                capability: winner.rule.capability, confidence: 1, scores: scores, method: .regex,
-                reasons: ["rule \(winner.label) matched"])
+                capability: winner.capability, confidence: 1, scores: scores, method: .regex,
+                reasons: ["rule \(winner.rule) matched"])
         }
         return Detection(
             capability: ruleSet.defaultCapability, confidence: 0, scores: scores, method: .regex,

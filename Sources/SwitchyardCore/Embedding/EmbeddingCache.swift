@@ -56,7 +56,7 @@ public actor EmbeddingCache {
         if !missing.isEmpty {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let path = file(for: fingerprint)
-            if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+            if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
             defer { try? handle.close() }
             try handle.seekToEnd()

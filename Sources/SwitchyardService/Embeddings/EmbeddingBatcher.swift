@@ -74,7 +74,7 @@ public actor EmbeddingBatcher: LeadTokenEmbedder {
             let wait = maxWait
             Task {
                 try? await Task.sleep(for: wait)
-                await self.timerFired()
+                self.timerFired()
             }
         }
     }
