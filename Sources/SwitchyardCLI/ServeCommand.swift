@@ -44,7 +44,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Log prompt texts (off by default).")
     var logPrompts = false
 
-    @Option(name: .long, help: "Hybrid, below a centroid's threshold: the regex rules may only choose among this many of the centroids' best capabilities; 'all' lets any matching rule decide (default 2).")
+    @Option(name: .long, help: "Hybrid, below a centroid's threshold: the regex rules may only choose among this many of the centroids' best capabilities; 'all' (the default) lets any matching rule decide.")
     var ruleCandidates: RuleCandidates?
 
     @Option(name: .long, help: "Append A/B decision records to this JSON Lines file.")

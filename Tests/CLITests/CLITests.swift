@@ -5,6 +5,20 @@ import FoundationNetworking
 import SwitchyardTestSupport
 import Testing
 
+/// Prompts that several rules match, routed below by centroids that are never sure.
+let unsurePrompts = ["Summarize and translate and classify this code poem", "Translate the comments of this Python function",
+                     "Write a poem that explains why the sky is blue", "How many words should a short story have?"]
+
+/// The shipped task centroids with every threshold at 1: every prompt falls below it, so the rules always have a say.
+func unsureCentroids(in dir: String) throws -> String {
+    var file = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: TestPaths.repositoryFile("centroids/tasks.json")))) as! [String: Any]
+    file["thresholds"] = (file["thresholds"] as! [String: Any]).mapValues { _ in 1.0 }
+    file["default_threshold"] = 1.0
+    let path = dir + "/unsure-centroids.json"
+    try JSONSerialization.data(withJSONObject: file).write(to: URL(fileURLWithPath: path))
+    return path
+}
+
 func json(_ line: String) -> [String: Any] {
     (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]) ?? [:]
 }
@@ -212,12 +226,13 @@ struct TrainCLITests {
 
     @Test("--rule-candidates bounds what the regex rules may choose when the centroids are unsure")
     func ruleCandidates() throws {
-        let file = TestPaths.temporaryDirectory("cli") + "/unsure.txt"
-        try ["code poem, translate it into French", "why", "what do you think about it?", "ok so what now",
-             "Summarize and translate and classify this code poem", "can you help me with this"]
-            .joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let dir = TestPaths.temporaryDirectory("cli")
+        let file = dir + "/unsure.txt"
+        try unsurePrompts.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let centroids = try unsureCentroids(in: dir)
         func decisions(_ candidates: String?) throws -> [(capability: String, ranked: [String], method: String)] {
-            let run = try SwitchyardBinary.run(["route", "--file", file, "--json"] + (candidates.map { ["--rule-candidates", $0] } ?? []))
+            let run = try SwitchyardBinary.run(["route", "--file", file, "--json", "--centroids", centroids]
+                                               + (candidates.map { ["--rule-candidates", $0] } ?? []))
             #expect(run.status == 0, "\(run.stderr)")
             return run.stdoutLines.map(json).map { line in
                 let scores = line["scores"] as? [String: Double] ?? [:]
@@ -225,13 +240,14 @@ struct TrainCLITests {
                         line["method"] as? String ?? "")
             }
         }
-        let any = try decisions("all"), two = try decisions(nil), one = try decisions("1")
-        #expect(any.count == 6 && two.count == 6 && one.count == 6)
-        // Below threshold, two candidates (the default): whatever decides, it is one of the two best capabilities.
-        #expect(two.allSatisfy { $0.method != "fallback" || $0.ranked.prefix(2).contains($0.capability) })
+        let any = try decisions(nil), two = try decisions("2"), one = try decisions("1")
+        #expect(any.count == unsurePrompts.count && two.count == unsurePrompts.count && one.count == unsurePrompts.count)
+        // Below threshold, two candidates: whatever decides, it is one of the two best capabilities.
+        #expect(two.allSatisfy { $0.ranked.prefix(2).contains($0.capability) })
+        #expect(two.contains { $0.method == "fallback" })
         // One candidate: the rules can only confirm the centroids' best capability.
         #expect(one.allSatisfy { $0.capability == $0.ranked.first })
-        // Any rule: these unsure prompts include some where a rule overrules the centroids.
+        // Any rule (the default): these unsure prompts include some where a rule overrules the centroids.
         #expect(any.contains { $0.method == "fallback" && $0.capability != $0.ranked.first })
     }
 
@@ -299,6 +315,42 @@ struct TrainCLITests {
         try JSONSerialization.data(withJSONObject: foreign).write(to: URL(fileURLWithPath: dir + "/foreign.json"))
         let refused = try SwitchyardBinary.run(["route", "--centroids", dir + "/foreign.json", "hello"])
         expectCleanFailure(refused, mentioning: "not comparable")
+    }
+
+    @Test("training with word features gives the same file in every process (no hashing order leaks in)")
+    func lexicalDeterministic() throws {
+        let dir = TestPaths.temporaryDirectory("cli-train")
+        // Long rows over a small vocabulary: many known terms per row, so a sum taken in another order would show.
+        let words = ["please", "translate", "summarize", "write", "poem", "report", "sentence", "french", "sea", "lines",
+                     "short", "long", "about", "into", "the", "story", "text", "email", "notes", "meeting"]
+        var lines: [String] = []
+        var state: UInt64 = 42
+        for i in 0..<36 {
+            let label = ["translation", "summarize", "creative"][i % 3]
+            let text = (0..<30).map { _ -> String in
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                return words[Int(state >> 33) % words.count]
+            }.joined(separator: " ")
+            lines.append(#"{"text": "\#(["translate", "summarize", "poem"][i % 3]) \#(text)", "label": "\#(label)", "group": "g\#(i % 4)"}"#)
+        }
+        try lines.joined(separator: "\n").write(toFile: dir + "/d.jsonl", atomically: true, encoding: .utf8)
+        try #"{"name": "words", "data": ["d.jsonl"], "max_k": 2, "lexical": {"weight": 1.5, "max_terms": 400}}"#
+            .write(toFile: dir + "/words.config.json", atomically: true, encoding: .utf8)
+        func centroids(_ out: String) throws -> (data: String, lexical: [String: Any]) {
+            let run = try SwitchyardBinary.run(["train", "--config", dir + "/words.config.json", "--out", dir + "/" + out,
+                                                "--cache-dir", dir + "/cache"])
+            #expect(run.status == 0, "\(run.stderr)")
+            let file = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/" + out))) as! [String: Any]
+            return ((file["centroids"] as? [String: Any])?["data"] as? String ?? "", file["lexical"] as? [String: Any] ?? [:])
+        }
+        let first = try centroids("a.json"), second = try centroids("b.json")
+        #expect(!first.data.isEmpty)
+        let identical = first.data == second.data  // not compared inside #expect, which would print both files
+        #expect(identical, "two processes wrote different centroids from the same data and config")
+        #expect((first.lexical["terms"] as? [String])?.contains("translate") == true)
+        let routed = try SwitchyardBinary.run(["route", "--centroids", dir + "/a.json", "--detector", "embedding",
+                                               "translate please", "--json"])
+        #expect(routed.status == 0, "\(routed.stderr)")
     }
 }
 

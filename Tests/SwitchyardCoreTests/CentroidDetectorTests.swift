@@ -69,32 +69,34 @@ struct CentroidDetectorTests {
         #expect(d.scores["code"]! > d.scores["creative"]!)
     }
 
-    @Test("below the threshold the regex rules choose between the two best capabilities, and the reason says so")
+    @Test("below the threshold the first matching rule decides, and the reason says so")
     func lowConfidence() async throws {
-        // A tie between code and creative; the translation rule comes first but names neither, the code rule does.
-        let d = try await detector().detect("code poem, translate it into French")
-        #expect(d.method == .fallback)
-        #expect(d.capability == "code")
-        #expect(d.label == nil)
-        #expect(d.reasons.first?.contains("low confidence") == true)
-        #expect(d.reasons.first?.contains("regex rules chose between code and creative") == true)
-        #expect(d.reasons.contains("rule \"code\" (rules[1]) matched"))
-    }
-
-    @Test("with every capability a candidate, the first matching rule decides below the threshold")
-    func lowConfidenceAnyRule() async throws {
-        let detector = CentroidIntentDetector(centroids: FixedCentroids(try artifact()), embedder: KeywordEmbedder(),
-                                              fallback: try RegexIntentDetector(rules: .shipped), ruleCandidates: .max)
-        let d = try await detector.detect("code poem, translate it into French")
+        let d = try await detector().detect("code poem, translate it into French")  // tie between code and poem
         #expect(d.method == .fallback)
         #expect(d.capability == "translation")
+        #expect(d.label == nil)
+        #expect(d.reasons.first?.contains("low confidence") == true)
         #expect(d.reasons.first?.hasSuffix("regex rules decided") == true)
+    }
+
+    @Test("with two rule candidates, the rules choose between the centroids' two best capabilities")
+    func lowConfidenceTwoCandidates() async throws {
+        let two = CentroidIntentDetector(centroids: FixedCentroids(try artifact()), embedder: KeywordEmbedder(),
+                                         fallback: try RegexIntentDetector(rules: .shipped), ruleCandidates: 2)
+        // A tie between code and creative; the translation rule comes first but names neither, the code rule does.
+        let d = try await two.detect("code poem, translate it into French")
+        #expect(d.method == .fallback)
+        #expect(d.capability == "code")
+        #expect(d.reasons.first?.contains("regex rules chose between code and creative") == true)
+        #expect(d.reasons.contains("rule \"code\" (rules[1]) matched"))
     }
 
     @Test("below the threshold, a matching rule for an unlikely capability does not overrule the centroids")
     func lowConfidenceRuleOutsideCandidates() async throws {
         // "codes" and "poems" tie the centroids without matching the code or creative rules; only translation matches.
-        let d = try await detector().detect("codes poems, translate")
+        let two = CentroidIntentDetector(centroids: FixedCentroids(try artifact()), embedder: KeywordEmbedder(),
+                                         fallback: try RegexIntentDetector(rules: .shipped), ruleCandidates: 2)
+        let d = try await two.detect("codes poems, translate")
         #expect(d.method == .embedding)
         #expect(["code", "creative"].contains(d.capability))
         #expect(d.label == d.capability)

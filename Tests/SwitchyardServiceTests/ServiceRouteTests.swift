@@ -104,11 +104,18 @@ struct ServiceRouteTests {
 
     @Test("the configured rule candidates bound what the rules may choose for unsure prompts")
     func ruleCandidates() async throws {
-        let prompts = ["code poem, translate it into French", "why", "what do you think about it?",
-                       "Summarize and translate and classify this code poem"]
+        // The shipped centroids with every threshold at 1, so that every prompt is unsure and the rules have a say.
+        let dir = TestPaths.temporaryDirectory("rules")
+        var file = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: TestPaths.repositoryFile("centroids/tasks.json")))) as! [String: Any]
+        file["thresholds"] = (file["thresholds"] as! [String: Any]).mapValues { _ in 1.0 }
+        file["default_threshold"] = 1.0
+        try JSONSerialization.data(withJSONObject: file).write(to: URL(fileURLWithPath: dir + "/unsure.json"))
+        let prompts = ["Summarize and translate and classify this code poem", "Translate the comments of this Python function",
+                       "Write a poem that explains why the sky is blue", "How many words should a short story have?"]
         /// Per prompt: the capability, the centroids' best capability, the method.
         func decisions(_ candidates: Int) async throws -> [[String]] {
             var c = testConfiguration()
+            c.centroidsPath = dir + "/unsure.json"
             c.ruleCandidates = candidates
             return try await makeApp(c).test(.router) { client in
                 try await client.execute(uri: "/v1/route", method: .post, body: body(["prompts": prompts])) { response in

@@ -44,11 +44,28 @@ public struct CentroidClassifier: Sendable {
         self.centroids = ScoringMatrix(artifact.centroids)
     }
 
-    /// Scores each row of `vectors` (rows are normalised here; the embedder's normalisation is not assumed).
-    public func score(_ vectors: Matrix) throws -> [Score] {
+    /// Scores prompts from their embeddings and the texts that were embedded (the artifact's prompt view applied;
+    /// the texts matter only to artifacts with lexical features).
+    public func score(_ embeddings: Matrix, texts: [String]) throws -> [Score] {
+        try score(routingVectors: try routingVectors(embeddings, texts: texts))
+    }
+
+    /// The vectors compared with the centroids: unit embeddings, through the linear map or followed by the lexical
+    /// features when the artifact has them.
+    public func routingVectors(_ embeddings: Matrix, texts: [String]) throws -> Matrix {
+        guard embeddings.rows == texts.count else {
+            throw VectorMathError.dimensionMismatch("\(embeddings.rows) embeddings for \(texts.count) texts")
+        }
+        var unit = embeddings
+        unit.normalizeRows()
+        if let lexical = artifact.lexical { return try lexical.augment(unit, texts: texts) }
+        return try CentroidRefiner.project(unit, map: artifact.linearMap)
+    }
+
+    /// Scores routing vectors (rows are normalised here).
+    public func score(routingVectors vectors: Matrix) throws -> [Score] {
         var unit = vectors
         unit.normalizeRows()
-        unit = try CentroidRefiner.project(unit, map: artifact.linearMap)
         let cosines = try centroids.products(with: unit)
         return (0..<unit.rows).map { score(row: cosines.row($0)) }
     }

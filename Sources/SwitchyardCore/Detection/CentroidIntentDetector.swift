@@ -19,12 +19,12 @@ public struct FixedCentroids: CentroidSource {
 ///   abstain label (CLINC150's `oos`) the detector abstains below threshold or when that label's centroids are nearest:
 ///   capability = the abstain label, `label` = nil.
 /// - with a fallback (hybrid): when the embedder fails or times out, the regex detector decides (`method: fallback`,
-///   with the reason); a request never fails because of the embedder. Below the label's calibrated threshold the rules
-///   break the tie between the centroids' `ruleCandidates` best capabilities (default two): the first matching rule
-///   that names one of them decides (`method: fallback`). When no matching rule names one, the rules have nothing
-///   better to offer than a capability the centroids found unlikely (or their default), so the centroids' best label
-///   stands (`method: embedding`, the reason says it was below threshold). Artifacts with an abstain label are the
-///   exception: there, falling below threshold means "none of these", and the rules decide outright.
+///   with the reason); a request never fails because of the embedder. Below the label's calibrated threshold the first
+///   matching rule decides (`method: fallback`); `ruleCandidates` can restrict that to rules naming one of the
+///   centroids' n best capabilities. When no (allowed) rule matches, the rules have nothing better to offer than their
+///   default or a capability the centroids found unlikely, so the centroids' best label stands (`method: embedding`,
+///   the reason says it was below threshold). Artifacts with an abstain label are the exception: there, falling below
+///   threshold means "none of these", and the rules decide outright.
 public struct CentroidIntentDetector: IntentDetector {
     public let centroids: any CentroidSource
     public let embedder: any EmbeddingProvider
@@ -37,8 +37,9 @@ public struct CentroidIntentDetector: IntentDetector {
     /// Below threshold, how many of the centroids' best capabilities the regex rules may choose from (at least 1;
     /// `Int.max` lets any matching rule decide).
     public let ruleCandidates: Int
-    /// The shipped choice for `ruleCandidates` (README, "Hybrid: which rules may overrule an unsure centroid").
-    public static let defaultRuleCandidates = 2
+    /// The shipped choice for `ruleCandidates`: any matching rule (README, "Which rules may overrule an unsure
+    /// centroid").
+    public static let defaultRuleCandidates = Int.max
 
     public init(centroids: any CentroidSource, embedder: any EmbeddingProvider, fallback: RegexIntentDetector?,
                 embedTimeout: Duration = .seconds(5), maxBatch: Int = 64,
@@ -72,14 +73,15 @@ public struct CentroidIntentDetector: IntentDetector {
     /// One embedder call (with the timeout) for at most `maxBatch` prompts, scored against one version of the centroids.
     func detect(chunk prompts: [String], classifier: CentroidClassifier) async throws -> [Detection] {
         let vectors: Matrix
+        let viewed = prompts.map { classifier.artifact.promptView?.apply($0) ?? $0 }
         do {
-            vectors = try await embedWithTimeout(prompts.map { classifier.artifact.promptView?.apply($0) ?? $0 })
+            vectors = try await embedWithTimeout(viewed)
         } catch {
             guard let fallback else { throw error }
             let reason = "embedder unavailable (\(Self.describe(error))); regex rules decided"
             return prompts.map { fallbackDetection(fallback.classify($0), reason: reason, label: nil) }
         }
-        return try classifier.score(vectors).enumerated().map { index, score in
+        return try classifier.score(vectors, texts: viewed).enumerated().map { index, score in
             decide(score, prompt: prompts[index], classifier: classifier)
         }
     }
@@ -93,20 +95,21 @@ public struct CentroidIntentDetector: IntentDetector {
         if turns.count == 1 { return try await detect(last.content) }
         let classifier = await centroids.current()
         let vectors: Matrix
-        do { vectors = try await embedWithTimeout(turns.map { classifier.artifact.promptView?.apply($0.content) ?? $0.content }) } catch {
+        let viewed = turns.map { classifier.artifact.promptView?.apply($0.content) ?? $0.content }
+        do { vectors = try await embedWithTimeout(viewed) } catch {
             guard let fallback else { throw error }
             return fallbackDetection(fallback.classify(last.content),
                                      reason: "embedder unavailable (\(Self.describe(error))); regex rules decided", label: nil)
         }
-        var unit = vectors
-        unit.normalizeRows()
+        // Each turn's routing vector (embedding, and words when the centroids use them), blended.
+        let unit = try classifier.routingVectors(vectors, texts: viewed)
         var blended = [Float](repeating: 0, count: unit.cols)
         for (index, _) in turns.enumerated() {
             let weight = Float(pow(0.5, Double(turns.count - 1 - index)))
             let row = unit.row(index)
             for j in blended.indices { blended[j] += weight * row[j] }
         }
-        let score = try classifier.score(try Matrix(rows: 1, cols: blended.count, values: blended))[0]
+        let score = try classifier.score(routingVectors: try Matrix(rows: 1, cols: blended.count, values: blended))[0]
         return decide(score, prompt: last.content, classifier: classifier)
     }
 

@@ -84,12 +84,14 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
     public var capabilities: [String: String]
     /// Owner label id of each centroid row.
     public var centroidLabels: [Int]
-    /// Unit centroids, `[centroidLabels.count × embedder.dimension]`.
+    /// Unit centroids, `[centroidLabels.count × (embedder.dimension + lexical terms)]`.
     public var centroids: Matrix
     /// Optional learned map applied to prompt vectors before the cosine (`normalize(W x)`), `[d × d]`.
     public var linearMap: Matrix?
     /// The part of each prompt that is embedded (nil: the whole prompt).
     public var promptView: PromptView?
+    /// Word features appended to the embedding (nil: the embedding alone).
+    public var lexical: LexicalFeatures?
     /// Softmax scale used for confidences.
     public var scale: Float
     /// Confidence below which the detector abstains, per label.
@@ -105,7 +107,7 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case format, version, name, embedder, labels, capabilities, centroidLabels = "centroid_labels", centroids
-        case linearMap = "linear_map", promptView = "prompt_view", scale, thresholds, defaultThreshold = "default_threshold", k, abstainLabel = "abstain_label", training
+        case linearMap = "linear_map", promptView = "prompt_view", lexical, scale, thresholds, defaultThreshold = "default_threshold", k, abstainLabel = "abstain_label", training
         case validation
     }
 
@@ -156,6 +158,7 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
             linearMap = try Self.decodeMatrix(c.nestedContainer(keyedBy: MatrixKeys.self, forKey: .linearMap))
         }
         promptView = try c.decodeIfPresent(PromptView.self, forKey: .promptView)
+        lexical = try c.decodeIfPresent(LexicalFeatures.self, forKey: .lexical)
         scale = try c.decode(Float.self, forKey: .scale)
         thresholds = try c.decode([String: Double].self, forKey: .thresholds)
         defaultThreshold = try c.decode(Double.self, forKey: .defaultThreshold)
@@ -189,6 +192,7 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
             try c.encodeNil(forKey: .linearMap)
         }
         try c.encode(promptView, forKey: .promptView)
+        try c.encodeIfPresent(lexical, forKey: .lexical)
         try c.encode(scale, forKey: .scale)
         try c.encode(thresholds, forKey: .thresholds)
         try c.encode(defaultThreshold, forKey: .defaultThreshold)
@@ -228,8 +232,22 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
         }
         guard embedder.dimension > 0 else { throw fail("embedder dimension must be positive") }
         if let lead = embedder.leadTokens, lead < 1 { throw fail("embedder lead_tokens must be at least 1 when present, got \(lead)") }
-        guard centroids.cols == embedder.dimension else {
-            throw fail("centroids have \(centroids.cols) columns but the embedder's dimension is \(embedder.dimension)")
+        if let lexical {
+            guard !lexical.terms.isEmpty, Set(lexical.terms).count == lexical.terms.count else {
+                throw fail("lexical terms are empty or repeated")
+            }
+            guard lexical.idf.count == lexical.terms.count else {
+                throw fail("lexical idf has \(lexical.idf.count) values for \(lexical.terms.count) terms")
+            }
+            guard lexical.idf.allSatisfy({ $0.isFinite && $0 > 0 }) else { throw fail("lexical idf values must be positive numbers") }
+            guard lexical.weight.isFinite, lexical.weight > 0 else { throw fail("lexical weight must be a positive number") }
+            guard linearMap == nil else { throw fail("a linear map and lexical features cannot be combined") }
+        }
+        let expected = embedder.dimension + (lexical?.terms.count ?? 0)
+        guard centroids.cols == expected else {
+            throw fail(lexical == nil
+                ? "centroids have \(centroids.cols) columns but the embedder's dimension is \(embedder.dimension)"
+                : "centroids have \(centroids.cols) columns, expected \(expected) (dimension \(embedder.dimension) + \(lexical!.terms.count) lexical terms)")
         }
         guard centroids.rows > 0, centroids.rows == centroidLabels.count else {
             throw fail("\(centroids.rows) centroids but \(centroidLabels.count) centroid labels")

@@ -38,6 +38,34 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// included) with the same k per label and the epoch count that validation chose. The thresholds and the reported
     /// metrics stay those of the held-out run.
     public var finalFit: Bool
+    /// Word features appended to the embeddings (see `LexicalFeatures`); nil: embeddings alone.
+    public var lexical: Lexical?
+
+    /// How to learn the word features.
+    public struct Lexical: Sendable, Codable, Equatable {
+        /// The term vector's weight against the unit embedding.
+        public var weight: Float
+        /// Largest vocabulary (the most frequent terms).
+        public var maxTerms: Int
+        /// Fewest training rows a term must occur in.
+        public var minDocumentFrequency: Int
+
+        public init(weight: Float = 1, maxTerms: Int = 4096, minDocumentFrequency: Int = 2) {
+            self.weight = weight
+            self.maxTerms = maxTerms
+            self.minDocumentFrequency = minDocumentFrequency
+        }
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case weight, maxTerms = "max_terms", minDocumentFrequency = "min_df" }
+
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            weight = try c.decodeIfPresent(Float.self, forKey: .weight) ?? 1
+            maxTerms = try c.decodeIfPresent(Int.self, forKey: .maxTerms) ?? 4096
+            minDocumentFrequency = try c.decodeIfPresent(Int.self, forKey: .minDocumentFrequency) ?? 2
+        }
+    }
 
     public struct Refinement: Sendable, Codable, Equatable {
         public var scale: Float
@@ -113,7 +141,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         case labelMap = "label_map", abstainLabel = "abstain_label", k, maxK = "max_k", seed
         case validationFraction = "validation_fraction", targetPrecision = "target_precision"
         case abstainRecallTarget = "abstain_recall_target", abstainK = "abstain_k", refinement, promptView = "prompt_view"
-        case finalFit = "final_fit", leadTokens = "lead_tokens"
+        case finalFit = "final_fit", leadTokens = "lead_tokens", lexical
     }
 
     public init(from decoder: any Decoder) throws {
@@ -136,6 +164,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         promptView = try c.decodeIfPresent(PromptView.self, forKey: .promptView)
         finalFit = try c.decodeIfPresent(Bool.self, forKey: .finalFit) ?? false
         leadTokens = try c.decodeIfPresent(Int.self, forKey: .leadTokens)
+        lexical = try c.decodeIfPresent(Lexical.self, forKey: .lexical)
         refinement = c.contains(.refinement) ? try c.decodeIfPresent(Refinement.self, forKey: .refinement) : Refinement()
     }
 
@@ -165,6 +194,12 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         guard validationFraction > 0, validationFraction < 1 else { throw fail("validation_fraction must be in (0, 1)") }
         guard targetPrecision > 0, targetPrecision <= 1 else { throw fail("target_precision must be in (0, 1]") }
         if let r = abstainRecallTarget, !(0...1).contains(r) { throw fail("abstain_recall_target must be in [0, 1]") }
+        if let lexical {
+            guard lexical.weight.isFinite, lexical.weight > 0 else { throw fail("lexical.weight must be a positive number") }
+            guard lexical.maxTerms >= 1 else { throw fail("lexical.max_terms must be at least 1") }
+            guard lexical.minDocumentFrequency >= 1 else { throw fail("lexical.min_df must be at least 1") }
+            if refinement?.linearMap == true { throw fail("lexical features and refinement.linear_map cannot be combined") }
+        }
     }
 }
 
@@ -272,6 +307,7 @@ public struct CentroidTrainer: Sendable {
             vectors = try Matrix(rowVectors: parts)
         }
         vectors.normalizeRows()
+        let embeddings = vectors
 
         // The abstain label gets centroids only when asked (abstain_k); it never decides a capability.
         let excluded = config.abstainK == nil ? [config.abstainLabel].compactMap { $0 } : []
@@ -280,6 +316,18 @@ public struct CentroidTrainer: Sendable {
         let labelIndex = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
         let trainInScope = trainIndices.filter { labelIndex[rows[$0].label] != nil }
         let validationInScope = validationIndices.filter { labelIndex[rows[$0].label] != nil }
+
+        // Word features: the vocabulary comes from the training rows only, so validation measures unseen words too.
+        var lexical: LexicalFeatures?
+        if let settings = config.lexical {
+            let learned = LexicalFeatures.fit(trainIndices.map { texts[$0] }, weight: settings.weight,
+                                              maxTerms: settings.maxTerms, minDocumentFrequency: settings.minDocumentFrequency)
+            guard !learned.terms.isEmpty else {
+                throw DatasetError(file: config.name, row: nil, problem: "lexical: no term occurs in \(settings.minDocumentFrequency) or more training rows")
+            }
+            lexical = learned
+            vectors = try learned.augment(embeddings, texts: texts)
+        }
 
         // k-means per label, then the refinement (early stopping on the validation rows).
         let validation = validationInScope.isEmpty ? nil
@@ -307,11 +355,12 @@ public struct CentroidTrainer: Sendable {
             validation: nil)
         artifact.linearMap = fitted.linearMap
         artifact.promptView = config.promptView
+        artifact.lexical = lexical
 
         // Calibrate thresholds and measure on the validation split.
         if !validationIndices.isEmpty {
             let classifier = CentroidClassifier(artifact: artifact)
-            let scores = try classifier.score(vectors.rows(validationIndices))
+            let scores = try classifier.score(routingVectors: vectors.rows(validationIndices))
             let truth = validationIndices.map { rows[$0].label }
             let calibration = ThresholdCalibration(targetPrecision: config.targetPrecision,
                                                    abstainRecallTarget: config.abstainRecallTarget)
@@ -319,7 +368,7 @@ public struct CentroidTrainer: Sendable {
             artifact.thresholds = thresholds
             artifact.defaultThreshold = fallback
             let calibrated = CentroidClassifier(artifact: artifact)
-            let final = try calibrated.score(vectors.rows(validationIndices))
+            let final = try calibrated.score(routingVectors: vectors.rows(validationIndices))
             artifact.validation = Self.report(scores: final, truth: truth, labels: inScopeLabels, abstainLabel: config.abstainLabel,
                                               split: Self.describeSplit(rows, validationIndices, config))
         }
@@ -329,6 +378,13 @@ public struct CentroidTrainer: Sendable {
             var fixed = config
             fixed.refinement?.epochs = max(1, fitted.bestEpoch)
             let allInScope = rows.indices.filter { labelIndex[rows[$0].label] != nil }
+            if let settings = config.lexical {
+                // The shipped vocabulary learns from every row too.
+                let learned = LexicalFeatures.fit(texts, weight: settings.weight, maxTerms: settings.maxTerms,
+                                                  minDocumentFrequency: settings.minDocumentFrequency)
+                artifact.lexical = learned
+                vectors = try learned.augment(embeddings, texts: texts)
+            }
             fitted = try fit(allInScope, rows: rows, vectors: vectors, labels: labels, config: fixed, validation: nil,
                              fixedK: fitted.kPerLabel, progress: progress)
             artifact.centroids = fitted.centroids
