@@ -36,6 +36,9 @@ struct TrainCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Skip the cosine-softmax refinement (plain k-means centroids).")
     var noRefine = false
 
+    @Option(name: .long, help: "Append tf-idf word features with this weight to the embeddings (0: none; default: the config's, else none).")
+    var lexicalWeight: Float?
+
     @Option(name: .long, help: "Embed through this OpenAI-compatible /v1 endpoint instead of the native encoder.")
     var endpoint: String?
 
@@ -51,6 +54,9 @@ struct TrainCommand: AsyncParsableCommand {
         if config == nil && data.isEmpty { throw ValidationError("give DATA files or --config FILE") }
         if let k, k < 1 { throw ValidationError("--k must be at least 1") }
         if let maxK, maxK < 1 { throw ValidationError("--max-k must be at least 1") }
+        if let lexicalWeight, !(lexicalWeight >= 0 && lexicalWeight.isFinite) {
+            throw ValidationError("--lexical-weight must be a number of 0 or more")
+        }
     }
 
     func run() async throws {
@@ -67,6 +73,15 @@ struct TrainCommand: AsyncParsableCommand {
         if let maxK { configuration.maxK = maxK }
         if let seed { configuration.seed = seed }
         if noRefine { configuration.refinement = nil }
+        if let lexicalWeight {
+            if lexicalWeight == 0 {
+                configuration.lexical = nil
+            } else {
+                var lexical = configuration.lexical ?? .init()
+                lexical.weight = lexicalWeight
+                configuration.lexical = lexical
+            }
+        }
 
         let client: OpenAIClient?
         let embedder: any EmbeddingProvider

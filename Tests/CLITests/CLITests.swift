@@ -87,6 +87,7 @@ struct CLITests {
         (["route", "x", "--detector", "psychic"], "psychic"),
         (["route", "x", "--embed-timeout", "0"], "--embed-timeout"),
         (["route", "x", "--rule-candidates", "0"], "--rule-candidates"),
+        (["train", "d.jsonl", "--out", "c.json", "--lexical-weight", "-1"], "--lexical-weight"),
         (["eval", "x", "--rule-candidates", "some"], "--rule-candidates"),
     ])
     func usageErrors(arguments: [String], mention: String) throws {
@@ -351,6 +352,15 @@ struct TrainCLITests {
         let routed = try SwitchyardBinary.run(["route", "--centroids", dir + "/a.json", "--detector", "embedding",
                                                "translate please", "--json"])
         #expect(routed.status == 0, "\(routed.stderr)")
+        // --lexical-weight sets the weight without a config, and 0 turns a config's word features off.
+        func lexical(_ arguments: [String]) throws -> [String: Any]? {
+            let run = try SwitchyardBinary.run(["train"] + arguments + ["--out", dir + "/f.json", "--cache-dir", dir + "/cache"])
+            #expect(run.status == 0, "\(run.stderr)")
+            let file = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/f.json"))) as! [String: Any]
+            return file["lexical"] as? [String: Any]
+        }
+        #expect(try lexical([dir + "/d.jsonl", "--lexical-weight", "0.75"])?["weight"] as? Double == 0.75)
+        #expect(try lexical(["--config", dir + "/words.config.json", "--lexical-weight", "0"]) == nil)
     }
 }
 
