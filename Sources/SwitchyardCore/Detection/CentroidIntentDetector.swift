@@ -86,9 +86,9 @@ public struct CentroidIntentDetector: IntentDetector {
         }
     }
 
-    /// A conversation: the normalised, weighted sum of its user turns' vectors, weight 1 for the last user turn and
-    /// halving for each earlier one (at most four turns); assistant and system turns are ignored. The regex fallback
-    /// reads the last user turn only.
+    /// A conversation: the normalised, weighted sum of its user turns' routing vectors (embedding, and words when the
+    /// centroids use them), weight 1 for the last user turn and halving for each earlier one (at most four turns);
+    /// assistant and system turns are ignored. The regex fallback reads the last user turn only.
     public func detect(conversation: [ChatMessage]) async throws -> Detection {
         let turns = Array(conversation.filter { $0.role == .user && !$0.content.trimmingWhitespace().isEmpty }.suffix(4))
         guard let last = turns.last else { throw RoutingError.noUserTurn }
