@@ -1,7 +1,7 @@
 import ArgumentParser
-import VectorMath
 import Foundation
 import MiniLMEncoder
+import SwitchyardCore
 import VectorMath
 
 struct BenchCommand: AsyncParsableCommand {
@@ -275,7 +275,7 @@ print(json.dumps({"name": "reference (torch %s, %d threads)" % (torch.__version_
 struct ScoringBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scoring",
-        abstract: "Time one-prompt scoring (sgemv), batch scoring (sgemm) and k-means plus refinement.")
+        abstract: "Time one-prompt scoring (sgemv), batch scoring (sgemm), k-means plus refinement, and the shipped task centroids' scoring step.")
 
     @Option(name: .long, help: "Centroids in the matrix.")
     var centroids: Int = 128
@@ -339,6 +339,23 @@ struct ScoringBench: AsyncParsableCommand {
         _ = try CentroidRefiner(scale: 30, epochs: 20, learningRate: 0.01, batchSize: 512, seed: 1)
             .refine(points: points, labels: labels, centroids: try Matrix(rowVectors: initial), owners: Array(0..<labelsCount))
         let trainingSeconds = Stats.milliseconds(clock.now - start) / 1000
+        // The whole scoring step of a routed prompt with the shipped task centroids, given its embedding: the word
+        // vector, the routing pass against the wider matrix, and the per-label scores.
+        var shipped: (shape: String, micros: Double)?
+        // (Only when --dimension matches the file's embedder.)
+        if let path = ShippedFiles.centroids(), let artifact = try? CentroidArtifact.load(from: path),
+           artifact.embedder.dimension == dimension {
+            let classifier = CentroidClassifier(artifact: artifact)
+            let embedding = try randomUnit(1)
+            let prompt = ["Summarize the following email thread in three bullet points for my manager"]
+            var rounds: [Double] = []
+            for _ in 0..<(iterations / 10_000) {
+                let start = clock.now
+                for _ in 0..<1000 { _ = try classifier.score(embedding, texts: prompt) }
+                rounds.append(Stats.milliseconds(clock.now - start))
+            }
+            shipped = ("\(classifier.artifact.centroids.rows)×\(classifier.artifact.centroids.cols)", Stats.median(rounds))
+        }
         print("| measure | value |")
         print("|---|---:|")
         let ways = ["sgemv on a Matrix", "routing pass: 1-row sgemm, aligned, dimension-major"]
@@ -349,5 +366,9 @@ struct ScoringBench: AsyncParsableCommand {
         print(String(format: "| 1,000 prompts (one sgemm), median | %.3f ms (%.1f GFLOP/s) |", Stats.median(batchTimes),
                      flops / (Stats.median(batchTimes) / 1000) / 1e9))
         print(String(format: "| k-means + 20 refinement epochs, %d vectors, 150 labels | %.2f s |", trainingVectors, trainingSeconds))
+        if let shipped {
+            print(String(format: "| one prompt's scoring with the shipped task centroids (%@: word vector, routing pass, label scores), median | %.2f µs |",
+                         shipped.shape, shipped.micros))
+        }
     }
 }
