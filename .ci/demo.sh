@@ -25,3 +25,6 @@ echo "== regex vs embedding vs hybrid on the held-out split of training/ (switch
 echo
 echo "== the same on training/check/tasks_check.jsonl: 100 prompts written after training, never trained on"
 "$B" eval training/check/tasks_check.jsonl --label-field capability --latency-sample 20 | sed -n '3,7p'
+echo
+echo "== the same on training/check/paraphrase_check.jsonl: 100 prompts that avoid each capability's usual words"
+"$B" eval training/check/paraphrase_check.jsonl --label-field capability --latency-sample 20 | sed -n '3,7p'
