@@ -203,3 +203,43 @@ struct TrainingTests {
         }
     }
 }
+
+@Suite("Shipped centroid files with the real encoder", .serialized)
+struct ShippedCentroidTests {
+    /// Loads a shipped file, checks it against the native encoder pooled the way the file says, and routes prompts.
+    func route(_ file: String, _ prompts: [String]) async throws -> [Detection] {
+        let artifact = try CentroidArtifact.load(from: TestPaths.repositoryFile("centroids/" + file))
+        let encoder = try trainingEncoder.get().withLeadTokens(artifact.embedder.leadTokens ?? 0)
+        try artifact.checkCompatible(with: encoder.currentFingerprint, file: file)
+        #expect(artifact.lexical != nil, "\(file) ships word features")
+        #expect(artifact.centroids.cols == artifact.embedder.dimension + (artifact.lexical?.terms.count ?? 0))
+        return try await CentroidIntentDetector(centroids: FixedCentroids(artifact), embedder: encoder, fallback: nil)
+            .detect(batch: prompts)
+    }
+
+    @Test("the task routers route plain requests to their capabilities", arguments: ["tasks.json", "tasks-sentence.json"])
+    func tasks(file: String) async throws {
+        let decisions = try await route(file, [
+            "Write a Python function that merges two sorted lists", "Translate 'good night' into Italian",
+            "Give me the gist of this email in one line: the launch moves to May and the budget is unchanged",
+            "What is 15% of 240?", "Write a haiku about the sea"])
+        #expect(decisions.map(\.capability) == ["code", "translation", "summarize", "math", "creative"])
+    }
+
+    @Test("CLINC150 knows its intents and abstains on requests outside them")
+    func clinc150() async throws {
+        let decisions = try await route("clinc150.json", [
+            "please set an alarm for 7 am", "what's the weather like in paris tomorrow",
+            "who won the football world cup in 1998", "write me a poem about autumn leaves"])
+        #expect(decisions.map(\.label) == ["alarm", "weather", nil, nil])
+        #expect(decisions[2].capability == "oos" && decisions[3].capability == "oos")
+    }
+
+    @Test("Banking77 routes banking requests to their intents")
+    func banking77() async throws {
+        let decisions = try await route("banking77.json", [
+            "my card payment was declined at the shop", "I forgot my PIN, how do I reset it?"])
+        #expect(decisions[0].label == "declined_card_payment")
+        #expect(["change_pin", "pin_blocked"].contains(decisions[1].label ?? ""), "\(decisions[1].label ?? "nil")")
+    }
+}
