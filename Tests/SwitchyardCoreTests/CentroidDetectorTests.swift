@@ -54,9 +54,11 @@ actor CallLog {
 
 @Suite("Centroid detector")
 struct CentroidDetectorTests {
-    func detector(_ embedder: KeywordEmbedder = KeywordEmbedder(), hybrid: Bool = true, timeout: Duration = .seconds(5)) throws -> CentroidIntentDetector {
+    func detector(_ embedder: KeywordEmbedder = KeywordEmbedder(), hybrid: Bool = true, timeout: Duration = .seconds(5),
+                  ruleCandidates: Int = CentroidIntentDetector.defaultRuleCandidates) throws -> CentroidIntentDetector {
         CentroidIntentDetector(centroids: FixedCentroids(try artifact()), embedder: embedder,
-                               fallback: hybrid ? try RegexIntentDetector(rules: .shipped) : nil, embedTimeout: timeout)
+                               fallback: hybrid ? try RegexIntentDetector(rules: .shipped) : nil, embedTimeout: timeout,
+                               ruleCandidates: ruleCandidates)
     }
 
     @Test("a confident prompt is decided by the centroids, with its label")
@@ -81,10 +83,8 @@ struct CentroidDetectorTests {
 
     @Test("with two rule candidates, the rules choose between the centroids' two best capabilities")
     func lowConfidenceTwoCandidates() async throws {
-        let two = CentroidIntentDetector(centroids: FixedCentroids(try artifact()), embedder: KeywordEmbedder(),
-                                         fallback: try RegexIntentDetector(rules: .shipped), ruleCandidates: 2)
         // A tie between code and creative; the translation rule comes first but names neither, the code rule does.
-        let d = try await two.detect("code poem, translate it into French")
+        let d = try await detector(ruleCandidates: 2).detect("code poem, translate it into French")
         #expect(d.method == .fallback)
         #expect(d.capability == "code")
         #expect(d.reasons.first?.contains("regex rules chose between code and creative") == true)
@@ -94,17 +94,13 @@ struct CentroidDetectorTests {
     @Test("below the threshold, a matching rule for an unlikely capability does not overrule the centroids")
     func lowConfidenceRuleOutsideCandidates() async throws {
         // "codes" and "poems" tie the centroids without matching the code or creative rules; only translation matches.
-        let two = CentroidIntentDetector(centroids: FixedCentroids(try artifact()), embedder: KeywordEmbedder(),
-                                         fallback: try RegexIntentDetector(rules: .shipped), ruleCandidates: 2)
-        let d = try await two.detect("codes poems, translate")
+        let d = try await detector(ruleCandidates: 2).detect("codes poems, translate")
         #expect(d.method == .embedding)
         #expect(["code", "creative"].contains(d.capability))
         #expect(d.label == d.capability)
         #expect(d.reasons.contains { $0.contains("no matching regex rule names code or creative") })
         // One candidate: the rules can only confirm the centroids' best capability.
-        let one = CentroidIntentDetector(centroids: FixedCentroids(try artifact()), embedder: KeywordEmbedder(),
-                                         fallback: try RegexIntentDetector(rules: .shipped), ruleCandidates: 1)
-        let confirmed = try await one.detect("code poem, translate it into French")
+        let confirmed = try await detector(ruleCandidates: 1).detect("code poem, translate it into French")
         #expect(confirmed.capability == "code")  // the tie is broken by name, and the code rule matches
         #expect(confirmed.reasons.first?.contains("regex rules confirmed") == true)
     }
