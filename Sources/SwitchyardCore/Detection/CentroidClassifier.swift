@@ -56,9 +56,9 @@ public struct CentroidClassifier: Sendable {
         guard embeddings.rows == texts.count else {
             throw VectorMathError.dimensionMismatch("\(embeddings.rows) embeddings for \(texts.count) texts")
         }
+        if let lexical = artifact.lexical { return try lexical.augment(embeddings, texts: texts) }  // normalises them
         var unit = embeddings
         unit.normalizeRows()
-        if let lexical = artifact.lexical { return try lexical.augment(unit, texts: texts) }
         return try CentroidRefiner.project(unit, map: artifact.linearMap)
     }
 
