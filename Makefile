@@ -1,7 +1,7 @@
 # The two commands a newcomer runs: `make demo` and `make test`. Both do their own set-up.
 .PHONY: demo test build release bench clean
 
-SWITCHYARD = .build/release/switchyard
+POINTSMAN = .build/release/pointsman
 
 demo:
 	@.ci/setup.sh release >/dev/null

@@ -1,12 +1,16 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// Import arrows run one way:
+// CBLAS <- VectorMath <- PointsmanInterfaces <- MiniLMEncoder, OpenAIClient <- PointsmanCore <- PointsmanEval,
+// PointsmanService <- PointsmanCLI. Each target lists exactly what its files import.
 let package = Package(
-    name: "Switchyard",
+    name: "Pointsman",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "switchyard", targets: ["SwitchyardCLI"]),
-        .library(name: "SwitchyardCore", targets: ["SwitchyardCore"]),
+        .executable(name: "pointsman", targets: ["PointsmanCLI"]),
+        .library(name: "PointsmanCore", targets: ["PointsmanCore"]),
+        .library(name: "PointsmanInterfaces", targets: ["PointsmanInterfaces"]),
         .library(name: "MiniLMEncoder", targets: ["MiniLMEncoder"]),
         .library(name: "OpenAIClient", targets: ["OpenAIClient"]),
     ],
@@ -15,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -32,21 +37,14 @@ let package = Package(
         /// Matrices, typed BLAS wrappers, cosine scoring, k-means. The only target that touches pointers.
         /// Always optimised, even in debug builds: its SIMD loops are 50x slower unoptimised.
         .target(name: "VectorMath", dependencies: ["CBLAS"], swiftSettings: [.unsafeFlags(["-O"])]),
-        /// Catalog, detectors, selector, router, pipeline, tracing. No networking, no process environment.
-        .target(
-            name: "SwitchyardCore",
-            dependencies: [
-                "VectorMath",
-                .product(name: "Yams", package: "Yams"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
+        /// The types every layer above shares: chat messages and backends, the embedding provider protocol and the
+        /// embedder fingerprint.
+        .target(name: "PointsmanInterfaces", dependencies: ["VectorMath"]),
         /// The native all-MiniLM-L6-v2 sentence encoder: WordPiece tokenizer, safetensors, BERT on OpenBLAS.
         .target(
             name: "MiniLMEncoder",
             dependencies: [
-                "VectorMath", "SwitchyardCore",
+                "VectorMath", "PointsmanInterfaces",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -54,75 +52,99 @@ let package = Package(
         .target(
             name: "OpenAIClient",
             dependencies: [
-                "SwitchyardCore",
+                "VectorMath", "PointsmanInterfaces",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        /// Catalog, detectors, selector, routing set-up, router, pipeline, trainer. No networking, no process
+        /// environment.
+        .target(
+            name: "PointsmanCore",
+            dependencies: [
+                "VectorMath", "PointsmanInterfaces",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         /// Offline and replayed A/B evaluation of routers: metrics, McNemar, reports.
-        .target(name: "SwitchyardEval", dependencies: ["SwitchyardCore", "VectorMath"]),
+        .target(name: "PointsmanEval", dependencies: ["PointsmanCore", "PointsmanInterfaces", "VectorMath"]),
         /// The routing service: OpenAI-compatible auto-routing proxy, route and embeddings APIs, metrics.
         .target(
-            name: "SwitchyardService",
+            name: "PointsmanService",
             dependencies: [
-                "SwitchyardCore", "MiniLMEncoder", "OpenAIClient", "VectorMath",
+                "PointsmanCore", "PointsmanInterfaces", "MiniLMEncoder", "OpenAIClient", "VectorMath",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        /// The `switchyard` command line.
+        /// The `pointsman` command line.
         .executableTarget(
-            name: "SwitchyardCLI",
+            name: "PointsmanCLI",
             dependencies: [
-                "SwitchyardCore", "MiniLMEncoder", "OpenAIClient", "VectorMath", "SwitchyardEval", "SwitchyardService",
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "PointsmanCore", "PointsmanInterfaces", "MiniLMEncoder", "OpenAIClient", "VectorMath", "PointsmanEval",
+                "PointsmanService",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        /// Paths and fixtures shared by the test targets.
+        /// Paths, fixtures and fake servers shared by the test targets.
         .target(
-            name: "SwitchyardTestSupport",
+            name: "PointsmanTestSupport",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            path: "Tests/SwitchyardTestSupport"
+            path: "Tests/PointsmanTestSupport"
         ),
         .testTarget(name: "VectorMathTests", dependencies: ["VectorMath"]),
-        .testTarget(name: "MiniLMEncoderTests", dependencies: ["MiniLMEncoder", "SwitchyardCore", "VectorMath", "SwitchyardTestSupport"]),
-        .testTarget(name: "SwitchyardCoreTests", dependencies: ["SwitchyardCore", "SwitchyardTestSupport"]),
+        .testTarget(name: "MiniLMEncoderTests", dependencies: ["MiniLMEncoder", "VectorMath", "PointsmanTestSupport"]),
+        .testTarget(
+            name: "PointsmanCoreTests",
+            dependencies: ["PointsmanCore", "PointsmanInterfaces", "VectorMath", "PointsmanTestSupport"]
+        ),
         .testTarget(
             name: "OpenAIClientTests",
-            dependencies: [
-                "OpenAIClient", "SwitchyardCore", "SwitchyardTestSupport",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-            ]
+            dependencies: ["OpenAIClient", "PointsmanInterfaces", "PointsmanTestSupport"]
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["OpenAIClient", "SwitchyardCore", "MiniLMEncoder", "VectorMath", "SwitchyardTestSupport"]
-        ),
-        .testTarget(name: "SwitchyardEvalTests", dependencies: ["SwitchyardEval", "SwitchyardCore", "MiniLMEncoder", "VectorMath", "SwitchyardTestSupport"]),
-        .testTarget(
-            name: "SwitchyardServiceTests",
             dependencies: [
-                "SwitchyardService", "SwitchyardCore", "MiniLMEncoder", "OpenAIClient", "SwitchyardTestSupport",
+                "OpenAIClient", "PointsmanCore", "PointsmanInterfaces", "MiniLMEncoder", "VectorMath",
+                "PointsmanTestSupport",
+            ]
+        ),
+        .testTarget(
+            name: "PointsmanEvalTests",
+            dependencies: ["PointsmanEval", "PointsmanCore", "MiniLMEncoder", "VectorMath", "PointsmanTestSupport"]
+        ),
+        .testTarget(
+            name: "PointsmanServiceTests",
+            dependencies: [
+                "PointsmanService", "PointsmanCore", "PointsmanInterfaces", "MiniLMEncoder", "OpenAIClient",
+                "PointsmanTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "CLITests", dependencies: ["SwitchyardCLI", "SwitchyardTestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["PointsmanCLI", "PointsmanTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

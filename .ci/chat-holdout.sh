@@ -5,8 +5,8 @@
 # points, so one seed says little; the spread over five does. Usage: .ci/chat-holdout.sh [SEEDS...] (default 1 2 3 4 5)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-B=.build/release/switchyard
-[ -x "$B" ] || swift build -c release --product switchyard >/dev/null
+B=.build/release/pointsman
+[ -x "$B" ] || swift build -c release --product pointsman >/dev/null
 seeds=("$@")
 [ ${#seeds[@]} -gt 0 ] || seeds=(1 2 3 4 5)
 work=$(mktemp -d)

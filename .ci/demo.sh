@@ -3,7 +3,7 @@
 # (hybrid detector), then show the A/B comparison on the task router's held-out split.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-B=.build/release/switchyard
+B=.build/release/pointsman
 prompts=$(mktemp)
 cat >"$prompts" <<'PROMPTS'
 Refactor this Python function for readability
@@ -16,11 +16,11 @@ Extract every email address from the text below
 Why do leaves change colour in autumn? Explain step by step
 Review our authentication flow for security problems
 PROMPTS
-echo "== routing with the shipped defaults (switchyard route --file)"
+echo "== routing with the shipped defaults (pointsman route --file)"
 paste -d' ' <(cut -c1-60 "$prompts" | awk '{printf "%-62s\n", $0}') <("$B" route --file "$prompts")
 rm -f "$prompts"
 echo
-echo "== regex vs embedding vs hybrid on the held-out split of training/ (switchyard eval)"
+echo "== regex vs embedding vs hybrid on the held-out split of training/ (pointsman eval)"
 "$B" eval --config training/tasks.config.json --holdout --latency-sample 20 2>/dev/null | sed -n '3,7p'
 echo
 echo "== the same on training/check/tasks_check.jsonl: 100 prompts written after training, never trained on"

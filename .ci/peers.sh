@@ -6,11 +6,11 @@
 #   .ci/peers.sh start [llama|infinity|all]   start on 127.0.0.1 and wait until ready; prints export lines
 #   .ci/peers.sh stop               stop what start started
 set -euo pipefail
-CACHE="${SWITCHYARD_CACHE:-$HOME/.cache/switchyard}"
+CACHE="${POINTSMAN_CACHE:-$HOME/.cache/pointsman}"
 PEERS="$CACHE/peers"
 RUN="$CACHE/run"
-LLAMA_PORT="${SWITCHYARD_LLAMA_PORT:-8082}"
-INFINITY_PORT="${SWITCHYARD_INFINITY_PORT:-7997}"
+LLAMA_PORT="${POINTSMAN_LLAMA_PORT:-8082}"
+INFINITY_PORT="${POINTSMAN_INFINITY_PORT:-7997}"
 mkdir -p "$PEERS" "$RUN"
 
 say() { echo "peers: $*" >&2; }
@@ -35,7 +35,7 @@ install_infinity() {
 install_openai_client() {
   local v="$PEERS/openai-client"
   if [ -x "$v/bin/python" ] && "$v/bin/python" -c 'import openai' 2>/dev/null; then return; fi
-  say "installing the openai Python client (for tests that talk to switchyard serve)"
+  say "installing the openai Python client (for tests that talk to pointsman serve)"
   python3 -m venv "$v"
   "$v/bin/pip" install -q openai
 }
@@ -59,7 +59,7 @@ start_llama() {
     echo $! >"$RUN/llama.pid"
     wait_ready "http://127.0.0.1:$LLAMA_PORT/v1/models" 120 || { tail -20 "$RUN/llama.log" >&2; exit 1; }
   fi
-  echo "export SWITCHYARD_LLAMA_URL=http://127.0.0.1:$LLAMA_PORT/v1"
+  echo "export POINTSMAN_LLAMA_URL=http://127.0.0.1:$LLAMA_PORT/v1"
 }
 
 start_infinity() {
@@ -73,7 +73,7 @@ start_infinity() {
     echo $! >"$RUN/infinity.pid"
     wait_ready "http://127.0.0.1:$INFINITY_PORT/v1/models" 180 || { tail -20 "$RUN/infinity.log" >&2; exit 1; }
   fi
-  echo "export SWITCHYARD_INFINITY_URL=http://127.0.0.1:$INFINITY_PORT/v1"
+  echo "export POINTSMAN_INFINITY_URL=http://127.0.0.1:$INFINITY_PORT/v1"
 }
 
 stop_all() {
@@ -91,7 +91,7 @@ case "${1:-}" in
     case "${2:-all}" in
       llama) start_llama ;;
       infinity) start_infinity ;;
-      all) start_llama; start_infinity; install_openai_client; echo "export SWITCHYARD_OPENAI_PYTHON=$PEERS/openai-client/bin/python" ;;
+      all) start_llama; start_infinity; install_openai_client; echo "export POINTSMAN_OPENAI_PYTHON=$PEERS/openai-client/bin/python" ;;
       *) echo "usage: $0 start [llama|infinity|all]" >&2; exit 2 ;;
     esac ;;
   stop) stop_all ;;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prepares a fresh machine: system packages, a build of switchyard, and the verified MiniLM model files.
+# Prepares a fresh machine: system packages, a build of pointsman, and the verified MiniLM model files.
 # Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,5 +14,5 @@ if [ "${#need[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 CONFIG="${1:-debug}"
-swift build -c "$CONFIG" --product switchyard
-"$(swift build -c "$CONFIG" --show-bin-path)/switchyard" model fetch
+swift build -c "$CONFIG" --product pointsman
+"$(swift build -c "$CONFIG" --show-bin-path)/pointsman" model fetch

@@ -1,4 +1,4 @@
-# A minimal OpenAI-compatible upstream for measuring Switchyard's own overhead: answers every chat request at once.
+# A minimal OpenAI-compatible upstream for measuring Pointsman's own overhead: answers every chat request at once.
 import json, socket, sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 

@@ -1,4 +1,4 @@
-#ifndef SWITCHYARD_CBLAS_SHIM_H
-#define SWITCHYARD_CBLAS_SHIM_H
+#ifndef POINTSMAN_CBLAS_SHIM_H
+#define POINTSMAN_CBLAS_SHIM_H
 #include <cblas.h>
 #endif

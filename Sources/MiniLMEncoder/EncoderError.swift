@@ -20,11 +20,11 @@ public enum EncoderError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .modelFolderMissing(let path):
-            "model folder \(path) does not exist; run `switchyard model fetch` (or set SWITCHYARD_MODEL_DIR)"
+            "model folder \(path) does not exist; run `pointsman model fetch` (or set POINTSMAN_MODEL_DIR)"
         case .fileMissing(let path):
-            "model file \(path) is missing; run `switchyard model fetch`"
+            "model file \(path) is missing; run `pointsman model fetch`"
         case .hashMismatch(let file, let expected, let actual):
-            "sha256 of \(file) is \(actual), expected \(expected); the file is corrupt or a different model (run `switchyard model fetch --force`)"
+            "sha256 of \(file) is \(actual), expected \(expected); the file is corrupt or a different model (run `pointsman model fetch --force`)"
         case .safetensors(let file, let tensor, let reason):
             "\(file): " + (tensor.map { "tensor \($0): " } ?? "") + reason
         case .architecture(let tensor, let reason):

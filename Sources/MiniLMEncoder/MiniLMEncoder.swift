@@ -1,5 +1,5 @@
 import Foundation
-import SwitchyardCore
+import PointsmanInterfaces
 import VectorMath
 
 /// The native sentence encoder: all-MiniLM-L6-v2 (or any BERT-family sentence-transformers model of the same layout)

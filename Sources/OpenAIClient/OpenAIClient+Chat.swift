@@ -1,7 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
-import SwitchyardCore
+import PointsmanInterfaces
 
 extension OpenAIClient {
     func chatBody(_ request: ChatRequest, stream: Bool) -> Data {

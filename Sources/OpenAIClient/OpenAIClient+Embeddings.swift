@@ -1,6 +1,6 @@
 import AsyncHTTPClient
 import Foundation
-import SwitchyardCore
+import PointsmanInterfaces
 import VectorMath
 
 /// How `/embeddings` returns vectors.

@@ -3,7 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
-import SwitchyardCore
+import PointsmanInterfaces
 import VectorMath
 
 /// Options of an `OpenAIClient`. The API key is never printed (see `description`).
@@ -60,7 +60,7 @@ public final class OpenAIClient: ChatBackend, Sendable {
     let logger: Logger
 
     /// Creates a client with its own connection pool; call `shutdown()` when done.
-    public init(configuration: OpenAIClientConfiguration, logger: Logger = Logger(label: "switchyard.openai")) throws {
+    public init(configuration: OpenAIClientConfiguration, logger: Logger = Logger(label: "pointsman.openai")) throws {
         guard let url = URL(string: configuration.baseURL), let scheme = url.scheme, ["http", "https"].contains(scheme),
               url.host != nil
         else { throw OpenAIClientError.invalidConfiguration("base URL \"\(configuration.baseURL)\" is not an http(s) URL") }
@@ -98,7 +98,7 @@ public final class OpenAIClient: ChatBackend, Sendable {
         var request = HTTPClientRequest(url: url)
         request.method = method
         request.headers.add(name: "Accept", value: "application/json, text/event-stream")
-        request.headers.add(name: "User-Agent", value: "switchyard")
+        request.headers.add(name: "User-Agent", value: "pointsman")
         if let key = configuration.apiKey, !key.isEmpty {
             request.headers.add(name: "Authorization", value: "Bearer \(key)")
         }

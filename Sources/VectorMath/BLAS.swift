@@ -1,6 +1,6 @@
 import CBLAS
 
-/// Typed wrappers over the OpenBLAS calls Switchyard uses. Each checks dimensions before calling C.
+/// Typed wrappers over the OpenBLAS calls Pointsman uses. Each checks dimensions before calling C.
 public enum BLAS {
     /// `c = alpha * op(a) * op(b) + beta * c`, where `op` optionally transposes.
     public static func gemm(
@@ -128,7 +128,7 @@ public enum BLAS {
 }
 
 extension BLAS {
-    /// OpenBLAS's own thread count. Switchyard's kernels parallelise themselves and set this to 1.
+    /// OpenBLAS's own thread count. Pointsman's kernels parallelise themselves and set this to 1.
     public static var threads: Int {
         get { Int(openblas_get_num_threads()) }
         set { openblas_set_num_threads(Int32(newValue)) }

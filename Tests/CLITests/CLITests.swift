@@ -2,7 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import SwitchyardTestSupport
+import PointsmanTestSupport
 import Testing
 
 /// Prompts that several rules match, routed below by centroids that are never sure.
@@ -24,7 +24,7 @@ func json(_ line: String) -> [String: Any] {
 }
 
 /// A failed run: non-zero exit, exactly one line on stderr, no crash report.
-func expectCleanFailure(_ run: SwitchyardBinary.Run, mentioning text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+func expectCleanFailure(_ run: PointsmanBinary.Run, mentioning text: String, sourceLocation: SourceLocation = #_sourceLocation) {
     #expect(run.status != 0, sourceLocation: sourceLocation)
     let lines = run.stderr.split(separator: "\n")
     #expect(lines.count == 1, "stderr: \(run.stderr)", sourceLocation: sourceLocation)
@@ -32,11 +32,11 @@ func expectCleanFailure(_ run: SwitchyardBinary.Run, mentioning text: String, so
     #expect(!run.stderr.contains("Fatal error") && !run.stderr.contains("Stack dump"), sourceLocation: sourceLocation)
 }
 
-@Suite("switchyard command line")
+@Suite("pointsman command line")
 struct CLITests {
     @Test("route --json prints one object with the decision fields")
     func routeJSON() throws {
-        let run = try SwitchyardBinary.run(["route", "--detector", "regex", "Refactor this Python function for readability", "--json"])
+        let run = try PointsmanBinary.run(["route", "--detector", "regex", "Refactor this Python function for readability", "--json"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdoutLines.count == 1)
         let decision = json(run.stdout)
@@ -50,7 +50,7 @@ struct CLITests {
 
     @Test("route reads - from standard input")
     func routeStdin() throws {
-        let run = try SwitchyardBinary.run(["route", "--detector", "regex", "-", "--json"], stdin: Data("Classify this feedback: The UI is slow but pretty".utf8))
+        let run = try PointsmanBinary.run(["route", "--detector", "regex", "-", "--json"], stdin: Data("Classify this feedback: The UI is slow but pretty".utf8))
         #expect(run.status == 0)
         #expect(json(run.stdout)["model"] as? String == "qwen2.5-0.5b")
     }
@@ -64,7 +64,7 @@ struct CLITests {
         Summarize this report in two sentences
         {"text": "Who painted the Mona Lisa?", "id": 7}
         """.write(toFile: file, atomically: true, encoding: .utf8)
-        let run = try SwitchyardBinary.run(["route", "--detector", "regex", "--file", file, "--json"])
+        let run = try PointsmanBinary.run(["route", "--detector", "regex", "--file", file, "--json"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdoutLines.map { json($0)["capability"] as? String } == ["translation", "summarize", "qa"])
     }
@@ -78,7 +78,7 @@ struct CLITests {
         (["catalog", "validate", "/nonexistent.json"], "/nonexistent.json"),
     ])
     func badInput(arguments: [String], mention: String) throws {
-        expectCleanFailure(try SwitchyardBinary.run(arguments), mentioning: mention)
+        expectCleanFailure(try PointsmanBinary.run(arguments), mentioning: mention)
     }
 
     @Test("usage errors start with one Error line naming the option, then the usage", arguments: [
@@ -91,7 +91,7 @@ struct CLITests {
         (["eval", "x", "--rule-candidates", "some"], "--rule-candidates"),
     ])
     func usageErrors(arguments: [String], mention: String) throws {
-        let run = try SwitchyardBinary.run(arguments)
+        let run = try PointsmanBinary.run(arguments)
         #expect(run.status != 0)
         let first = run.stderr.split(separator: "\n").first.map(String.init) ?? ""
         #expect(first.hasPrefix("Error:") && first.contains(mention), "\(run.stderr)")
@@ -99,7 +99,7 @@ struct CLITests {
 
     @Test("invalid UTF-8 on standard input is refused")
     func invalidUTF8() throws {
-        let run = try SwitchyardBinary.run(["route", "-"], stdin: Data([0xFF, 0xFE, 0x41]))
+        let run = try PointsmanBinary.run(["route", "-"], stdin: Data([0xFF, 0xFE, 0x41]))
         expectCleanFailure(run, mentioning: "not valid UTF-8")
     }
 
@@ -108,39 +108,39 @@ struct CLITests {
         let dir = TestPaths.temporaryDirectory("cli")
         try #"{"default_model":"a","models":[{"alias":"a","capabilities":["x"],"priority":1,"fallbacks":["zz"]}]}"#
             .write(toFile: dir + "/bad.json", atomically: true, encoding: .utf8)
-        expectCleanFailure(try SwitchyardBinary.run(["catalog", "validate", dir + "/bad.json"]), mentioning: "models[0].fallbacks[0]")
-        let shown = try SwitchyardBinary.run(["catalog", "show", "--json"])
+        expectCleanFailure(try PointsmanBinary.run(["catalog", "validate", dir + "/bad.json"]), mentioning: "models[0].fallbacks[0]")
+        let shown = try PointsmanBinary.run(["catalog", "show", "--json"])
         #expect(shown.status == 0)
         try shown.stdout.write(toFile: dir + "/shipped.json", atomically: true, encoding: .utf8)
-        let valid = try SwitchyardBinary.run(["catalog", "validate", dir + "/shipped.json"])
+        let valid = try PointsmanBinary.run(["catalog", "validate", dir + "/shipped.json"])
         #expect(valid.status == 0)
         #expect(valid.stdout.contains("valid, 7 models"))
     }
 
     @Test("an endpoint that is down is one clear line naming it")
     func endpointDown() throws {
-        let run = try SwitchyardBinary.run(["route", "--detector", "regex", "hello there", "--run", "--endpoint", "http://127.0.0.1:9/v1", "--retries", "0"])
+        let run = try PointsmanBinary.run(["route", "--detector", "regex", "hello there", "--run", "--endpoint", "http://127.0.0.1:9/v1", "--retries", "0"])
         expectCleanFailure(run, mentioning: "http://127.0.0.1:9/v1")
         #expect(run.stderr.contains("connection refused"))
     }
 
-    @Test("the endpoint comes from SWITCHYARD_ENDPOINT, then FOUNDRY_LOCAL_ENDPOINT")
+    @Test("the endpoint comes from POINTSMAN_ENDPOINT, then FOUNDRY_LOCAL_ENDPOINT")
     func endpointEnvironment() throws {
-        let a = try SwitchyardBinary.run(["route", "--detector", "regex", "hi", "--run", "--retries", "0"],
-                                          environment: ["SWITCHYARD_ENDPOINT": "http://127.0.0.1:9/v1", "FOUNDRY_LOCAL_ENDPOINT": "http://127.0.0.1:7/v1"])
+        let a = try PointsmanBinary.run(["route", "--detector", "regex", "hi", "--run", "--retries", "0"],
+                                          environment: ["POINTSMAN_ENDPOINT": "http://127.0.0.1:9/v1", "FOUNDRY_LOCAL_ENDPOINT": "http://127.0.0.1:7/v1"])
         #expect(a.stderr.contains("127.0.0.1:9"))
-        let b = try SwitchyardBinary.run(["route", "--detector", "regex", "hi", "--run", "--retries", "0"],
-                                          environment: ["SWITCHYARD_ENDPOINT": "", "FOUNDRY_LOCAL_ENDPOINT": "http://127.0.0.1:7/v1"])
+        let b = try PointsmanBinary.run(["route", "--detector", "regex", "hi", "--run", "--retries", "0"],
+                                          environment: ["POINTSMAN_ENDPOINT": "", "FOUNDRY_LOCAL_ENDPOINT": "http://127.0.0.1:7/v1"])
         #expect(b.stderr.contains("127.0.0.1:7"))
     }
 }
 
-@Suite("switchyard against the real llama peer", .serialized)
+@Suite("pointsman against the real llama peer", .serialized)
 struct CLIPeerTests {
     @Test("route --run streams the chosen model's answer")
     func routeRun() throws {
         let url = try Peers.llama()
-        let run = try SwitchyardBinary.run(["route", "--detector", "regex", "Write a haiku about the sea", "--run", "--endpoint", url])
+        let run = try PointsmanBinary.run(["route", "--detector", "regex", "Write a haiku about the sea", "--run", "--endpoint", url])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdoutLines.first?.hasPrefix("creative -> mistral-7b") == true)
         #expect(run.stdoutLines.count > 3)
@@ -150,7 +150,7 @@ struct CLIPeerTests {
     func pipeline() throws {
         let url = try Peers.llama()
         let trace = TestPaths.temporaryDirectory("cli") + "/trace.jsonl"
-        let run = try SwitchyardBinary.run(["pipeline", "Refactor a slow loop and summarize the gains", "--deterministic",
+        let run = try PointsmanBinary.run(["pipeline", "Refactor a slow loop and summarize the gains", "--deterministic",
                                             "--steps", "2", "--max-tokens", "32", "--trace", trace, "--json", "--endpoint", url])
         #expect(run.status == 0, "\(run.stderr)")
         let result = json(run.stdout)
@@ -161,13 +161,13 @@ struct CLIPeerTests {
     }
 }
 
-@Suite("switchyard embed")
+@Suite("pointsman embed")
 struct EmbedCLITests {
     @Test("texts and --file, in input order, with --tokens")
     func native() throws {
         let file = TestPaths.temporaryDirectory("embed") + "/in.jsonl"
         try "{\"text\": \"third\"}\nfourth\n".write(toFile: file, atomically: true, encoding: .utf8)
-        let run = try SwitchyardBinary.run(["embed", "first", "second", "--file", file, "--tokens"])
+        let run = try PointsmanBinary.run(["embed", "first", "second", "--file", file, "--tokens"])
         #expect(run.status == 0, "\(run.stderr)")
         let lines = run.stdoutLines.map(json)
         #expect(lines.map { $0["text"] as? String } == ["first", "second", "third", "fourth"])
@@ -178,8 +178,8 @@ struct EmbedCLITests {
     @Test("--endpoint uses a real OpenAI-compatible server and agrees with the native encoder")
     func remote() throws {
         let url = try Peers.infinity()
-        let remote = try SwitchyardBinary.run(["embed", "route this prompt", "--endpoint", url])
-        let native = try SwitchyardBinary.run(["embed", "route this prompt"])
+        let remote = try PointsmanBinary.run(["embed", "route this prompt", "--endpoint", url])
+        let native = try PointsmanBinary.run(["embed", "route this prompt"])
         #expect(remote.status == 0 && native.status == 0, "\(remote.stderr) \(native.stderr)")
         let a = json(remote.stdout)["embedding"] as? [Double] ?? []
         let b = json(native.stdout)["embedding"] as? [Double] ?? []
@@ -190,16 +190,16 @@ struct EmbedCLITests {
 
     @Test("a missing model folder is one clear line")
     func missingModel() throws {
-        let run = try SwitchyardBinary.run(["embed", "x", "--model-dir", "/nonexistent/model"])
-        expectCleanFailure(run, mentioning: "switchyard model fetch")
+        let run = try PointsmanBinary.run(["embed", "x", "--model-dir", "/nonexistent/model"])
+        expectCleanFailure(run, mentioning: "pointsman model fetch")
     }
 }
 
-@Suite("switchyard train and embedding routing")
+@Suite("pointsman train and embedding routing")
 struct TrainCLITests {
     @Test("the default route uses the shipped centroids and says which label won")
     func defaultHybrid() throws {
-        let run = try SwitchyardBinary.run(["route", "Write a Python function that merges two sorted lists", "--json"])
+        let run = try PointsmanBinary.run(["route", "Write a Python function that merges two sorted lists", "--json"])
         #expect(run.status == 0, "\(run.stderr)")
         let decision = json(run.stdout)
         #expect(decision["capability"] as? String == "code")
@@ -211,7 +211,7 @@ struct TrainCLITests {
     func fileDecisions() throws {
         let file = TestPaths.temporaryDirectory("cli") + "/p.txt"
         try "Translate 'good night' into Italian\nWrite a haiku about tea\nhmm\n".write(toFile: file, atomically: true, encoding: .utf8)
-        let hybrid = try SwitchyardBinary.run(["route", "--file", file, "--json"])
+        let hybrid = try PointsmanBinary.run(["route", "--file", file, "--json"])
         #expect(hybrid.status == 0, "\(hybrid.stderr)")
         let lines = hybrid.stdoutLines.map(json)
         #expect(lines.count == 3)
@@ -221,7 +221,7 @@ struct TrainCLITests {
             for key in ["capability", "model", "method", "confidence", "escalated", "label"] { #expect(line.keys.contains(key)) }
             if line["method"] as? String != "embedding" { #expect(line["label"] is NSNull) }
         }
-        let regex = try SwitchyardBinary.run(["route", "--file", file, "--json", "--detector", "regex"])
+        let regex = try PointsmanBinary.run(["route", "--file", file, "--json", "--detector", "regex"])
         #expect(regex.stdoutLines.map(json).allSatisfy { $0["label"] is NSNull && $0["method"] as? String == "regex" })
     }
 
@@ -232,7 +232,7 @@ struct TrainCLITests {
         try unsurePrompts.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
         let centroids = try unsureCentroids(in: dir)
         func decisions(_ candidates: String?) throws -> [(capability: String, ranked: [String], method: String)] {
-            let run = try SwitchyardBinary.run(["route", "--file", file, "--json", "--centroids", centroids]
+            let run = try PointsmanBinary.run(["route", "--file", file, "--json", "--centroids", centroids]
                                                + (candidates.map { ["--rule-candidates", $0] } ?? []))
             #expect(run.status == 0, "\(run.stderr)")
             return run.stdoutLines.map(json).map { line in
@@ -257,7 +257,7 @@ struct TrainCLITests {
         let file = TestPaths.temporaryDirectory("cli") + "/many.txt"
         let prompts = (0..<300).map { "Write a haiku about tea, number \($0)" }
         try prompts.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
-        let run = try SwitchyardBinary.run(["route", "--file", file, "--json"])
+        let run = try PointsmanBinary.run(["route", "--file", file, "--json"])
         #expect(run.status == 0, "\(run.stderr)")
         let lines = run.stdoutLines.map(json)
         #expect(lines.count == 300)
@@ -282,10 +282,10 @@ struct TrainCLITests {
         for finalFit in [true, false] {
             let config = #"{"name": "small", "data": ["d.jsonl"], "label_field": "capability", "k": 1, "final_fit": \#(finalFit)}"#
             try config.write(toFile: dir + "/small.config.json", atomically: true, encoding: .utf8)
-            let train = try SwitchyardBinary.run(["train", "--config", dir + "/small.config.json", "--out", dir + "/c.json",
+            let train = try PointsmanBinary.run(["train", "--config", dir + "/small.config.json", "--out", dir + "/c.json",
                                                   "--cache-dir", dir + "/cache"])
             #expect(train.status == 0, "\(train.stderr)")
-            let eval = try SwitchyardBinary.run(["eval", "--config", dir + "/small.config.json", "--holdout", "--centroids", dir + "/c.json",
+            let eval = try PointsmanBinary.run(["eval", "--config", dir + "/small.config.json", "--holdout", "--centroids", dir + "/c.json",
                                                  "--cache-dir", dir + "/cache", "--json", "--latency-sample", "1"])
             #expect(eval.status == 0, "\(eval.stderr)")
             #expect(eval.stderr.contains("final_fit") == finalFit, "\(eval.stderr)")
@@ -302,11 +302,11 @@ struct TrainCLITests {
             for (i, t) in texts.enumerated() { lines.append(#"{"text": "\#(t)", "label": "\#(label)", "group": "g\#(i % 3)"}"#) }
         }
         try lines.joined(separator: "\n").write(toFile: dir + "/d.jsonl", atomically: true, encoding: .utf8)
-        let train = try SwitchyardBinary.run(["train", dir + "/d.jsonl", "--out", dir + "/c.json", "--k", "1", "--cache-dir", dir + "/cache"])
+        let train = try PointsmanBinary.run(["train", dir + "/d.jsonl", "--out", dir + "/c.json", "--k", "1", "--cache-dir", dir + "/cache"])
         #expect(train.status == 0, "\(train.stderr)")
         #expect(train.stdout.contains("2 labels"))
         #expect(train.stderr.contains("embedding: 12/12"))  // plain progress lines when not a terminal
-        let routed = try SwitchyardBinary.run(["route", "--centroids", dir + "/c.json", "--detector", "embedding", "see ya later", "--json"])
+        let routed = try PointsmanBinary.run(["route", "--centroids", dir + "/c.json", "--detector", "embedding", "see ya later", "--json"])
         #expect(json(routed.stdout)["label"] as? String == "farewell", "\(routed.stderr)")
 
         var foreign = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/c.json"))) as! [String: Any]
@@ -314,7 +314,7 @@ struct TrainCLITests {
         embedder["weights_hash"] = "0000"
         foreign["embedder"] = embedder
         try JSONSerialization.data(withJSONObject: foreign).write(to: URL(fileURLWithPath: dir + "/foreign.json"))
-        let refused = try SwitchyardBinary.run(["route", "--centroids", dir + "/foreign.json", "hello"])
+        let refused = try PointsmanBinary.run(["route", "--centroids", dir + "/foreign.json", "hello"])
         expectCleanFailure(refused, mentioning: "not comparable")
     }
 
@@ -338,7 +338,7 @@ struct TrainCLITests {
         try #"{"name": "words", "data": ["d.jsonl"], "max_k": 2, "lexical": {"weight": 1.5, "max_terms": 400}}"#
             .write(toFile: dir + "/words.config.json", atomically: true, encoding: .utf8)
         func centroids(_ out: String) throws -> (data: String, lexical: [String: Any]) {
-            let run = try SwitchyardBinary.run(["train", "--config", dir + "/words.config.json", "--out", dir + "/" + out,
+            let run = try PointsmanBinary.run(["train", "--config", dir + "/words.config.json", "--out", dir + "/" + out,
                                                 "--cache-dir", dir + "/cache"])
             #expect(run.status == 0, "\(run.stderr)")
             let file = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/" + out))) as! [String: Any]
@@ -349,12 +349,12 @@ struct TrainCLITests {
         let identical = first.data == second.data  // not compared inside #expect, which would print both files
         #expect(identical, "two processes wrote different centroids from the same data and config")
         #expect((first.lexical["terms"] as? [String])?.contains("translate") == true)
-        let routed = try SwitchyardBinary.run(["route", "--centroids", dir + "/a.json", "--detector", "embedding",
+        let routed = try PointsmanBinary.run(["route", "--centroids", dir + "/a.json", "--detector", "embedding",
                                                "translate please", "--json"])
         #expect(routed.status == 0, "\(routed.stderr)")
         // --lexical-weight sets the weight without a config, and 0 turns a config's word features off.
         func lexical(_ arguments: [String]) throws -> [String: Any]? {
-            let run = try SwitchyardBinary.run(["train"] + arguments + ["--out", dir + "/f.json", "--cache-dir", dir + "/cache"])
+            let run = try PointsmanBinary.run(["train"] + arguments + ["--out", dir + "/f.json", "--cache-dir", dir + "/cache"])
             #expect(run.status == 0, "\(run.stderr)")
             let file = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/f.json"))) as! [String: Any]
             return file["lexical"] as? [String: Any]
@@ -364,7 +364,7 @@ struct TrainCLITests {
     }
 }
 
-@Suite("switchyard eval")
+@Suite("pointsman eval")
 struct EvalCLITests {
     func labeledFile(_ rows: [(String, String)]) throws -> String {
         let path = TestPaths.temporaryDirectory("eval") + "/data.jsonl"
@@ -380,12 +380,12 @@ struct EvalCLITests {
         let data = try labeledFile([("Write a Go function to parse JSON", "code"), ("Translate 'cat' into French", "translation"),
                                     ("What is 7 squared?", "math"), ("Write a haiku about rain", "creative")])
         let report = TestPaths.temporaryDirectory("eval") + "/r.html"
-        let table = try SwitchyardBinary.run(["eval", data, "--report", report, "--latency-sample", "2"])
+        let table = try PointsmanBinary.run(["eval", data, "--report", report, "--latency-sample", "2"])
         #expect(table.status == 0, "\(table.stderr)")
         #expect(table.stdout.contains("regex vs embedding: agreement"))
         #expect(table.stdout.contains("macro-F1"))
         #expect(try String(contentsOfFile: report, encoding: .utf8).contains("<svg"))
-        let structured = try SwitchyardBinary.run(["eval", data, "--json", "--routers", "regex,hybrid", "--latency-sample", "2"])
+        let structured = try PointsmanBinary.run(["eval", data, "--json", "--routers", "regex,hybrid", "--latency-sample", "2"])
         let object = json(structured.stdout)
         #expect((object["routers"] as? [[String: Any]])?.map { $0["name"] as? String } == ["regex", "hybrid"])
         #expect((object["comparisons"] as? [[String: Any]])?.first?["mcnemar"] != nil)
@@ -399,7 +399,7 @@ struct EvalCLITests {
     func badInput(line: String, mention: String) throws {
         let path = TestPaths.temporaryDirectory("eval") + "/data.jsonl"
         try line.write(toFile: path, atomically: true, encoding: .utf8)
-        let run = try SwitchyardBinary.run(["eval", path])
+        let run = try PointsmanBinary.run(["eval", path])
         expectCleanFailure(run, mentioning: mention)
     }
 
@@ -411,21 +411,21 @@ struct EvalCLITests {
         {"id": "u2", "text": "Translate 'see you soon' into Spanish", "label": "translation"}
         {"id": "u3", "text": "Write a limerick about a frog", "label": "creative"}
         """.write(toFile: dir + "/p.jsonl", atomically: true, encoding: .utf8)
-        let routed = try SwitchyardBinary.run(["route", "--file", dir + "/p.jsonl", "--ab-mode", "shadow", "--ab-detector", "regex",
+        let routed = try PointsmanBinary.run(["route", "--file", dir + "/p.jsonl", "--ab-mode", "shadow", "--ab-detector", "regex",
                                                "--trace", dir + "/t.jsonl", "--label-field", "label"])
         #expect(routed.status == 0, "\(routed.stderr)")
         #expect(try TestPaths.jsonLines(dir + "/t.jsonl").count == 3)
-        let replay = try SwitchyardBinary.run(["eval", "--trace", dir + "/t.jsonl", "--json"])
+        let replay = try PointsmanBinary.run(["eval", "--trace", dir + "/t.jsonl", "--json"])
         let object = json(replay.stdout)
         #expect(object["records"] as? Int == 3)
         #expect(object["paired"] as? Int == 3)
         #expect((object["metrics"] as? [[String: Any]])?.count == 2)
-        let missingTrace = try SwitchyardBinary.run(["route", "x", "--ab-mode", "split"])
+        let missingTrace = try PointsmanBinary.run(["route", "x", "--ab-mode", "split"])
         #expect(missingTrace.status != 0 && missingTrace.stderr.contains("--trace"))
     }
 }
 
-@Suite("switchyard serve as a process", .serialized)
+@Suite("pointsman serve as a process", .serialized)
 struct ServeProcessTests {
     func freePort() -> Int { Int.random(in: 20_000...40_000) }
 
@@ -442,13 +442,13 @@ struct ServeProcessTests {
     func configFile() async throws {
         let dir = TestPaths.temporaryDirectory("serve")
         try #"{"port": 1, "colour": "blue"}"#.write(toFile: dir + "/bad.json", atomically: true, encoding: .utf8)
-        expectCleanFailure(try SwitchyardBinary.run(["serve", "--config", dir + "/bad.json"]), mentioning: "unknown field \"colour\"")
+        expectCleanFailure(try PointsmanBinary.run(["serve", "--config", dir + "/bad.json"]), mentioning: "unknown field \"colour\"")
         try #"{"rule_candidates": 0}"#.write(toFile: dir + "/zero.json", atomically: true, encoding: .utf8)
-        expectCleanFailure(try SwitchyardBinary.run(["serve", "--config", dir + "/zero.json"]), mentioning: "rule_candidates must be")
+        expectCleanFailure(try PointsmanBinary.run(["serve", "--config", dir + "/zero.json"]), mentioning: "rule_candidates must be")
         let port = freePort()
         try #"{"port": 1, "auto_model": "router"}"#.write(toFile: dir + "/good.json", atomically: true, encoding: .utf8)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: SwitchyardBinary.path)
+        process.executableURL = URL(fileURLWithPath: PointsmanBinary.path)
         process.arguments = ["serve", "--config", dir + "/good.json", "--port", String(port)]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -468,7 +468,7 @@ struct ServeProcessTests {
             .write(toFile: catalog, atomically: true, encoding: .utf8)
         let port = freePort()
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: SwitchyardBinary.path)
+        process.executableURL = URL(fileURLWithPath: PointsmanBinary.path)
         process.arguments = ["serve", "--port", String(port), "--catalog", catalog]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -499,7 +499,7 @@ struct ServeProcessTests {
         }
         let port = freePort()
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: SwitchyardBinary.path)
+        process.executableURL = URL(fileURLWithPath: PointsmanBinary.path)
         process.arguments = ["serve", "--port", String(port), "--upstream", upstream.baseURL]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

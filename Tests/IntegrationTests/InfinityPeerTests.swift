@@ -1,8 +1,8 @@
 import Foundation
 import MiniLMEncoder
 import OpenAIClient
-import SwitchyardCore
-import SwitchyardTestSupport
+import PointsmanCore
+import PointsmanTestSupport
 import Testing
 import VectorMath
 

@@ -1,7 +1,8 @@
 import Foundation
 import OpenAIClient
-import SwitchyardCore
-import SwitchyardTestSupport
+import PointsmanCore
+import PointsmanInterfaces
+import PointsmanTestSupport
 import Testing
 
 /// A catalog whose every model is served by the llama peer (single-model mode answers any model name).

@@ -1,7 +1,7 @@
 import Foundation
 import MiniLMEncoder
-import SwitchyardCore
-import SwitchyardTestSupport
+import PointsmanCore
+import PointsmanTestSupport
 import Testing
 import VectorMath
 

@@ -1,6 +1,6 @@
 import Foundation
 import MiniLMEncoder
-import SwitchyardTestSupport
+import PointsmanTestSupport
 import Testing
 import VectorMath
 
@@ -64,7 +64,7 @@ struct ModelFolderErrorTests {
         #expect(throws: EncoderError.modelFolderMissing("/nonexistent/model")) {
             try MiniLMEncoder(configuration: .init(directory: ModelDirectory(path: "/nonexistent/model")))
         }
-        #expect(EncoderError.modelFolderMissing("/x").description.contains("switchyard model fetch"))
+        #expect(EncoderError.modelFolderMissing("/x").description.contains("pointsman model fetch"))
     }
 
     @Test("a missing file is named")

@@ -1,6 +1,6 @@
 import Foundation
 import MiniLMEncoder
-import SwitchyardTestSupport
+import PointsmanTestSupport
 import Testing
 import VectorMath
 

@@ -1,7 +1,7 @@
 import Foundation
 import OpenAIClient
-import SwitchyardCore
-import SwitchyardTestSupport
+import PointsmanInterfaces
+import PointsmanTestSupport
 import Testing
 
 func makeClient(_ server: FakeOpenAIServer, timeout: Duration = .seconds(5), idle: Duration = .seconds(5),

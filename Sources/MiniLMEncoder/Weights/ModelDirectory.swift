@@ -3,7 +3,7 @@ import Foundation
 
 /// The files of a sentence-transformers BERT model in one folder, and their verification.
 ///
-/// Verification hashes every file once and records sizes and modification times in `.switchyard-verified.json`;
+/// Verification hashes every file once and records sizes and modification times in `.pointsman-verified.json`;
 /// later loads re-hash only files whose size or time changed, so loading stays fast and a replaced file is caught.
 public struct ModelDirectory: Sendable {
     /// The model folder.
@@ -36,7 +36,7 @@ public struct ModelDirectory: Sendable {
     /// Absolute path of a file in the folder.
     public func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
 
-    private var stampPath: String { file(".switchyard-verified.json") }
+    private var stampPath: String { file(".pointsman-verified.json") }
 
     private struct Stamp: Codable {
         var size: Int

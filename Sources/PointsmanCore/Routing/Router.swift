@@ -1,0 +1,82 @@
+import PointsmanInterfaces
+
+/// Supplies the catalog in force: a fixed value, or a hot-reloading store.
+public protocol CatalogSource: Sendable {
+    /// The current catalog (always a complete, validated one).
+    func current() async -> Catalog
+}
+
+/// A catalog that never changes.
+public struct FixedCatalog: CatalogSource {
+    public let catalog: Catalog
+    public init(_ catalog: Catalog) { self.catalog = catalog }
+    public func current() async -> Catalog { catalog }
+}
+
+/// A prompt that cannot be routed.
+public enum RoutingError: Error, Sendable, Equatable, CustomStringConvertible {
+    case emptyPrompt
+    case emptyPromptInBatch(index: Int)
+    case noUserTurn
+
+    public var description: String {
+        switch self {
+        case .emptyPrompt: "the prompt is empty"
+        case .emptyPromptInBatch(let index): "prompt \(index + 1) of the batch is empty"
+        case .noUserTurn: "the conversation has no user message with text"
+        }
+    }
+}
+
+/// Detection plus selection: turns a prompt or a conversation into a `RouteDecision`.
+public struct Router: Sendable {
+    /// Where the catalog comes from.
+    public let catalog: any CatalogSource
+    /// The capability detector.
+    public let detector: any IntentDetector
+    /// The model selector.
+    public let selector: ModelSelector
+
+    /// Creates a router.
+    public init(catalog: any CatalogSource, detector: any IntentDetector, selector: ModelSelector = ModelSelector()) {
+        self.catalog = catalog
+        self.detector = detector
+        self.selector = selector
+    }
+
+    /// Routes one prompt.
+    public func route(_ prompt: String) async throws -> RouteDecision {
+        guard !prompt.trimmingWhitespace().isEmpty else { throw RoutingError.emptyPrompt }
+        let detection = try await detector.detect(prompt)
+        return decide(detection, prompt: prompt, catalog: await catalog.current())
+    }
+
+    /// Routes many prompts in one batch; decisions in input order.
+    public func route(batch prompts: [String]) async throws -> [RouteDecision] {
+        if let index = prompts.firstIndex(where: { $0.trimmingWhitespace().isEmpty }) {
+            throw RoutingError.emptyPromptInBatch(index: index)
+        }
+        let detections = try await detector.detect(batch: prompts)
+        let current = await catalog.current()
+        return zip(detections, prompts).map { decide($0, prompt: $1, catalog: current) }
+    }
+
+    /// Routes a conversation: the detector decides from the conversation (the embedding detector blends earlier user
+    /// turns into the last one; the regex detector reads the last user turn); escalation reads the last user turn.
+    public func route(messages: [ChatMessage]) async throws -> RouteDecision {
+        guard let last = messages.last(where: { $0.role == .user && !$0.content.trimmingWhitespace().isEmpty }) else {
+            throw RoutingError.noUserTurn
+        }
+        let detection = try await detector.detect(conversation: messages)
+        return decide(detection, prompt: last.content, catalog: await catalog.current())
+    }
+
+    func decide(_ detection: Detection, prompt: String, catalog: Catalog) -> RouteDecision {
+        let selection = selector.select(capability: detection.capability, prompt: prompt, in: catalog)
+        return RouteDecision(
+            capability: detection.capability, model: selection.model.alias, upstreamModel: selection.model.upstreamID,
+            confidence: detection.confidence, method: detection.method, escalated: selection.escalated,
+            reasons: detection.reasons + selection.reasons, scores: detection.scores, label: detection.label)
+    }
+}
+

@@ -1,0 +1,318 @@
+import Foundation
+import PointsmanInterfaces
+import VectorMath
+
+/// Per-label and overall quality on a validation split.
+public struct ValidationReport: Sendable, Codable, Equatable {
+    public struct LabelMetrics: Sendable, Codable, Equatable {
+        public var precision: Double
+        public var recall: Double
+        public var f1: Double
+        public var support: Int
+
+        public init(precision: Double, recall: Double, f1: Double, support: Int) {
+            self.precision = precision
+            self.recall = recall
+            self.f1 = f1
+            self.support = support
+        }
+    }
+
+    /// Validation rows (abstain-label rows included).
+    public var rows: Int
+    /// Top-1 accuracy over rows with a trained label, no abstention.
+    public var accuracy: Double
+    /// Macro-F1 over trained labels, no abstention.
+    public var macroF1: Double
+    /// Accuracy on in-scope rows with the shipped thresholds (abstaining counts as an error).
+    public var inScopeAccuracyWithThresholds: Double
+    /// Share of in-scope rows not abstained.
+    public var coverage: Double
+    /// Share of abstain-label rows abstained (nil without an abstain label).
+    public var abstainRecall: Double?
+    /// How the split was made.
+    public var split: String
+    public var perLabel: [String: LabelMetrics]
+
+    enum CodingKeys: String, CodingKey {
+        case rows, accuracy, macroF1 = "macro_f1", inScopeAccuracyWithThresholds = "in_scope_accuracy_with_thresholds"
+        case coverage, abstainRecall = "abstain_recall", split, perLabel = "per_label"
+    }
+}
+
+/// How the centroids were made.
+public struct TrainingRecord: Sendable, Codable, Equatable {
+    public var files: [String]
+    /// sha256 over the training rows (text, label) in order.
+    public var dataHash: String
+    public var trainRows: Int
+    public var seed: UInt64
+    public var created: String
+    public var refinementEpochs: Int
+    public var seconds: Double
+    /// True when the centroids were trained again on every row after validation (`final_fit`); absent otherwise.
+    public var finalFit: Bool?
+
+    public init(files: [String], dataHash: String, trainRows: Int, seed: UInt64, created: String, refinementEpochs: Int, seconds: Double) {
+        self.files = files
+        self.dataHash = dataHash
+        self.trainRows = trainRows
+        self.seed = seed
+        self.created = created
+        self.refinementEpochs = refinementEpochs
+        self.seconds = seconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case files, dataHash = "data_hash", trainRows = "train_rows", seed, created
+        case refinementEpochs = "refinement_epochs", seconds, finalFit = "final_fit"
+    }
+}
+
+/// The centroid file: everything needed to route by cosine against trained centroids, and to check that the vectors
+/// being compared come from the same embedder.
+public struct CentroidArtifact: Sendable, Codable, Equatable {
+    public static let format = "pointsman-centroids"
+    public static let currentVersion = 1
+
+    public var format: String
+    public var version: Int
+    public var name: String
+    public var embedder: EmbedderFingerprint
+    /// Labels, index = label id.
+    public var labels: [String]
+    /// Label → capability.
+    public var capabilities: [String: String]
+    /// Owner label id of each centroid row.
+    public var centroidLabels: [Int]
+    /// Unit centroids, `[centroidLabels.count × (embedder.dimension + lexical terms)]`.
+    public var centroids: Matrix
+    /// Optional learned map applied to prompt vectors before the cosine (`normalize(W x)`), `[d × d]`.
+    public var linearMap: Matrix?
+    /// The part of each prompt that is embedded (nil: the whole prompt).
+    public var promptView: PromptView?
+    /// Word features appended to the embedding (nil: the embedding alone).
+    public var lexical: LexicalFeatures?
+    /// Softmax scale used for confidences.
+    public var scale: Float
+    /// Confidence below which the detector abstains, per label.
+    public var thresholds: [String: Double]
+    /// For labels without their own threshold.
+    public var defaultThreshold: Double
+    /// Centroids per label.
+    public var k: [String: Int]
+    /// The label trained as "none of these" (e.g. CLINC150's `oos`), if any: never a centroid, only abstention.
+    public var abstainLabel: String?
+    public var training: TrainingRecord
+    public var validation: ValidationReport?
+
+    enum CodingKeys: String, CodingKey {
+        case format, version, name, embedder, labels, capabilities, centroidLabels = "centroid_labels", centroids
+        case linearMap = "linear_map", promptView = "prompt_view", lexical, scale, thresholds, defaultThreshold = "default_threshold", k, abstainLabel = "abstain_label", training
+        case validation
+    }
+
+    enum FingerprintKeys: String, CodingKey {
+        case model, dimension, normalized, weightsHash = "weights_hash", endpoint, leadTokens = "lead_tokens"
+    }
+    enum MatrixKeys: String, CodingKey { case dtype, shape, data }
+
+    public init(
+        name: String, embedder: EmbedderFingerprint, labels: [String], capabilities: [String: String],
+        centroidLabels: [Int], centroids: Matrix, scale: Float, thresholds: [String: Double], defaultThreshold: Double,
+        k: [String: Int], abstainLabel: String?, training: TrainingRecord, validation: ValidationReport?
+    ) {
+        format = Self.format
+        version = Self.currentVersion
+        self.name = name
+        self.embedder = embedder
+        self.labels = labels
+        self.capabilities = capabilities
+        self.centroidLabels = centroidLabels
+        self.centroids = centroids
+        self.scale = scale
+        self.thresholds = thresholds
+        self.defaultThreshold = defaultThreshold
+        self.k = k
+        self.abstainLabel = abstainLabel
+        self.training = training
+        self.validation = validation
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        format = try c.decode(String.self, forKey: .format)
+        version = try c.decode(Int.self, forKey: .version)
+        name = try c.decode(String.self, forKey: .name)
+        let e = try c.nestedContainer(keyedBy: FingerprintKeys.self, forKey: .embedder)
+        embedder = EmbedderFingerprint(
+            model: try e.decode(String.self, forKey: .model), dimension: try e.decode(Int.self, forKey: .dimension),
+            normalized: try e.decode(Bool.self, forKey: .normalized),
+            weightsHash: try e.decodeIfPresent(String.self, forKey: .weightsHash),
+            endpoint: try e.decodeIfPresent(String.self, forKey: .endpoint),
+            leadTokens: try e.decodeIfPresent(Int.self, forKey: .leadTokens))
+        labels = try c.decode([String].self, forKey: .labels)
+        capabilities = try c.decode([String: String].self, forKey: .capabilities)
+        centroidLabels = try c.decode([Int].self, forKey: .centroidLabels)
+        centroids = try Self.decodeMatrix(c.nestedContainer(keyedBy: MatrixKeys.self, forKey: .centroids))
+        if c.contains(.linearMap), try !c.decodeNil(forKey: .linearMap) {
+            linearMap = try Self.decodeMatrix(c.nestedContainer(keyedBy: MatrixKeys.self, forKey: .linearMap))
+        }
+        promptView = try c.decodeIfPresent(PromptView.self, forKey: .promptView)
+        lexical = try c.decodeIfPresent(LexicalFeatures.self, forKey: .lexical)
+        scale = try c.decode(Float.self, forKey: .scale)
+        thresholds = try c.decode([String: Double].self, forKey: .thresholds)
+        defaultThreshold = try c.decode(Double.self, forKey: .defaultThreshold)
+        k = try c.decode([String: Int].self, forKey: .k)
+        abstainLabel = try c.decodeIfPresent(String.self, forKey: .abstainLabel)
+        training = try c.decode(TrainingRecord.self, forKey: .training)
+        validation = try c.decodeIfPresent(ValidationReport.self, forKey: .validation)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(format, forKey: .format)
+        try c.encode(version, forKey: .version)
+        try c.encode(name, forKey: .name)
+        var e = c.nestedContainer(keyedBy: FingerprintKeys.self, forKey: .embedder)
+        try e.encode(embedder.model, forKey: .model)
+        try e.encode(embedder.dimension, forKey: .dimension)
+        try e.encode(embedder.normalized, forKey: .normalized)
+        try e.encode(embedder.weightsHash, forKey: .weightsHash)
+        try e.encode(embedder.endpoint, forKey: .endpoint)
+        try e.encodeIfPresent(embedder.leadTokens, forKey: .leadTokens)
+        try c.encode(labels, forKey: .labels)
+        try c.encode(capabilities, forKey: .capabilities)
+        try c.encode(centroidLabels, forKey: .centroidLabels)
+        var m = c.nestedContainer(keyedBy: MatrixKeys.self, forKey: .centroids)
+        try Self.encodeMatrix(centroids, into: &m)
+        if let linearMap {
+            var lm = c.nestedContainer(keyedBy: MatrixKeys.self, forKey: .linearMap)
+            try Self.encodeMatrix(linearMap, into: &lm)
+        } else {
+            try c.encodeNil(forKey: .linearMap)
+        }
+        try c.encode(promptView, forKey: .promptView)
+        try c.encodeIfPresent(lexical, forKey: .lexical)
+        try c.encode(scale, forKey: .scale)
+        try c.encode(thresholds, forKey: .thresholds)
+        try c.encode(defaultThreshold, forKey: .defaultThreshold)
+        try c.encode(k, forKey: .k)
+        try c.encode(abstainLabel, forKey: .abstainLabel)
+        try c.encode(training, forKey: .training)
+        try c.encode(validation, forKey: .validation)
+    }
+
+    static func decodeMatrix(_ m: KeyedDecodingContainer<MatrixKeys>) throws -> Matrix {
+        let dtype = try m.decode(String.self, forKey: .dtype)
+        guard dtype == "float32" else {
+            throw DecodingError.dataCorruptedError(forKey: .dtype, in: m, debugDescription: "dtype \(dtype) is not float32")
+        }
+        let shape = try m.decode([Int].self, forKey: .shape)
+        guard shape.count == 2, shape.allSatisfy({ $0 >= 0 }) else {
+            throw DecodingError.dataCorruptedError(forKey: .shape, in: m, debugDescription: "shape \(shape) is not [rows, columns]")
+        }
+        guard let bytes = Data(base64Encoded: try m.decode(String.self, forKey: .data)), bytes.count == shape[0] * shape[1] * 4 else {
+            throw DecodingError.dataCorruptedError(forKey: .data, in: m, debugDescription: "data is not base64 float32 of shape \(shape)")
+        }
+        return try Matrix(rows: shape[0], cols: shape[1], values: LittleEndianFloats.values(bytes))
+    }
+
+    static func encodeMatrix(_ matrix: Matrix, into m: inout KeyedEncodingContainer<MatrixKeys>) throws {
+        try m.encode("float32", forKey: .dtype)
+        try m.encode([matrix.rows, matrix.cols], forKey: .shape)
+        try m.encode(Data(LittleEndianFloats.bytes(matrix.values)).base64EncodedString(), forKey: .data)
+    }
+
+    /// Checks meaning beyond shape: version, dimensions, finite values, label references, thresholds.
+    public func validate(file: String) throws(CentroidFileError) {
+        func fail(_ problem: String) -> CentroidFileError { CentroidFileError(file: file, problem: problem) }
+        guard format == Self.format else { throw fail("format \"\(format)\" is not \(Self.format)") }
+        guard version == Self.currentVersion else {
+            throw fail("unknown version \(version) (this build reads version \(Self.currentVersion))")
+        }
+        guard embedder.dimension > 0 else { throw fail("embedder dimension must be positive") }
+        if let lead = embedder.leadTokens, lead < 1 { throw fail("embedder lead_tokens must be at least 1 when present, got \(lead)") }
+        if let lexical {
+            guard !lexical.terms.isEmpty, Set(lexical.terms).count == lexical.terms.count else {
+                throw fail("lexical terms are empty or repeated")
+            }
+            guard lexical.idf.count == lexical.terms.count else {
+                throw fail("lexical idf has \(lexical.idf.count) values for \(lexical.terms.count) terms")
+            }
+            guard lexical.idf.allSatisfy({ $0.isFinite && $0 > 0 }) else { throw fail("lexical idf values must be positive numbers") }
+            guard lexical.weight.isFinite, lexical.weight > 0 else { throw fail("lexical weight must be a positive number") }
+            guard linearMap == nil else { throw fail("a linear map and lexical features cannot be combined") }
+        }
+        let expected = embedder.dimension + (lexical?.terms.count ?? 0)
+        guard centroids.cols == expected else {
+            throw fail(lexical == nil
+                ? "centroids have \(centroids.cols) columns but the embedder's dimension is \(embedder.dimension)"
+                : "centroids have \(centroids.cols) columns, expected \(expected) (dimension \(embedder.dimension) + \(lexical!.terms.count) lexical terms)")
+        }
+        guard centroids.rows > 0, centroids.rows == centroidLabels.count else {
+            throw fail("\(centroids.rows) centroids but \(centroidLabels.count) centroid labels")
+        }
+        guard centroids.isFinite else { throw fail("centroids contain NaN or infinity") }
+        if let linearMap {
+            guard linearMap.rows == embedder.dimension, linearMap.cols == embedder.dimension else {
+                throw fail("linear map is \(linearMap.rows)x\(linearMap.cols), expected \(embedder.dimension)x\(embedder.dimension)")
+            }
+            guard linearMap.isFinite else { throw fail("linear map contains NaN or infinity") }
+        }
+        guard Set(labels).count == labels.count, !labels.isEmpty else { throw fail("labels are empty or repeated") }
+        if let bad = centroidLabels.first(where: { $0 < 0 || $0 >= labels.count }) {
+            throw fail("centroid label \(bad) is outside 0..<\(labels.count)")
+        }
+        if let missing = labels.first(where: { capabilities[$0] == nil }) {
+            throw fail("label \"\(missing)\" has no capability")
+        }
+        guard scale.isFinite, scale > 0 else { throw fail("scale must be a positive number") }
+        for (label, t) in thresholds where !(0...1).contains(t) || !t.isFinite {
+            throw fail("threshold of \"\(label)\" is \(t), outside 0...1")
+        }
+        guard (0...1).contains(defaultThreshold) else { throw fail("default threshold \(defaultThreshold) is outside 0...1") }
+    }
+
+    /// Reads and validates a centroid file.
+    public static func load(from path: String) throws(CentroidFileError) -> CentroidArtifact {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CentroidFileError(file: path, problem: "cannot read the file (missing or unreadable)")
+        }
+        let artifact: CentroidArtifact
+        do { artifact = try JSONDecoder().decode(CentroidArtifact.self, from: data) } catch {
+            let (field, problem) = DecodingDiagnostics.describe(error)
+            throw CentroidFileError(file: path, problem: field.isEmpty ? problem : "\(field): \(problem)")
+        }
+        try artifact.validate(file: path)
+        return artifact
+    }
+
+    /// Writes the file (pretty JSON, stable key order), atomically.
+    public func write(to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try encoder.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
+    /// Refuses vectors of another embedder.
+    public func checkCompatible(with active: EmbedderFingerprint, file: String) throws(CentroidFileError) {
+        guard embedder.isCompatible(with: active) else {
+            throw CentroidFileError(file: file, problem:
+                "trained with \(embedder) but the active embedder is \(active); vectors of different models or poolings are not comparable: retrain with `pointsman train` or use the matching embedder")
+        }
+    }
+}
+
+/// A centroid file that cannot be used.
+public struct CentroidFileError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    public var problem: String
+
+    public init(file: String, problem: String) {
+        self.file = file
+        self.problem = problem
+    }
+
+    public var description: String { "\(file): \(problem)" }
+}

@@ -1,0 +1,571 @@
+import Crypto
+import Foundation
+import PointsmanInterfaces
+import VectorMath
+
+/// What to train and how: a config file in `training/` (JSON), or flags.
+public struct TrainingConfiguration: Sendable, Codable, Equatable {
+    /// Artifact name.
+    public var name: String
+    /// Data files (JSON Lines or CSV); relative paths are relative to the config file's folder.
+    public var data: [String]
+    public var textField: String
+    public var labelField: String
+    public var groupField: String
+    /// Label → capability; labels missing from the map are an error. Nil: each label is its own capability.
+    public var labelMap: [String: String]?
+    /// The label that means "none of these" (never a centroid; its rows calibrate abstention).
+    public var abstainLabel: String?
+    /// Centroids per label; nil chooses per label by silhouette, up to `maxK`.
+    public var k: Int?
+    public var maxK: Int
+    public var seed: UInt64
+    /// Share of each label's rows held out for validation (whole groups where a label has three or more).
+    public var validationFraction: Double
+    /// Precision each label's threshold must reach on validation.
+    public var targetPrecision: Double
+    /// With an abstain label: the share of its validation rows the thresholds must reject.
+    public var abstainRecallTarget: Double?
+    /// With an abstain label: learn this many centroids for it too, so that prompts near them abstain outright.
+    public var abstainK: Int?
+    /// Cosine-softmax refinement; nil skips it (plain k-means centroids).
+    public var refinement: Refinement?
+    /// Embed only the head and tail of long prompts (stored in the artifact; routing applies it too).
+    public var promptView: PromptView?
+    /// Lead-token pooling of the local encoder (0 or nil: plain sentence vectors). The embedder must be set up the
+    /// same way; its fingerprint, stored in the artifact, records it, so routing uses it too.
+    public var leadTokens: Int?
+    /// After validation and threshold calibration, train the shipped centroids again on every row (validation rows
+    /// included) with the same k per label and the epoch count that validation chose. The thresholds and the reported
+    /// metrics stay those of the held-out run.
+    public var finalFit: Bool
+    /// Word features appended to the embeddings (see `LexicalFeatures`); nil: embeddings alone.
+    public var lexical: Lexical?
+
+    /// How to learn the word features.
+    public struct Lexical: Sendable, Codable, Equatable {
+        /// The term vector's weight against the unit embedding.
+        public var weight: Float
+        /// Largest vocabulary (the most frequent terms).
+        public var maxTerms: Int
+        /// Fewest training rows a term must occur in.
+        public var minDocumentFrequency: Int
+
+        public init(weight: Float = 1, maxTerms: Int = 4096, minDocumentFrequency: Int = 2) {
+            self.weight = weight
+            self.maxTerms = maxTerms
+            self.minDocumentFrequency = minDocumentFrequency
+        }
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case weight, maxTerms = "max_terms", minDocumentFrequency = "min_df" }
+
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            weight = try c.decodeIfPresent(Float.self, forKey: .weight) ?? 1
+            maxTerms = try c.decodeIfPresent(Int.self, forKey: .maxTerms) ?? 4096
+            minDocumentFrequency = try c.decodeIfPresent(Int.self, forKey: .minDocumentFrequency) ?? 2
+        }
+    }
+
+    public struct Refinement: Sendable, Codable, Equatable {
+        public var scale: Float
+        public var epochs: Int
+        public var learningRate: Float
+        public var batchSize: Int
+        /// Learn a linear map of the prompt vectors too.
+        public var linearMap: Bool
+        /// How rows weigh in the loss.
+        public var weighting: Weighting
+
+        /// Row weights in the refinement loss.
+        public enum Weighting: String, Sendable, Codable, Equatable {
+            /// Every label weighs the same, however many rows it has.
+            case label
+            /// Every label weighs the same, and within a label every `group` (source, template, style) weighs the same,
+            /// so 400 rows of one benchmark template do not outvote ten differently written prompts. Rows without a
+            /// group share one group per label.
+            case group
+        }
+
+        public init(scale: Float = 20, epochs: Int = 30, learningRate: Float = 0.01, batchSize: Int = 512, linearMap: Bool = false,
+                    weighting: Weighting = .label) {
+            self.linearMap = linearMap
+            self.weighting = weighting
+            self.scale = scale
+            self.epochs = epochs
+            self.learningRate = learningRate
+            self.batchSize = batchSize
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case scale, epochs, learningRate = "learning_rate", batchSize = "batch_size", linearMap = "linear_map", weighting
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            scale = try c.decodeIfPresent(Float.self, forKey: .scale) ?? 20
+            epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? 30
+            learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? 0.01
+            batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? 512
+            linearMap = try c.decodeIfPresent(Bool.self, forKey: .linearMap) ?? false
+            weighting = try c.decodeIfPresent(Weighting.self, forKey: .weighting) ?? .label
+        }
+    }
+
+    public init(
+        name: String, data: [String], textField: String = "text", labelField: String = "label",
+        groupField: String = "group", labelMap: [String: String]? = nil, abstainLabel: String? = nil, k: Int? = nil,
+        maxK: Int = 1, seed: UInt64 = 7, validationFraction: Double = 0.2, targetPrecision: Double = 0.9,
+        abstainRecallTarget: Double? = nil, abstainK: Int? = nil, refinement: Refinement? = Refinement(), finalFit: Bool = false
+    ) {
+        self.finalFit = finalFit
+        self.abstainK = abstainK
+        self.name = name
+        self.data = data
+        self.textField = textField
+        self.labelField = labelField
+        self.groupField = groupField
+        self.labelMap = labelMap
+        self.abstainLabel = abstainLabel
+        self.k = k
+        self.maxK = maxK
+        self.seed = seed
+        self.validationFraction = validationFraction
+        self.targetPrecision = targetPrecision
+        self.abstainRecallTarget = abstainRecallTarget
+        self.refinement = refinement
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, data, textField = "text_field", labelField = "label_field", groupField = "group_field"
+        case labelMap = "label_map", abstainLabel = "abstain_label", k, maxK = "max_k", seed
+        case validationFraction = "validation_fraction", targetPrecision = "target_precision"
+        case abstainRecallTarget = "abstain_recall_target", abstainK = "abstain_k", refinement, promptView = "prompt_view"
+        case finalFit = "final_fit", leadTokens = "lead_tokens", lexical
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        data = try c.decode([String].self, forKey: .data)
+        textField = try c.decodeIfPresent(String.self, forKey: .textField) ?? "text"
+        labelField = try c.decodeIfPresent(String.self, forKey: .labelField) ?? "label"
+        groupField = try c.decodeIfPresent(String.self, forKey: .groupField) ?? "group"
+        labelMap = try c.decodeIfPresent([String: String].self, forKey: .labelMap)
+        abstainLabel = try c.decodeIfPresent(String.self, forKey: .abstainLabel)
+        k = try c.decodeIfPresent(Int.self, forKey: .k)
+        maxK = try c.decodeIfPresent(Int.self, forKey: .maxK) ?? 1
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? 7
+        validationFraction = try c.decodeIfPresent(Double.self, forKey: .validationFraction) ?? 0.2
+        targetPrecision = try c.decodeIfPresent(Double.self, forKey: .targetPrecision) ?? 0.9
+        abstainRecallTarget = try c.decodeIfPresent(Double.self, forKey: .abstainRecallTarget)
+        abstainK = try c.decodeIfPresent(Int.self, forKey: .abstainK)
+        promptView = try c.decodeIfPresent(PromptView.self, forKey: .promptView)
+        finalFit = try c.decodeIfPresent(Bool.self, forKey: .finalFit) ?? false
+        leadTokens = try c.decodeIfPresent(Int.self, forKey: .leadTokens)
+        lexical = try c.decodeIfPresent(Lexical.self, forKey: .lexical)
+        refinement = c.contains(.refinement) ? try c.decodeIfPresent(Refinement.self, forKey: .refinement) : Refinement()
+    }
+
+    /// Reads a config file; data paths become relative to its folder.
+    public static func load(from path: String) throws(DatasetError) -> TrainingConfiguration {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw DatasetError(file: path, row: nil, problem: "cannot read the config file")
+        }
+        do {
+            var config = try JSONDecoder().decode(TrainingConfiguration.self, from: data)
+            let folder = (path as NSString).deletingLastPathComponent
+            config.data = config.data.map { $0.hasPrefix("/") ? $0 : (folder as NSString).appendingPathComponent($0) }
+            return config
+        } catch {
+            let (field, problem) = DecodingDiagnostics.describe(error)
+            throw DatasetError(file: path, row: nil, problem: field.isEmpty ? problem : "\(field): \(problem)")
+        }
+    }
+
+    /// Checks the numbers.
+    public func validate() throws(DatasetError) {
+        func fail(_ problem: String) -> DatasetError { DatasetError(file: name, row: nil, problem: problem) }
+        guard !data.isEmpty else { throw fail("no data files") }
+        if let k, k < 1 { throw fail("k must be at least 1") }
+        guard maxK >= 1 else { throw fail("max_k must be at least 1") }
+        if let leadTokens, leadTokens < 0 { throw fail("lead_tokens must be at least 0") }
+        guard validationFraction > 0, validationFraction < 1 else { throw fail("validation_fraction must be in (0, 1)") }
+        guard targetPrecision > 0, targetPrecision <= 1 else { throw fail("target_precision must be in (0, 1]") }
+        if let r = abstainRecallTarget, !(0...1).contains(r) { throw fail("abstain_recall_target must be in [0, 1]") }
+        if let lexical {
+            guard lexical.weight.isFinite, lexical.weight > 0 else { throw fail("lexical.weight must be a positive number") }
+            guard lexical.maxTerms >= 1 else { throw fail("lexical.max_terms must be at least 1") }
+            guard lexical.minDocumentFrequency >= 1 else { throw fail("lexical.min_df must be at least 1") }
+            if refinement?.linearMap == true { throw fail("lexical features and refinement.linear_map cannot be combined") }
+        }
+    }
+}
+
+/// Progress of a training run, for a progress bar.
+public struct TrainingProgress: Sendable {
+    public var phase: String
+    public var done: Int
+    public var total: Int
+}
+
+/// Learns capability centroids from labeled prompts: split, embed (cached), k-means per label, cosine-softmax
+/// refinement, threshold calibration and validation metrics.
+public struct CentroidTrainer: Sendable {
+    public let embedder: any EmbeddingProvider
+    public let cache: EmbeddingCache?
+
+    public init(embedder: any EmbeddingProvider, cache: EmbeddingCache?) {
+        self.embedder = embedder
+        self.cache = cache
+    }
+
+    /// The rows a configuration names, labels mapped to capabilities.
+    public static func loadRows(_ config: TrainingConfiguration) throws(DatasetError) -> [LabeledPrompt] {
+        let reader = LabeledDatasetReader(textField: config.textField, labelField: config.labelField, groupField: config.groupField)
+        var rows: [LabeledPrompt] = []
+        for file in config.data { rows += try reader.read(file) }
+        if let map = config.labelMap {
+            for (index, row) in rows.enumerated() where row.label != config.abstainLabel {
+                guard let capability = map[row.label] else {
+                    throw DatasetError(file: row.origin, row: nil, problem: "label \"\(row.label)\" is not in the label map")
+                }
+                rows[index].label = capability
+            }
+        }
+        return rows
+    }
+
+    /// Deterministic validation split: per label, whole (group, label) units when the label has three or more
+    /// groups, else a stratified share of its rows.
+    public static func split(_ rows: [LabeledPrompt], fraction: Double, seed: UInt64) -> (train: [Int], validation: [Int]) {
+        var generator = SeededGenerator(seed: seed)
+        var byLabel: [String: [Int]] = [:]
+        for (index, row) in rows.enumerated() { byLabel[row.label, default: []].append(index) }
+        var validation: Set<Int> = []
+        for label in byLabel.keys.sorted() {
+            let indices = byLabel[label]!
+            let wanted = max(1, Int((Double(indices.count) * fraction).rounded()))
+            var groups: [String: [Int]] = [:]
+            for index in indices { if let g = rows[index].group { groups[g, default: []].append(index) } }
+            var taken = 0
+            if groups.count >= 3 {
+                // Whole groups, skipping any that would overshoot the share by half or take the label's last group.
+                var names = groups.keys.sorted()
+                names.shuffle(using: &generator)
+                var left = groups.count
+                for name in names where taken < wanted && left > 1 {
+                    let size = groups[name]!.count
+                    if taken + size > wanted + wanted / 2 { continue }
+                    validation.formUnion(groups[name]!)
+                    taken += size
+                    left -= 1
+                }
+            }
+            if taken == 0 && indices.count >= 2 {
+                var shuffled = indices
+                shuffled.shuffle(using: &generator)
+                validation.formUnion(shuffled.prefix(min(wanted, indices.count - 1)))
+            }
+        }
+        let train = rows.indices.filter { !validation.contains($0) }
+        return (train, validation.sorted())
+    }
+
+    /// Runs the whole training.
+    public func train(
+        _ config: TrainingConfiguration, progress: @escaping @Sendable (TrainingProgress) -> Void = { _ in }
+    ) async throws -> CentroidArtifact {
+        try config.validate()
+        let started = ContinuousClock.now
+        let rows = try Self.loadRows(config)
+        let (trainIndices, validationIndices) = Self.split(rows, fraction: config.validationFraction, seed: config.seed)
+        let fingerprint = try await embedder.fingerprint()
+        guard (fingerprint.leadTokens ?? 0) == (config.leadTokens ?? 0) else {
+            throw DatasetError(
+                file: config.name, row: nil,
+                problem: "the config asks for lead_tokens \(config.leadTokens ?? 0) but the embedder gives \(fingerprint.leadTokens ?? 0)"
+                    + " (lead-token pooling needs the local encoder)")
+        }
+        let texts = rows.map { config.promptView?.apply($0.text) ?? $0.text }
+        let report: @Sendable (Int, Int) -> Void = { progress(TrainingProgress(phase: "embedding", done: $0, total: $1)) }
+        var vectors: Matrix
+        if let cache {
+            vectors = try await cache.embed(texts, with: embedder, progress: report)
+        } else {
+            vectors = Matrix(rows: 0, cols: 0)
+            var parts: [[Float]] = []
+            var start = 0
+            report(0, texts.count)
+            while start < texts.count {
+                let batch = Array(texts[start..<min(start + 64, texts.count)])
+                parts += try await embedder.embed(batch).rowVectors
+                start += batch.count
+                report(start, texts.count)
+            }
+            vectors = try Matrix(rowVectors: parts)
+        }
+        vectors.normalizeRows()
+        let embeddings = vectors
+
+        // The abstain label gets centroids only when asked (abstain_k); it never decides a capability.
+        let excluded = config.abstainK == nil ? [config.abstainLabel].compactMap { $0 } : []
+        let labels = Array(Set(rows.map(\.label)).subtracting(excluded)).sorted()
+        let inScopeLabels = labels.filter { $0 != config.abstainLabel }
+        let labelIndex = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
+        let trainInScope = trainIndices.filter { labelIndex[rows[$0].label] != nil }
+        let validationInScope = validationIndices.filter { labelIndex[rows[$0].label] != nil }
+
+        // Word features: the vocabulary comes from the training rows only, so validation measures unseen words too.
+        var lexical: LexicalFeatures?
+        if let settings = config.lexical {
+            let learned = LexicalFeatures.fit(trainIndices.map { texts[$0] }, weight: settings.weight,
+                                              maxTerms: settings.maxTerms, minDocumentFrequency: settings.minDocumentFrequency)
+            guard !learned.terms.isEmpty else {
+                throw DatasetError(file: config.name, row: nil, problem: "lexical: no term occurs in \(settings.minDocumentFrequency) or more training rows")
+            }
+            lexical = learned
+            vectors = try learned.augment(embeddings, texts: texts)
+        }
+
+        // k-means per label, then the refinement (early stopping on the validation rows).
+        let validation = validationInScope.isEmpty ? nil
+            : (points: vectors.rows(validationInScope), labels: validationInScope.map { labelIndex[rows[$0].label]! })
+        var fitted = try fit(trainInScope, rows: rows, vectors: vectors, labels: labels, config: config, validation: validation,
+                             validationWeights: config.refinement.map {
+                                 Self.rowWeights(validationInScope, rows: rows, weighting: $0.weighting)
+                             }, progress: progress)
+        let scale = config.refinement?.scale ?? 20
+
+        var hasher = SHA256()
+        for index in trainIndices { hasher.update(data: Data((rows[index].text + "\u{1F}" + rows[index].label + "\u{1E}").utf8)) }
+        let elapsed = ContinuousClock.now - started
+        var artifact = CentroidArtifact(
+            name: config.name, embedder: fingerprint, labels: labels,
+            capabilities: Dictionary(uniqueKeysWithValues: labels.map { ($0, $0) }),
+            centroidLabels: fitted.owners, centroids: fitted.centroids, scale: scale, thresholds: [:], defaultThreshold: 0,
+            k: fitted.kPerLabel,
+            abstainLabel: config.abstainLabel,
+            training: TrainingRecord(
+                files: config.data.map { ($0 as NSString).lastPathComponent },
+                dataHash: hasher.finalize().map { String(format: "%02x", $0) }.joined(), trainRows: trainIndices.count,
+                seed: config.seed, created: ISO8601DateFormatter().string(from: Date()), refinementEpochs: fitted.epochs,
+                seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18),
+            validation: nil)
+        artifact.linearMap = fitted.linearMap
+        artifact.promptView = config.promptView
+        artifact.lexical = lexical
+
+        // Calibrate thresholds and measure on the validation split.
+        if !validationIndices.isEmpty {
+            let classifier = CentroidClassifier(artifact: artifact)
+            let scores = try classifier.score(routingVectors: vectors.rows(validationIndices))
+            let truth = validationIndices.map { rows[$0].label }
+            let calibration = ThresholdCalibration(targetPrecision: config.targetPrecision,
+                                                   abstainRecallTarget: config.abstainRecallTarget)
+            let (thresholds, fallback) = calibration.calibrate(scores: scores, truth: truth, labels: inScopeLabels)
+            artifact.thresholds = thresholds
+            artifact.defaultThreshold = fallback
+            let calibrated = CentroidClassifier(artifact: artifact)
+            let final = try calibrated.score(routingVectors: vectors.rows(validationIndices))
+            artifact.validation = Self.report(scores: final, truth: truth, labels: inScopeLabels, abstainLabel: config.abstainLabel,
+                                              split: Self.describeSplit(rows, validationIndices, config))
+        }
+
+        // The shipped centroids may learn from every row once validation has done its work.
+        if config.finalFit, !validationIndices.isEmpty {
+            var fixed = config
+            fixed.refinement?.epochs = max(1, fitted.bestEpoch)
+            let allInScope = rows.indices.filter { labelIndex[rows[$0].label] != nil }
+            if let settings = config.lexical {
+                // The shipped vocabulary learns from every row too.
+                let learned = LexicalFeatures.fit(texts, weight: settings.weight, maxTerms: settings.maxTerms,
+                                                  minDocumentFrequency: settings.minDocumentFrequency)
+                artifact.lexical = learned
+                vectors = try learned.augment(embeddings, texts: texts)
+            }
+            fitted = try fit(allInScope, rows: rows, vectors: vectors, labels: labels, config: fixed, validation: nil,
+                             fixedK: fitted.kPerLabel, progress: progress)
+            artifact.centroids = fitted.centroids
+            artifact.centroidLabels = fitted.owners
+            artifact.linearMap = fitted.linearMap
+            artifact.training.trainRows = allInScope.count
+            artifact.training.refinementEpochs = fitted.epochs
+            artifact.training.finalFit = true
+            var hasher = SHA256()
+            for index in allInScope { hasher.update(data: Data((rows[index].text + "\u{1F}" + rows[index].label + "\u{1E}").utf8)) }
+            artifact.training.dataHash = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        }
+        let total = ContinuousClock.now - started
+        artifact.training.seconds = Double(total.components.seconds) + Double(total.components.attoseconds) / 1e18
+        return artifact
+    }
+
+    /// Centroids learned from some rows: the result of `fit`.
+    struct FittedCentroids {
+        var centroids: Matrix
+        var owners: [Int]
+        var kPerLabel: [String: Int]
+        var linearMap: Matrix?
+        var epochs: Int
+        var bestEpoch: Int
+    }
+
+    /// Per-row loss weights: every label weighs the same; with group weighting, so does every group within a label.
+    public static func rowWeights(_ indices: [Int], rows: [LabeledPrompt], weighting: TrainingConfiguration.Refinement.Weighting) -> [Float] {
+        var unitSize: [String: Int] = [:]
+        var labelUnits: [String: Set<String>] = [:]
+        var labelSize: [String: Int] = [:]
+        func unit(_ row: LabeledPrompt) -> String {
+            weighting == .group ? row.label + "\u{1F}" + (row.group ?? "") : row.label
+        }
+        for index in indices {
+            let row = rows[index]
+            unitSize[unit(row), default: 0] += 1
+            labelUnits[row.label, default: []].insert(unit(row))
+            labelSize[row.label, default: 0] += 1
+        }
+        // A label's weight is split evenly over its units, a unit's evenly over its rows; the mean weight is 1.
+        let labels = Float(labelUnits.count), n = Float(indices.count)
+        return indices.map { index in
+            let row = rows[index]
+            return n / labels / Float(labelUnits[row.label]!.count) / Float(unitSize[unit(row)]!)
+        }
+    }
+
+    /// k-means per label over `indices`, then the refinement if configured.
+    func fit(
+        _ indices: [Int], rows: [LabeledPrompt], vectors: Matrix, labels: [String], config: TrainingConfiguration,
+        validation: (points: Matrix, labels: [Int])?, validationWeights: [Float]? = nil, fixedK: [String: Int]? = nil,
+        progress: @escaping @Sendable (TrainingProgress) -> Void
+    ) throws -> FittedCentroids {
+        let labelIndex = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
+        progress(TrainingProgress(phase: "k-means", done: 0, total: labels.count))
+        var centroidRows: [[Float]] = []
+        var owners: [Int] = []
+        var kPerLabel: [String: Int] = [:]
+        for (l, label) in labels.enumerated() {
+            let members = indices.filter { rows[$0].label == label }
+            guard !members.isEmpty else {
+                throw DatasetError(file: config.name, row: nil, problem: "label \"\(label)\" has no training rows after the validation split")
+            }
+            let points = vectors.rows(members)
+            var perLabel = config
+            if label == config.abstainLabel, let k = config.abstainK { perLabel.k = k }
+            if let k = fixedK?[label] { perLabel.k = min(k, points.rows) }
+            let result = try chooseClusters(points, config: perLabel, seed: config.seed &+ UInt64(l))
+            kPerLabel[label] = result.centroids.rows
+            centroidRows += result.centroids.rowVectors
+            owners += Array(repeating: l, count: result.centroids.rows)
+            progress(TrainingProgress(phase: "k-means", done: l + 1, total: labels.count))
+        }
+        var fitted = FittedCentroids(centroids: try Matrix(rowVectors: centroidRows), owners: owners, kPerLabel: kPerLabel,
+                                     linearMap: nil, epochs: 0, bestEpoch: 0)
+        guard let refinement = config.refinement else { return fitted }
+        progress(TrainingProgress(phase: "refinement", done: 0, total: refinement.epochs))
+        let refiner = CentroidRefiner(scale: refinement.scale, epochs: refinement.epochs,
+                                      learningRate: refinement.learningRate, batchSize: refinement.batchSize, seed: config.seed,
+                                      learnLinearMap: refinement.linearMap)
+        let result = try refiner.refine(
+            points: vectors.rows(indices), labels: indices.map { labelIndex[rows[$0].label]! },
+            centroids: fitted.centroids, owners: owners,
+            weights: Self.rowWeights(indices, rows: rows, weighting: refinement.weighting), validation: validation,
+            validationWeights: validation == nil ? nil : validationWeights)
+        fitted.centroids = result.centroids
+        fitted.linearMap = result.linearMap
+        fitted.epochs = result.epochsRun
+        fitted.bestEpoch = result.bestEpoch
+        progress(TrainingProgress(phase: "refinement", done: refinement.epochs, total: refinement.epochs))
+        return fitted
+    }
+
+    func chooseClusters(_ points: Matrix, config: TrainingConfiguration, seed: UInt64) throws -> KMeans.Result {
+        if let k = config.k { return try KMeans(k: k, seed: seed).fit(points) }
+        var best = try KMeans(k: 1, seed: seed).fit(points)
+        guard config.maxK > 1, points.rows >= 8 else { return best }
+        var bestScore = 0.05  // a split must beat a weak silhouette to replace one centroid
+        for k in 2...min(config.maxK, points.rows / 4) {
+            let candidate = try KMeans(k: k, seed: seed).fit(points)
+            let score = try KMeans.silhouette(points, assignments: candidate.assignments, k: k)
+            if score > bestScore {
+                bestScore = score
+                best = candidate
+            }
+        }
+        return best
+    }
+
+    static func describeSplit(_ rows: [LabeledPrompt], _ validation: [Int], _ config: TrainingConfiguration) -> String {
+        let grouped = Set(validation.compactMap { rows[$0].group }).count
+        return "\(validation.count) rows held out (\(Int(config.validationFraction * 100))% per label; whole groups for labels with 3+ groups: \(grouped) groups), seed \(config.seed)"
+    }
+
+    static func report(scores: [CentroidClassifier.Score], truth: [String], labels: [String], abstainLabel: String?,
+                       split: String) -> ValidationReport {
+        let inScope = truth.indices.filter { truth[$0] != abstainLabel }
+        let raw = ClassificationMetrics(truth: inScope.map { truth[$0] }, predicted: inScope.map { scores[$0].label }, labels: labels)
+        let thresholded = ClassificationMetrics(truth: inScope.map { truth[$0] },
+                                                predicted: inScope.map { scores[$0].abstains ? nil : scores[$0].label }, labels: labels)
+        var abstainRecall: Double?
+        if let abstainLabel {
+            let out = truth.indices.filter { truth[$0] == abstainLabel }
+            if !out.isEmpty { abstainRecall = Double(out.filter { scores[$0].abstains }.count) / Double(out.count) }
+        }
+        return ValidationReport(
+            rows: truth.count, accuracy: raw.accuracy, macroF1: raw.macroF1,
+            inScopeAccuracyWithThresholds: thresholded.accuracy, coverage: thresholded.coverage,
+            abstainRecall: abstainRecall, split: split,
+            perLabel: raw.perLabel.filter { labels.contains($0.key) })
+    }
+}
+
+/// Chooses per-label confidence thresholds on validation data: the lowest threshold at which the label's predictions
+/// reach the target precision; labels with too few validation predictions share one threshold computed over all
+/// labels. With an abstain label, every threshold is then raised to at least the level that rejects the target share
+/// of its rows.
+public struct ThresholdCalibration: Sendable {
+    public var targetPrecision: Double
+    public var abstainRecallTarget: Double?
+    public var minimumPredictions = 8
+
+    public init(targetPrecision: Double, abstainRecallTarget: Double?) {
+        self.targetPrecision = targetPrecision
+        self.abstainRecallTarget = abstainRecallTarget
+    }
+
+    /// The lowest confidence cut-off whose kept predictions reach the target precision (1 if none does).
+    func cutoff(_ predictions: [(confidence: Double, correct: Bool)]) -> Double {
+        let sorted = predictions.sorted { $0.confidence > $1.confidence }
+        var correct = 0
+        var threshold = 1.0
+        for (i, prediction) in sorted.enumerated() {
+            if prediction.correct { correct += 1 }
+            if Double(correct) / Double(i + 1) >= targetPrecision { threshold = prediction.confidence }
+        }
+        return threshold
+    }
+
+    public func calibrate(scores: [CentroidClassifier.Score], truth: [String], labels: [String]) -> (thresholds: [String: Double], fallback: Double) {
+        let all = zip(scores, truth).map { (confidence: $0.confidence, correct: $0.label == $1) }
+        let fallback = cutoff(all)
+        var thresholds: [String: Double] = [:]
+        for label in labels {
+            let predictions = zip(scores, truth).filter { $0.0.label == label }.map { (confidence: $0.0.confidence, correct: $0.0.label == $0.1) }
+            thresholds[label] = predictions.count >= minimumPredictions ? cutoff(predictions) : fallback
+        }
+        if let target = abstainRecallTarget {
+            let outside = zip(scores, truth).filter { !labels.contains($0.1) }.map(\.0)
+            let already = outside.filter(\.isAbstainLabel).count
+            let needed = Int((Double(outside.count) * target).rounded(.up)) - already
+            let rest = outside.filter { !$0.isAbstainLabel }.map(\.confidence).sorted()
+            if needed > 0, !rest.isEmpty {
+                let floor = min(rest[min(needed, rest.count) - 1] + 1e-9, 1)
+                for label in labels { thresholds[label] = max(thresholds[label]!, floor) }
+                return (thresholds, max(fallback, floor))
+            }
+        }
+        return (thresholds, fallback)
+    }
+}

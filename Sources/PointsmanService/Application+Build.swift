@@ -1,0 +1,105 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import MiniLMEncoder
+import NIOCore
+import ServiceLifecycle
+import UnixSignals
+import PointsmanCore
+
+/// Wires the real implementations: the micro-batched encoder, the routing state, the upstream client, metrics, the A/B
+/// trace, and the background services (file watching, SIGHUP reload, client shutdown).
+public func buildApplication(
+    configuration: ServiceConfiguration, encoder: MiniLMEncoder?, logger: Logger = Logger(label: "pointsman.serve")
+) async throws -> some ApplicationProtocol {
+    let metrics = ServiceMetrics()
+    let batcher = encoder.map {
+        EmbeddingBatcher(encoder: $0, maxTexts: configuration.batchMaxTexts, maxWait: configuration.batchMaxWait,
+                         queueLimit: configuration.queueLimit, metrics: metrics)
+    }
+    let state = try await RoutingState(configuration: configuration, embedder: batcher, logger: logger)
+    var http = HTTPClient.Configuration()
+    http.timeout = .init(connect: .seconds(5), read: .nanoseconds(
+        configuration.upstreamIdleTimeout.components.seconds * 1_000_000_000 + configuration.upstreamIdleTimeout.components.attoseconds / 1_000_000_000))
+    http.connectionPool.retryConnectionEstablishment = false
+    let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
+    let trace = try configuration.tracePath.map { try ABTraceWriter(path: $0) }
+    let dependencies = ServiceDependencies(
+        configuration: configuration, state: state, batcher: batcher,
+        proxy: UpstreamProxy(http: client, configuration: configuration), metrics: metrics, trace: trace, logger: logger)
+    let router = buildRouter(dependencies)
+    var app = Application(
+        router: router,
+        server: .http1(configuration: .init(
+            additionalChannelHandlers: [RequestHeadTimeoutHandler(timeout: .nanoseconds(EmbeddingBatcher.nanoseconds(configuration.headerTimeout)))],
+            idleTimeout: .nanoseconds(EmbeddingBatcher.nanoseconds(configuration.idleTimeout)))),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "pointsman"),
+        logger: logger)
+    app.addServices(ReloadService(state: state, metrics: metrics, interval: configuration.watchInterval, logger: logger),
+                    HTTPClientService(client: client, trace: trace))
+    return app
+}
+
+/// The routes, without any server: tested through `app.test(.router)`.
+public func buildRouter(_ d: ServiceDependencies) -> Hummingbird.Router<BasicRequestContext> {
+    let router = Hummingbird.Router(context: BasicRequestContext.self)
+    router.add(middleware: MetricsMiddleware(metrics: d.metrics))
+    router.add(middleware: APIKeyMiddleware(keys: d.configuration.apiKeys))
+    router.get("/healthz") { _, _ in jsonResponse(["status": "ok"]) }
+    router.get("/readyz") { _, _ in await d.ready() }
+    router.get("/metrics") { _, _ in
+        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                 body: .init(byteBuffer: ByteBuffer(string: d.metrics.render())))
+    }
+    router.get("/v1/models") { _, _ in await d.models() }
+    router.post("/v1/route") { request, _ in try await d.route(request) }
+    router.post("/v1/embeddings") { request, _ in try await d.embeddings(request) }
+    router.post("/v1/chat/completions") { request, _ in try await d.chatCompletions(request) }
+    router.post("/admin/reload") { _, _ in await d.reload() }
+    return router
+}
+
+/// Reloads on SIGHUP and, when asked, whenever a watched file changes.
+struct ReloadService: Service {
+    let state: RoutingState
+    let metrics: ServiceMetrics
+    let interval: Duration?
+    let logger: Logger
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown { try await self.loop() }
+    }
+
+    private func loop() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                    let result = await state.reload()
+                    metrics.reload(result: result.ok ? "success" : "failure")
+                }
+            }
+            if let interval {
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: interval)
+                        if let result = await state.reloadIfChanged() { metrics.reload(result: result.ok ? "success" : "failure") }
+                    }
+                }
+            }
+            await group.waitForAll()
+        }
+    }
+}
+
+/// Keeps the upstream client alive for the service's life and shuts it down cleanly.
+struct HTTPClientService: Service {
+    let client: HTTPClient
+    let trace: ABTraceWriter?
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await trace?.close()
+        try await client.shutdown()
+    }
+}

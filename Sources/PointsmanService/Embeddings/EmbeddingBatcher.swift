@@ -1,0 +1,152 @@
+import Foundation
+import MiniLMEncoder
+import PointsmanCore
+import PointsmanInterfaces
+import VectorMath
+
+/// The queue is full: the caller should answer 503 with `Retry-After`.
+public struct EmbeddingQueueFull: Error, Sendable {}
+
+/// Micro-batches concurrent embedding requests. One batch runs at a time; requests that arrive while it computes wait
+/// and go together into the next encoder call (up to `maxTexts` texts). When the encoder is idle, the first request
+/// waits at most `maxWait` for company (zero: it starts at once). The queue is bounded: past `queueLimit` waiting texts
+/// new requests are refused. Routing may ask for lead-token pooling (`embedder(leadTokens:)`) while `/v1/embeddings`
+/// asks for plain sentence vectors: a batch only takes requests that pool alike, the oldest request's way first.
+public actor EmbeddingBatcher: LeadTokenEmbedder {
+    struct Waiting {
+        var texts: [String]
+        var leadTokens: Int
+        var continuation: CheckedContinuation<Matrix, any Error>
+    }
+
+    public let encoder: MiniLMEncoder
+    let maxTexts: Int
+    let maxWait: Duration
+    let queueLimit: Int
+    let metrics: ServiceMetrics?
+    private var waiting: [Waiting] = []
+    private var queued = 0
+    private var running = false
+    private var timerArmed = false
+
+    public init(encoder: MiniLMEncoder, maxTexts: Int, maxWait: Duration, queueLimit: Int, metrics: ServiceMetrics? = nil) {
+        self.encoder = encoder
+        self.maxTexts = max(1, maxTexts)
+        self.maxWait = maxWait
+        self.queueLimit = max(1, queueLimit)
+        self.metrics = metrics
+    }
+
+    public func fingerprint() async throws -> EmbedderFingerprint { encoder.currentFingerprint }
+
+    /// Texts waiting now.
+    public var depth: Int { queued }
+
+    /// Plain sentence vectors, what `/v1/embeddings` serves.
+    public func embed(_ texts: [String]) async throws -> Matrix {
+        try await embed(texts, leadTokens: 0)
+    }
+
+    public nonisolated func embedder(leadTokens count: Int) throws -> any EmbeddingProvider {
+        guard count >= 0 else { throw EmbeddingBatcherError.invalidLeadTokens(count) }
+        var fingerprint = encoder.currentFingerprint
+        fingerprint.leadTokens = count == 0 ? nil : count
+        return LeadTokenView(batcher: self, leadTokens: count, identity: fingerprint)
+    }
+
+    /// Vectors pooled with `leadTokens` lead tokens, batched with other requests that pool the same way.
+    func embed(_ texts: [String], leadTokens: Int) async throws -> Matrix {
+        if texts.isEmpty { return Matrix(rows: 0, cols: encoder.dimension) }
+        guard queued + texts.count <= queueLimit else { throw EmbeddingQueueFull() }
+        return try await withCheckedThrowingContinuation { continuation in
+            waiting.append(Waiting(texts: texts, leadTokens: leadTokens, continuation: continuation))
+            queued += texts.count
+            metrics?.queueDepth.set(Double(queued))
+            schedule()
+        }
+    }
+
+    private func schedule() {
+        guard !running, !waiting.isEmpty else { return }
+        if queued >= maxTexts || maxWait <= .zero {
+            Task { await self.runBatch() }
+        } else if !timerArmed {
+            timerArmed = true
+            let wait = maxWait
+            Task {
+                try? await Task.sleep(for: wait)
+                self.timerFired()
+            }
+        }
+    }
+
+    private func timerFired() {
+        timerArmed = false
+        if !running && !waiting.isEmpty { Task { await self.runBatch() } }
+    }
+
+    private func runBatch() async {
+        guard !running, !waiting.isEmpty else { return }
+        running = true
+        // Whole requests that pool like the oldest one, up to maxTexts (a single larger request goes alone); the
+        // others keep their places for the next batch.
+        let leadTokens = waiting[0].leadTokens
+        var batch: [Waiting] = []
+        var count = 0
+        var index = 0
+        while index < waiting.count {
+            let next = waiting[index]
+            guard next.leadTokens == leadTokens else { index += 1; continue }
+            guard batch.isEmpty || count + next.texts.count <= maxTexts else { break }
+            batch.append(waiting.remove(at: index))
+            count += next.texts.count
+        }
+        queued -= count
+        metrics?.queueDepth.set(Double(queued))
+        metrics?.batchSize.record(Double(count))
+        let start = ContinuousClock.now
+        do {
+            let vectors = try await encoder.withLeadTokens(leadTokens).embed(batch.flatMap(\.texts))
+            metrics?.embedSeconds.recordNanoseconds(Self.nanoseconds(ContinuousClock.now - start))
+            var row = 0
+            for request in batch {
+                let slice = try Matrix(rows: request.texts.count, cols: vectors.cols,
+                                       values: Array(vectors.values[(row * vectors.cols)..<((row + request.texts.count) * vectors.cols)]))
+                row += request.texts.count
+                request.continuation.resume(returning: slice)
+            }
+        } catch {
+            for request in batch { request.continuation.resume(throwing: error) }
+        }
+        running = false
+        schedule()
+    }
+
+    static func nanoseconds(_ d: Duration) -> Int64 {
+        d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
+    }
+}
+
+/// The batcher seen as an embedder that pools with a fixed number of lead tokens (what routing uses).
+struct LeadTokenView: EmbeddingProvider {
+    let batcher: EmbeddingBatcher
+    let leadTokens: Int
+    let identity: EmbedderFingerprint
+
+    func fingerprint() async throws -> EmbedderFingerprint { identity }
+
+    func embed(_ texts: [String]) async throws -> Matrix {
+        try await batcher.embed(texts, leadTokens: leadTokens)
+    }
+}
+
+/// A lead-token count the batcher cannot pool with.
+public enum EmbeddingBatcherError: Error, Sendable, Equatable, CustomStringConvertible {
+    case invalidLeadTokens(Int)
+
+    public var description: String {
+        switch self {
+        case .invalidLeadTokens(let count): "lead-token pooling needs a count of at least 0, got \(count)"
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import Prometheus
+
+/// The service's Prometheus metrics, in one registry that `/metrics` renders.
+public final class ServiceMetrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+
+    private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "pointsman", metricName: metric, unitName: unit, helpText: help)
+    }
+
+    private var requestsName: MetricNameDescriptor { Self.name("http_requests", "total", "HTTP requests by route and status") }
+    private var decisionsName: MetricNameDescriptor { Self.name("routing_decisions", "total", "Routing decisions by capability, model, method and A/B arm") }
+    private var fallbacksName: MetricNameDescriptor { Self.name("routing_fallbacks", "total", "Decisions the regex rules made because the centroids abstained or the embedder failed") }
+    private var reloadsName: MetricNameDescriptor { Self.name("reloads", "total", "Reloads of catalog, rules and centroids by result") }
+    private var upstreamFailuresName: MetricNameDescriptor { Self.name("upstream_failures", "total", "Upstream attempts that failed before the first byte, by model") }
+    let embedSeconds: DurationHistogram
+    let scoreSeconds: DurationHistogram
+    let upstreamSeconds: DurationHistogram
+    let batchSize: ValueHistogram
+    let queueDepth: Gauge
+
+    public init() {
+        let fast: [Duration] = [.microseconds(100), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
+                                .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1)]
+        embedSeconds = registry.makeDurationHistogram(descriptor: Self.name("embed", "seconds", "Encoder time per batch"), buckets: fast)
+        scoreSeconds = registry.makeDurationHistogram(descriptor: Self.name("route", "seconds", "Routing decision time (embedding and scoring)"), buckets: fast)
+        upstreamSeconds = registry.makeDurationHistogram(
+            descriptor: Self.name("upstream", "seconds", "Upstream chat time to the response head"),
+            buckets: fast + [.seconds(5), .seconds(30)])
+        batchSize = registry.makeValueHistogram(descriptor: Self.name("embed_batch", "texts", "Texts per encoder call"), buckets: [1, 2, 4, 8, 16, 32, 64])
+        queueDepth = registry.makeGauge(descriptor: Self.name("embed_queue", "texts", "Texts waiting for the encoder"))
+    }
+
+    func request(route: String, status: Int) {
+        registry.makeCounter(descriptor: requestsName, labels: [("route", route), ("status", String(status))]).increment()
+    }
+
+    func decision(capability: String, model: String, method: String, arm: String) {
+        registry.makeCounter(descriptor: decisionsName, labels: [("capability", capability), ("model", model), ("method", method), ("arm", arm)]).increment()
+        if method == "fallback" { registry.makeCounter(descriptor: fallbacksName, labels: [("arm", arm)]).increment() }
+    }
+
+    func reload(result: String) {
+        registry.makeCounter(descriptor: reloadsName, labels: [("result", result)]).increment()
+    }
+
+    func upstreamFailure(model: String) {
+        registry.makeCounter(descriptor: upstreamFailuresName, labels: [("model", model)]).increment()
+    }
+
+    /// The Prometheus text exposition.
+    public func render() -> String { registry.emitToString() }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import PointsmanCore
+
+/// Everything the service needs, decided by the executable (flags, environment) and passed in as a value.
+public struct ServiceConfiguration: Sendable {
+    public var host: String = "127.0.0.1"
+    public var port: Int = 8080
+    /// The model name that asks for automatic routing.
+    public var autoModelName: String = "auto"
+    /// Catalog file (nil: the shipped catalog).
+    public var catalogPath: String?
+    /// Rules file (nil: the shipped rules).
+    public var rulesPath: String?
+    /// Centroid file (nil: regex routing only).
+    public var centroidsPath: String?
+    /// Where chat requests go when a model has no base URL of its own.
+    public var upstreamURL: String = "http://localhost:5273/v1"
+    /// Bearer token for the upstream; never logged.
+    public var upstreamAPIKey: String?
+    /// Keys clients must send (`Authorization: Bearer …`); empty: no authentication.
+    public var apiKeys: [String] = []
+    /// Largest request body accepted (larger: 413).
+    public var maxBodyBytes: Int = 1 << 20
+    /// Log prompt texts (off by default).
+    public var logPrompts: Bool = false
+    /// Hybrid routing, below a centroid's threshold: how many of the centroids' best capabilities the regex rules may
+    /// choose from (`Int.max`: any matching rule decides).
+    public var ruleCandidates: Int = CentroidIntentDetector.defaultRuleCandidates
+    /// A/B: the B arm's detector and how traffic is shared; nil: no A/B.
+    public var abMode: ABMode?
+    public var abDetector: DetectorKind = .regex
+    /// JSON Lines file for A/B decision records.
+    public var tracePath: String?
+    /// Micro-batching of embedding work: most texts per encoder call, longest wait for company when the encoder is idle
+    /// (0: start at once; requests still batch up while a batch computes), most texts queued.
+    public var batchMaxTexts: Int = 8
+    public var batchMaxWait: Duration = .zero
+    public var queueLimit: Int = 1024
+    /// Seconds allowed for an upstream chat request, and the idle gap in a stream.
+    public var upstreamTimeout: Duration = .seconds(120)
+    public var upstreamIdleTimeout: Duration = .seconds(60)
+    /// Idle connections are closed after this long.
+    public var idleTimeout: Duration = .seconds(60)
+    /// A connection whose next request head has not fully arrived after this long is closed.
+    public var headerTimeout: Duration = .seconds(10)
+    /// Poll the catalog, rules and centroid files for changes this often (nil: only on reload requests and SIGHUP).
+    public var watchInterval: Duration? = .seconds(2)
+
+    public init() {}
+}
+
+/// Which detector an arm uses.
+public enum DetectorKind: String, Sendable, CaseIterable {
+    case regex, embedding, hybrid
+}

@@ -1,0 +1,186 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import NIOPosix
+import OpenAIClient
+import PointsmanCore
+import PointsmanService
+import PointsmanTestSupport
+import Testing
+import PointsmanInterfaces
+
+/// A catalog whose models are all served by the llama peer; `creative` starts at a dead endpoint with a fallback.
+func livePeerCatalog(_ url: String, in dir: String) throws -> String {
+    var catalog = Catalog.shipped
+    for index in catalog.models.indices {
+        catalog.models[index].upstreamModel = "smollm2-135m-instruct"
+        catalog.models[index].baseURL = catalog.models[index].alias == "mistral-7b" ? "http://127.0.0.1:9/v1" : url
+    }
+    let path = dir + "/catalog.json"
+    try catalog.jsonText().write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+@Suite("Service live on 127.0.0.1 against the llama peer", .serialized)
+struct ServiceLiveTests {
+    @Test("auto-routed chat, streamed chunk by chunk, and fallback when the first upstream is down")
+    func chat() async throws {
+        let url = try Peers.llama()
+        let config = testConfiguration(upstream: url, catalog: try livePeerCatalog(url, in: TestPaths.temporaryDirectory("live")))
+        try await makeApp(config).test(.live) { client in
+            let port = try #require(client.port)
+            let pointsman = try OpenAIClient(configuration: .init(baseURL: "http://127.0.0.1:\(port)/v1"))
+            let answer = try await pointsman.complete(ChatRequest(model: "auto", messages: [.user("Write a Python function that adds two numbers")],
+                                                                    parameters: .init(maxTokens: 16, temperature: 0)))
+            #expect(!answer.content.isEmpty)
+            var chunks: [ChatChunk] = []
+            for try await chunk in try await pointsman.stream(ChatRequest(model: "auto", messages: [.user("Count from one to ten in words")],
+                                                                           parameters: .init(maxTokens: 24, temperature: 0))) {
+                chunks.append(chunk)
+            }
+            #expect(chunks.filter { !$0.delta.isEmpty }.count > 3)
+            try await pointsman.shutdown()
+            // Creative goes to mistral-7b (dead endpoint) and falls back to phi-4-mini on the peer.
+            try await client.execute(uri: "/v1/chat/completions", method: .post,
+                                     body: body(["model": "auto", "max_tokens": 8, "messages": [["role": "user", "content": "Write a short poem about the moon"]]])) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[HTTPField.Name("x-pointsman-capability")!] == "creative")
+                #expect(response.headers[HTTPField.Name("x-pointsman-model")!] == "phi-4-mini")
+            }
+        }
+    }
+
+    @Test("streamed chunks reach the client as they are produced, not all at the end")
+    func passThrough() async throws {
+        // A slow fake upstream: four events 300 ms apart. The first must arrive long before the last is sent.
+        let upstream = try await FakeOpenAIServer { _ in
+            .stream(pieces: ["a", "b", "c", "d"].map { FakeBodies.chunk($0) } + ["data: [DONE]\n\n"], gap: .milliseconds(300))
+        }
+        try await makeApp(testConfiguration(upstream: upstream.baseURL)).test(.live) { client in
+            let port = try #require(client.port)
+            let pointsman = try OpenAIClient(configuration: .init(baseURL: "http://127.0.0.1:\(port)/v1"))
+            let start = ContinuousClock.now
+            var arrivals: [Duration] = []
+            for try await chunk in try await pointsman.stream(ChatRequest(model: "auto", messages: [.user("hi")])) where !chunk.delta.isEmpty {
+                arrivals.append(ContinuousClock.now - start)
+            }
+            try await pointsman.shutdown()
+            #expect(arrivals.count == 4)
+            #expect(arrivals[3] - arrivals[0] > .milliseconds(600))
+        }
+        try await upstream.stop()
+    }
+
+    @Test("a stream cut by the upstream after the first byte ends with an error event")
+    func cutStream() async throws {
+        let upstream = try await FakeOpenAIServer { _ in .stream(pieces: [FakeBodies.chunk("partial")], cut: true) }
+        try await makeApp(testConfiguration(upstream: upstream.baseURL)).test(.live) { client in
+            try await client.execute(uri: "/v1/chat/completions", method: .post,
+                                     body: body(["model": "auto", "stream": true, "messages": [["role": "user", "content": "hi"]]])) { response in
+                let text = String(buffer: response.body)
+                #expect(text.contains("partial"))
+                #expect(text.contains("upstream_interrupted"))
+            }
+        }
+        try await upstream.stop()
+    }
+
+    @Test("a reload during a stream of requests loses none of them")
+    func reloadUnderLoad() async throws {
+        try await makeApp(testConfiguration()).test(.live) { client in
+            try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for i in 0..<60 {
+                    group.addTask {
+                        try await client.execute(uri: "/v1/route", method: .post, body: body(["prompt": "Translate sentence \(i) into German"])).status
+                    }
+                    if i % 10 == 0 { group.addTask { try await client.execute(uri: "/admin/reload", method: .post).status } }
+                }
+                var statuses: [HTTPResponse.Status] = []
+                for try await status in group { statuses.append(status) }
+                #expect(statuses.count == 66)
+                #expect(statuses.allSatisfy { $0 == .ok })
+            }
+        }
+    }
+
+    @Test("the openai Python package talks to the service: chat, streaming, embeddings")
+    func openAIPackage() async throws {
+        let url = try Peers.llama()
+        let python = try Peers.openAIPython()
+        let config = testConfiguration(upstream: url, catalog: try livePeerCatalog(url, in: TestPaths.temporaryDirectory("live")))
+        try await makeApp(config).test(.live) { client in
+            let port = try #require(client.port)
+            let script = """
+            import base64, json, sys
+            from openai import OpenAI
+            c = OpenAI(base_url="http://127.0.0.1:\(port)/v1", api_key="unused", max_retries=0)
+            chat = c.chat.completions.create(model="auto", messages=[{"role": "user", "content": "Write a Python function that adds two numbers"}], max_tokens=12, temperature=0)
+            parts = [ch.choices[0].delta.content or "" for ch in c.chat.completions.create(model="auto", messages=[{"role": "user", "content": "Count to five"}], max_tokens=12, stream=True) if ch.choices]
+            emb = c.embeddings.create(model="all-MiniLM-L6-v2", input=["hello world", "route me"])
+            b64 = c.embeddings.create(model="all-MiniLM-L6-v2", input="hello world", encoding_format="base64")
+            print(json.dumps({"chat": chat.choices[0].message.content, "chunks": len([p for p in parts if p]),
+                              "dims": [len(d.embedding) for d in emb.data], "usage": emb.usage.prompt_tokens,
+                              "b64_dim": len(base64.b64decode(b64.data[0].embedding)) // 4}))
+            """
+            let run = try runProcess(python, ["-c", script])
+            #expect(run.status == 0, "\(run.stderr)")
+            let result = (try? JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]) ?? [:]
+            #expect(!((result["chat"] as? String) ?? "").isEmpty)
+            #expect((result["chunks"] as? Int ?? 0) > 2)
+            #expect(result["dims"] as? [Int] == [384, 384])
+            #expect(result["usage"] as? Int == 8)  // [CLS] hello world [SEP] + [CLS] route me [SEP]
+            #expect(result["b64_dim"] as? Int == 384)
+        }
+    }
+}
+
+func runProcess(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
+
+@Suite("Connection timeouts")
+struct HeaderTimeoutTests {
+    @Test("a request head trickled slower than the header timeout gets the connection closed; normal requests pass")
+    func slowHead() async throws {
+        var config = testConfiguration()
+        config.headerTimeout = .milliseconds(300)
+        try await makeApp(config).test(.live) { client in
+            let port = try #require(client.port)
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connect(host: "127.0.0.1", port: port).get()
+            let start = ContinuousClock.now
+            // Half a request head, then a byte every 100 ms: never idle, never complete.
+            try await channel.writeAndFlush(ByteBuffer(string: "POST /v1/route HTTP/1.1\r\nHost: x\r\n")).get()
+            let trickle = Task {
+                for _ in 0..<30 {
+                    try await Task.sleep(for: .milliseconds(100))
+                    try await channel.writeAndFlush(ByteBuffer(string: "X")).get()
+                }
+            }
+            try await channel.closeFuture.get()
+            trickle.cancel()
+            let elapsed = ContinuousClock.now - start
+            #expect(elapsed >= .milliseconds(250))
+            #expect(elapsed < .seconds(2))
+            // A fresh connection with a prompt request head is served (the test client's own idle connection was
+            // closed by the same timeout, as any keep-alive connection without a new request would be).
+            let (_, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!)
+            #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        }
+    }
+}

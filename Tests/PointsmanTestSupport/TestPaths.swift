@@ -1,0 +1,129 @@
+import Foundation
+
+/// Where tests find the repository, the read-only shared folder and the model.
+public enum TestPaths {
+    /// The repository root (two levels above this file's folder).
+    public static let repository: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    /// `../shared` beside the repository, or `POINTSMAN_SHARED_DIR`.
+    public static let shared: String = {
+        if let override = ProcessInfo.processInfo.environment["POINTSMAN_SHARED_DIR"], !override.isEmpty {
+            return override
+        }
+        return (repository as NSString).appendingPathComponent("../shared")
+    }()
+
+    /// A file under the shared folder.
+    public static func sharedFile(_ relative: String) -> String {
+        (shared as NSString).appendingPathComponent(relative)
+    }
+
+    /// A file under the repository.
+    public static func repositoryFile(_ relative: String) -> String {
+        (repository as NSString).appendingPathComponent(relative)
+    }
+
+    /// The model folder the test run uses: `POINTSMAN_MODEL_DIR`, else the default cache location.
+    public static let modelDirectory: String = {
+        if let override = ProcessInfo.processInfo.environment["POINTSMAN_MODEL_DIR"], !override.isEmpty {
+            return override
+        }
+        return (NSHomeDirectory() as NSString).appendingPathComponent(".cache/pointsman/models/all-MiniLM-L6-v2")
+    }()
+
+    /// A fresh temporary folder.
+    public static func temporaryDirectory(_ label: String = "test") -> String {
+        let path = (NSTemporaryDirectory() as NSString).appendingPathComponent("pointsman-\(label)-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// Reads a JSON Lines file into objects.
+    public static func jsonLines(_ path: String) throws -> [[String: Any]] {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        return try text.split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+    }
+}
+
+/// The real third-party peers the test command starts (see `.ci/peers.sh`).
+public enum Peers {
+    public struct Missing: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    static func url(_ variable: String, what: String) throws -> String {
+        guard let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty else {
+            throw Missing(description: "\(variable) is not set: the \(what) peer is not running. Run the tests with `make test`, which starts it (.ci/peers.sh start).")
+        }
+        return value
+    }
+
+    /// llama-cpp-python serving SmolLM2-135M-Instruct.
+    public static func llama() throws -> String { try url("POINTSMAN_LLAMA_URL", what: "llama-cpp-python chat") }
+    /// A Python with the `openai` package (an OpenAI client nobody here wrote).
+    public static func openAIPython() throws -> String { try url("POINTSMAN_OPENAI_PYTHON", what: "openai Python client") }
+
+    /// infinity-emb serving all-MiniLM-L6-v2.
+    public static func infinity() throws -> String { try url("POINTSMAN_INFINITY_URL", what: "infinity-emb embeddings") }
+}
+
+/// Runs the built `pointsman` binary.
+public enum PointsmanBinary {
+    /// What a run printed and how it ended.
+    public struct Run: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+        public var stdoutLines: [String] { stdout.split(separator: "\n").map(String.init) }
+    }
+
+    /// The binary next to the test bundle (the same build folder).
+    public static var path: String {
+        let folder = Bundle.main.executableURL?.deletingLastPathComponent().path
+            ?? TestPaths.repositoryFile(".build/debug")
+        let beside = (folder as NSString).appendingPathComponent("pointsman")
+        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
+        return TestPaths.repositoryFile(".build/debug/pointsman")
+    }
+
+    /// Runs `pointsman` with `arguments`, feeding `stdin`, with extra environment.
+    public static func run(_ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:]) throws -> Run {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(stdin) }
+        try input.fileHandleForWriting.close()
+        // Read both pipes concurrently so a full pipe never blocks the child.
+        let errData = LockedData()
+        let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
+        reader.start()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !errData.isSet { usleep(1000) }
+        return Run(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                   stderr: String(decoding: errData.value, as: UTF8.self))
+    }
+
+    final class LockedData: @unchecked Sendable {
+        private let lock = NSLock()
+        private var data = Data()
+        private var done = false
+        func set(_ d: Data) { lock.withLock { data = d; done = true } }
+        var isSet: Bool { lock.withLock { done } }
+        var value: Data { lock.withLock { data } }
+    }
+}
