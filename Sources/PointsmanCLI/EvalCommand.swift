@@ -53,7 +53,7 @@ struct EvalCommand: AsyncParsableCommand {
     func validate() throws {
         if trace == nil && data.isEmpty && config == nil { throw ValidationError("give DATA files, --config FILE, or --trace FILE") }
         if holdout && config == nil { throw ValidationError("--holdout needs --config") }
-        let known = Set(DetectorChoice.allCases.map(\.rawValue))
+        let known = Set(DetectorKind.allCases.map(\.rawValue))
         for name in routers.split(separator: ",") where !known.contains(String(name)) {
             throw ValidationError("unknown router \"\(name)\" in --routers (known: regex, embedding, hybrid)")
         }
@@ -84,19 +84,20 @@ struct EvalCommand: AsyncParsableCommand {
         if let abstain = configuration.abstainLabel { rows.removeAll { $0.label == abstain } }
         guard !rows.isEmpty else { throw CLIFailure("\(source): no rows to evaluate") }
 
-        let names = routers.split(separator: ",").map(String.init)
-        let needsCentroids = names.contains { $0 != "regex" }
-        let rules = try routing.loadRules()
-        var detectors: [NamedDetector] = []
+        let kinds = routers.split(separator: ",").compactMap { DetectorKind(rawValue: String($0)) }
+        let needsCentroids = kinds.contains { $0 != .regex }
+        let options = RoutingSetup.Options(ruleCandidates: routing.ruleCandidates.count, embedTimeout: routing.embedTimeoutDuration)
+        var setup: RoutingSetup
         var tokenCount: @Sendable (String) -> Int = { max(1, $0.utf8.count / 4) }
+        let detectors: [NamedDetector]
         if needsCentroids {
             guard let path = routing.centroids ?? ShippedFiles.centroids() else {
                 throw CLIFailure("no centroid file: pass --centroids FILE")
             }
-            var artifact = try CentroidArtifact.load(from: path)
-            var encoder = try routing.model.loadEncoder().withLeadTokens(artifact.embedder.leadTokens ?? 0)
-            try artifact.checkCompatible(with: encoder.currentFingerprint, file: path)
-            if holdout, artifact.training.finalFit == true {
+            let encoder = try routing.model.loadEncoder()
+            setup = try await RoutingSetup.load(
+                RoutingFiles(catalog: routing.catalog, rules: routing.rules, centroids: path), embedder: encoder, options: options)
+            if holdout, let artifact = setup.centroids, artifact.training.finalFit == true {
                 // Those centroids learned from the held-out rows too; measure the same recipe without them instead.
                 FileHandle.standardError.write(Data(("\(path) was trained on every row (final_fit), held-out rows included; "
                     + "evaluating centroids trained now by the same config without the held-out rows\n").utf8))
@@ -104,11 +105,17 @@ struct EvalCommand: AsyncParsableCommand {
                 heldOut.finalFit = false
                 let cache = EmbeddingCache(directory: cacheDir ?? EmbeddingCacheLocation.defaultPath)
                 // The config, not the shipped file, says how to pool; routing below uses what the retrained file says.
-                encoder = try encoder.withLeadTokens(heldOut.leadTokens ?? 0)
-                artifact = try await CentroidTrainer(embedder: encoder, cache: cache).train(heldOut)
+                let retrained = try await CentroidTrainer(embedder: try encoder.withLeadTokens(heldOut.leadTokens ?? 0), cache: cache)
+                    .train(heldOut)
+                let prepared = try await RoutingSetup.prepare(encoder, for: retrained, file: "<\(heldOut.name), retrained without the held-out rows>")
+                setup = RoutingSetup(catalog: setup.catalog, rules: setup.rules, centroids: retrained, centroidsFile: path,
+                                     embedder: prepared.embedder, options: options)
             }
             let tokenizer = encoder.tokenizer
             tokenCount = { tokenizer.encode($0, truncate: false).count - 2 }
+            guard let artifact = setup.centroids, let embedder = setup.embedder else {
+                throw CLIFailure("\(path): no centroids or embedder after set-up")
+            }
             var map = artifact.capabilities
             if let labelMap {
                 guard let data = FileManager.default.contents(atPath: labelMap),
@@ -125,26 +132,18 @@ struct EvalCommand: AsyncParsableCommand {
                 rows[index].label = capability
             }
             let cache = EmbeddingCache(directory: cacheDir ?? EmbeddingCacheLocation.defaultPath)
-            let cached = CachedEmbeddingProvider(base: encoder, cache: cache)
-            for name in names {
-                let fallback = name == "hybrid" ? rules : nil
-                if name == "regex" {
-                    detectors.append(NamedDetector(name: name, detector: rules))
-                } else {
-                    detectors.append(NamedDetector(
-                        name: name,
-                        detector: CentroidIntentDetector(centroids: FixedCentroids(artifact), embedder: cached, fallback: fallback,
-                                                         embedTimeout: routing.embedTimeoutDuration,
-                                                         ruleCandidates: routing.ruleCandidates.count),
-                        timedDetector: CentroidIntentDetector(centroids: FixedCentroids(artifact), embedder: encoder, fallback: fallback,
-                                                              embedTimeout: routing.embedTimeoutDuration,
-                                                              ruleCandidates: routing.ruleCandidates.count)))
-                }
+            let cached = CachedEmbeddingProvider(base: embedder, cache: cache)
+            detectors = kinds.map { kind in
+                kind == .regex
+                    ? NamedDetector(name: kind.rawValue, detector: setup.rules)
+                    : NamedDetector(name: kind.rawValue, detector: setup.detector(kind, embedder: cached),
+                                    timedDetector: setup.detector(kind))
             }
         } else {
-            detectors = [NamedDetector(name: "regex", detector: rules)]
+            setup = try await RoutingSetup.load(RoutingFiles(catalog: routing.catalog, rules: routing.rules), embedder: nil, options: options)
+            detectors = [NamedDetector(name: "regex", detector: setup.rules)]
         }
-        let evaluator = RouterEvaluator(catalog: try routing.loadCatalog(), tokenCount: tokenCount,
+        let evaluator = RouterEvaluator(catalog: setup.catalog, tokenCount: tokenCount,
                                         assumedCompletionTokens: completionTokens, latencySample: latencySample)
         let result = try await evaluator.evaluate(rows, routers: detectors, source: source)
         if let report {

@@ -15,7 +15,7 @@ struct RoutingOptions: ParsableArguments {
     var rules: String?
 
     @Option(name: .long, help: "Which detector decides: regex (rules only), embedding (centroids only), hybrid (centroids, rules below the calibrated threshold or when the embedder fails). Default: hybrid, or regex when no centroid file is found.")
-    var detector: DetectorChoice?
+    var detector: DetectorKind?
 
     @Option(name: .long, help: "Centroid file. Default: $POINTSMAN_CENTROIDS, else the shipped centroids/tasks.json.")
     var centroids: String?
@@ -41,59 +41,54 @@ struct RoutingOptions: ParsableArguments {
 
     @OptionGroup var model: ModelOptions
 
-    /// The detector the flags ask for, with the client to shut down afterwards (remote embeddings), if any.
-    func makeDetector() async throws -> (detector: any IntentDetector, client: OpenAIClient?) {
-        let choice: DetectorChoice
-        let centroidPath: String
-        if let explicit = detector {
-            choice = explicit
-            if choice == .regex { return (try loadRules(), nil) }
-            guard let path = centroids ?? ShippedFiles.centroids() else {
-                throw CLIFailure("no centroid file: pass --centroids FILE (or set POINTSMAN_CENTROIDS); train one with `pointsman train`")
-            }
-            centroidPath = path
-        } else if let path = centroids ?? ShippedFiles.centroids() {
-            choice = .hybrid
-            centroidPath = path
+    /// What the flags ask for, set up once: the detector kind, and a routing set-up that can also build `alsoKind`
+    /// (the B arm of an A/B run), with the client to shut down afterwards (remote embeddings), if any.
+    func makeSetup(also alsoKind: DetectorKind? = nil) async throws -> (setup: RoutingSetup, kind: DetectorKind, client: OpenAIClient?) {
+        let found = centroids ?? ShippedFiles.centroids()
+        let kind: DetectorKind
+        if let detector {
+            kind = detector
+        } else if found != nil {
+            kind = .hybrid
         } else {
             FileHandle.standardError.write(Data("note: no centroid file found; routing with the regex rules\n".utf8))
-            return (try loadRules(), nil)
+            kind = .regex
         }
-        let artifact = try CentroidArtifact.load(from: centroidPath)
+        let options = RoutingSetup.Options(ruleCandidates: ruleCandidates.count, embedTimeout: embedTimeoutDuration)
+        let needsCentroids = kind != .regex || (alsoKind.map { $0 != .regex } ?? false)
+        guard needsCentroids else {
+            let setup = try await RoutingSetup.load(RoutingFiles(catalog: catalog, rules: rules), embedder: nil, options: options)
+            return (setup, kind, nil)
+        }
+        guard let path = found else {
+            throw CLIFailure("no centroid file: pass --centroids FILE (or set POINTSMAN_CENTROIDS); train one with `pointsman train`")
+        }
         var client: OpenAIClient?
         let embedder: any EmbeddingProvider
         if let url = embeddingEndpoint {
             let made = try OpenAIClient(configuration: .init(baseURL: url, requestTimeout: .seconds(10), maxRetries: 0))
             client = made
             embedder = RemoteEmbeddingProvider(client: made, model: embeddingModel)
-            // The fingerprint of a remote embedder needs a call; when it is down, hybrid routing still works.
-            if let print = try? await embedder.fingerprint() {
-                try artifact.checkCompatible(with: print, file: centroidPath)
-            } else if choice == .embedding {
-                try? await made.shutdown()
-                throw CLIFailure("embedding endpoint \(url) is unreachable and --detector embedding has no fallback")
-            }
         } else {
-            // The artifact says how its vectors were pooled (lead tokens); the same weights serve either way.
-            let encoder = try model.loadEncoder().withLeadTokens(artifact.embedder.leadTokens ?? 0)
-            try artifact.checkCompatible(with: encoder.currentFingerprint, file: centroidPath)
-            embedder = encoder
+            embedder = try model.loadEncoder()
         }
-        let detector = CentroidIntentDetector(
-            centroids: FixedCentroids(artifact), embedder: embedder,
-            fallback: choice == .hybrid ? try loadRules() : nil, embedTimeout: embedTimeoutDuration,
-            ruleCandidates: ruleCandidates.count)
-        return (detector, client)
+        do {
+            let setup = try await RoutingSetup.load(
+                RoutingFiles(catalog: catalog, rules: rules, centroids: path), embedder: embedder, options: options)
+            if !setup.embedderReachable, kind == .embedding || alsoKind == .embedding {
+                throw CLIFailure("embedding endpoint \(embeddingEndpoint ?? "") is unreachable and --detector embedding has no fallback")
+            }
+            return (setup, kind, client)
+        } catch {
+            try? await client?.shutdown()
+            throw error
+        }
     }
 
+    /// The catalog the flags name, or the shipped one.
     func loadCatalog() throws -> Catalog {
         guard let catalog else { return .shipped }
         return try Catalog.load(from: catalog)
-    }
-
-    func loadRules() throws -> RegexIntentDetector {
-        guard let rules else { return try RegexIntentDetector(rules: .shipped, file: "<shipped rules>") }
-        return try RegexIntentDetector(rules: RegexRuleSet.load(from: rules), file: rules)
     }
 }
 
@@ -112,10 +107,7 @@ struct RuleCandidates: ExpressibleByArgument {
     var defaultValueDescription: String { count == .max ? "all" : String(count) }
 }
 
-/// The detectors a command can use.
-enum DetectorChoice: String, ExpressibleByArgument, CaseIterable {
-    case regex, embedding, hybrid
-}
+extension DetectorKind: ExpressibleByArgument {}
 
 /// Files that ship with Pointsman, found next to the binary's checkout.
 enum ShippedFiles {

@@ -46,9 +46,8 @@ struct PipelineCommand: AsyncParsableCommand {
 
     func run() async throws {
         let text = try InputReader.text(task, what: "task")
-        let catalog = try routing.loadCatalog()
-        let (detector, embeddingClient) = try await routing.makeDetector()
-        let router = Router(catalog: FixedCatalog(catalog), detector: detector)
+        let (setup, kind, embeddingClient) = try await routing.makeSetup()
+        let router = setup.router(kind)
         let recorder: TraceRecorder
         do { recorder = try TraceRecorder(path: trace) } catch {
             throw CLIFailure("cannot write the trace file \(trace ?? ""): \(error.localizedDescription)")

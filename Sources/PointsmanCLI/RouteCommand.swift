@@ -29,7 +29,7 @@ struct RouteCommand: AsyncParsableCommand {
     var abMode: ABModeChoice?
 
     @Option(name: .long, help: "The B arm's detector in an A/B run: regex, embedding or hybrid.")
-    var abDetector: DetectorChoice = .regex
+    var abDetector: DetectorKind = .regex
 
     @Option(name: .long, help: "Share of ids (0-1) routed by the B arm in split mode.")
     var abShare: Double = 0.5
@@ -59,23 +59,14 @@ struct RouteCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let catalog = try routing.loadCatalog()
-        let (detector, embeddingClient) = try await routing.makeDetector()
+        let (setup, kind, embeddingClient) = try await routing.makeSetup(also: abMode == nil ? nil : abDetector)
         do {
             if let abMode {
-                var armB = routing
-                armB.detector = abDetector
-                let (second, secondClient) = try await armB.makeDetector()
-                let ab = ABRouter(a: Router(catalog: FixedCatalog(catalog), detector: detector),
-                                  b: Router(catalog: FixedCatalog(catalog), detector: second),
-                                  mode: abMode == .shadow ? .shadow : .split(share: abShare), recordPrompts: tracePrompts)
-                do { try await routeAB(ab) } catch {
-                    try? await secondClient?.shutdown()
-                    throw error
-                }
-                try? await secondClient?.shutdown()
+                let ab = setup.abRouter(a: kind, b: abDetector, mode: abMode == .shadow ? .shadow : .split(share: abShare),
+                                        recordPrompts: tracePrompts)
+                try await routeAB(ab)
             } else {
-                try await route(with: Router(catalog: FixedCatalog(catalog), detector: detector), catalog: catalog)
+                try await route(with: setup.router(kind))
             }
         } catch {
             try? await embeddingClient?.shutdown()
@@ -84,7 +75,7 @@ struct RouteCommand: AsyncParsableCommand {
         try? await embeddingClient?.shutdown()
     }
 
-    func route(with router: Router, catalog: Catalog) async throws {
+    func route(with router: Router) async throws {
         if let file {
             let prompts = try InputReader.prompts(file: file)
             for (index, prompt) in prompts.enumerated() {
@@ -98,7 +89,7 @@ struct RouteCommand: AsyncParsableCommand {
             }
             return
         }
-        let text = try InputReader.text(prompt!, what: "prompt")
+        let text = try InputReader.text(prompt ?? "-", what: "prompt")
         let decision = try await router.route(text)
         if json {
             print(JSONOutput.line(decision))
@@ -111,8 +102,8 @@ struct RouteCommand: AsyncParsableCommand {
         do {
             let invoker = ModelInvoker(backend: client)
             let outcome = try await invoker.call(
-                model: catalog.model(decision.model)!, messages: [.user(text)],
-                parameters: ChatParameters(maxTokens: 400, temperature: 0.5), catalog: catalog,
+                model: decision.selected, messages: [.user(text)],
+                parameters: ChatParameters(maxTokens: 400, temperature: 0.5), catalog: await router.catalog.current(),
                 context: .init(task: "route", step: 1, phase: "route", capability: decision.capability,
                                method: decision.method),
                 onDelta: { @Sendable text in Terminal.write(text) })
@@ -144,10 +135,11 @@ struct RouteCommand: AsyncParsableCommand {
                 }
             }
         } else {
-            items = [("1", try InputReader.text(prompt!, what: "prompt"), nil)]
+            items = [("1", try InputReader.text(prompt ?? "-", what: "prompt"), nil)]
         }
+        guard let trace else { throw CLIFailure("--ab-mode records both decisions: give --trace FILE") }
         let writer: ABTraceWriter
-        do { writer = try ABTraceWriter(path: trace!) } catch { throw CLIFailure("cannot write the trace file \(trace!)") }
+        do { writer = try ABTraceWriter(path: trace) } catch { throw CLIFailure("cannot write the trace file \(trace)") }
         for item in items {
             let (decision, record) = try await ab.route(item.text, id: item.id, label: item.label)
             await writer.write(record)

@@ -1,14 +1,14 @@
-import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import Logging
 import MiniLMEncoder
 import NIOCore
+import OpenAIClient
 import ServiceLifecycle
 import UnixSignals
 import PointsmanCore
 
-/// Wires the real implementations: the micro-batched encoder, the routing state, the upstream client, metrics, the A/B
+/// Wires the real implementations: the micro-batched encoder, the routing store, the upstream client, metrics, the A/B
 /// trace, and the background services (file watching, SIGHUP reload, client shutdown).
 public func buildApplication(
     configuration: ServiceConfiguration, encoder: MiniLMEncoder?, logger: Logger = Logger(label: "pointsman.serve")
@@ -18,16 +18,22 @@ public func buildApplication(
         EmbeddingBatcher(encoder: $0, maxTexts: configuration.batchMaxTexts, maxWait: configuration.batchMaxWait,
                          queueLimit: configuration.queueLimit, metrics: metrics)
     }
-    let state = try await RoutingState(configuration: configuration, embedder: batcher, logger: logger)
-    var http = HTTPClient.Configuration()
-    http.timeout = .init(connect: .seconds(5), read: .nanoseconds(
-        configuration.upstreamIdleTimeout.components.seconds * 1_000_000_000 + configuration.upstreamIdleTimeout.components.attoseconds / 1_000_000_000))
-    http.connectionPool.retryConnectionEstablishment = false
-    let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
+    let state = try await RoutingStore(
+        files: configuration.routingFiles, embedder: batcher, detector: .hybrid,
+        options: RoutingSetup.Options(ruleCandidates: configuration.ruleCandidates),
+        ab: configuration.abMode.map {
+            RoutingStore.ABConfiguration(b: configuration.abDetector, mode: $0, recordPrompts: configuration.logPrompts)
+        },
+        logger: logger)
+    // The proxy makes one attempt per model: the catalog's fallbacks, not retries, answer a failing upstream.
+    let upstream = try OpenAIClient(
+        configuration: OpenAIClientConfiguration(
+            baseURL: configuration.upstreamURL, apiKey: configuration.upstreamAPIKey,
+            requestTimeout: configuration.upstreamTimeout, idleTimeout: configuration.upstreamIdleTimeout, maxRetries: 0),
+        logger: logger)
     let trace = try configuration.tracePath.map { try ABTraceWriter(path: $0) }
     let dependencies = ServiceDependencies(
-        configuration: configuration, state: state, batcher: batcher,
-        proxy: UpstreamProxy(http: client, configuration: configuration), metrics: metrics, trace: trace, logger: logger)
+        configuration: configuration, state: state, batcher: batcher, upstream: upstream, metrics: metrics, trace: trace)
     let router = buildRouter(dependencies)
     var app = Application(
         router: router,
@@ -36,15 +42,15 @@ public func buildApplication(
             idleTimeout: .nanoseconds(EmbeddingBatcher.nanoseconds(configuration.idleTimeout)))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "pointsman"),
         logger: logger)
-    app.addServices(ReloadService(state: state, metrics: metrics, interval: configuration.watchInterval, logger: logger),
-                    HTTPClientService(client: client, trace: trace))
+    app.addServices(ReloadService(state: state, metrics: metrics, interval: configuration.watchInterval),
+                    UpstreamClientService(client: upstream, trace: trace))
     return app
 }
 
 /// The routes, without any server: tested through `app.test(.router)`.
 public func buildRouter(_ d: ServiceDependencies) -> Hummingbird.Router<BasicRequestContext> {
     let router = Hummingbird.Router(context: BasicRequestContext.self)
-    router.add(middleware: MetricsMiddleware(metrics: d.metrics))
+    router.add(middleware: RequestOutcomeMiddleware(metrics: d.metrics))
     router.add(middleware: APIKeyMiddleware(keys: d.configuration.apiKeys))
     router.get("/healthz") { _, _ in jsonResponse(["status": "ok"]) }
     router.get("/readyz") { _, _ in await d.ready() }
@@ -55,17 +61,16 @@ public func buildRouter(_ d: ServiceDependencies) -> Hummingbird.Router<BasicReq
     router.get("/v1/models") { _, _ in await d.models() }
     router.post("/v1/route") { request, _ in try await d.route(request) }
     router.post("/v1/embeddings") { request, _ in try await d.embeddings(request) }
-    router.post("/v1/chat/completions") { request, _ in try await d.chatCompletions(request) }
+    router.post("/v1/chat/completions") { request, context in try await d.chatCompletions(request, context: context) }
     router.post("/admin/reload") { _, _ in await d.reload() }
     return router
 }
 
 /// Reloads on SIGHUP and, when asked, whenever a watched file changes.
 struct ReloadService: Service {
-    let state: RoutingState
+    let state: RoutingStore
     let metrics: ServiceMetrics
     let interval: Duration?
-    let logger: Logger
 
     func run() async throws {
         try await cancelWhenGracefulShutdown { try await self.loop() }
@@ -93,8 +98,8 @@ struct ReloadService: Service {
 }
 
 /// Keeps the upstream client alive for the service's life and shuts it down cleanly.
-struct HTTPClientService: Service {
-    let client: HTTPClient
+struct UpstreamClientService: Service {
+    let client: OpenAIClient
     let trace: ABTraceWriter?
 
     func run() async throws {

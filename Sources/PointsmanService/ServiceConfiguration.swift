@@ -47,9 +47,7 @@ public struct ServiceConfiguration: Sendable {
     public var watchInterval: Duration? = .seconds(2)
 
     public init() {}
-}
 
-/// Which detector an arm uses.
-public enum DetectorKind: String, Sendable, CaseIterable {
-    case regex, embedding, hybrid
+    /// The files routing is built from.
+    public var routingFiles: RoutingFiles { RoutingFiles(catalog: catalogPath, rules: rulesPath, centroids: centroidsPath) }
 }

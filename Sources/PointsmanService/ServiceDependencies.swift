@@ -1,16 +1,29 @@
 import Foundation
 import Logging
-import MiniLMEncoder
 import PointsmanCore
 
-/// What the routes work with; `buildApplication` wires the real implementations.
+/// What the routes work with. `buildApplication` wires the real implementations; tests may build one from fakes
+/// (no sockets, no model files).
 public struct ServiceDependencies: Sendable {
     public var configuration: ServiceConfiguration
-    public var state: RoutingState
+    /// The routing state (catalog, rules, centroids), reloaded together.
+    public var state: RoutingStore
     /// The micro-batched local encoder for `/v1/embeddings` and routing; nil: no encoder (regex routing only).
     public var batcher: EmbeddingBatcher?
-    public var proxy: UpstreamProxy
+    /// Where chat requests go.
+    public var upstream: any ChatForwarding
     public var metrics: ServiceMetrics
+    /// The A/B decision trace, if one is written.
     public var trace: ABTraceWriter?
-    public var logger: Logger
+
+    /// Creates the dependencies.
+    public init(configuration: ServiceConfiguration, state: RoutingStore, batcher: EmbeddingBatcher? = nil,
+                upstream: any ChatForwarding, metrics: ServiceMetrics = ServiceMetrics(), trace: ABTraceWriter? = nil) {
+        self.configuration = configuration
+        self.state = state
+        self.batcher = batcher
+        self.upstream = upstream
+        self.metrics = metrics
+        self.trace = trace
+    }
 }

@@ -7,11 +7,7 @@ import Testing
 import VectorMath
 
 func goldenItems() throws -> [(text: String, embedding: [Float])] {
-    let data = try Data(contentsOf: URL(fileURLWithPath: TestPaths.sharedFile("golden/minilm_golden.json")))
-    let json = try JSONSerialization.jsonObject(with: data) as! [String: Any]
-    return (json["items"] as! [[String: Any]]).map {
-        ($0["text"] as! String, ($0["embedding"] as! [NSNumber]).map(\.floatValue))
-    }
+    try Fixture.goldenEdgeCaseEmbeddings()
 }
 
 func cosine(_ a: [Float], _ b: [Float]) -> Double {

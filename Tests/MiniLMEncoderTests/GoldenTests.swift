@@ -12,23 +12,36 @@ struct GoldenItem: Sendable {
     var embedding: [Float]?
 }
 
+/// The golden files, each read once; a missing or broken file fails the tests that use it, with its name.
 enum Golden {
-    static let edgeCases: [GoldenItem] = {
-        let data = try! Data(contentsOf: URL(fileURLWithPath: TestPaths.sharedFile("golden/minilm_golden.json")))
-        let json = try! JSONSerialization.jsonObject(with: data) as! [String: Any]
-        return (json["items"] as! [[String: Any]]).map(item)
-    }()
+    private static let edgeCaseItems = Result { () throws -> [GoldenItem] in
+        let relative = "golden/minilm_golden.json"
+        guard let items = try Fixture.jsonObject(relative)["items"] as? [[String: Any]] else {
+            throw FixtureError(path: TestPaths.fixture(relative), problem: "no `items` list")
+        }
+        return try items.map { try item($0, in: relative) }
+    }
+    private static let trainPromptItems = Result { try lines("golden/tokens_train_prompts.jsonl") }
+    private static let embeddingSampleItems = Result { try lines("golden/embeddings_train_sample.jsonl") }
 
-    static let trainPrompts: [GoldenItem] = try! TestPaths.jsonLines(
-        TestPaths.sharedFile("golden/tokens_train_prompts.jsonl")).map(item)
+    /// The 29 edge cases with ids and embeddings.
+    static func edgeCases() throws -> [GoldenItem] { try edgeCaseItems.get() }
+    /// Token ids of 3,960 real prompts.
+    static func trainPrompts() throws -> [GoldenItem] { try trainPromptItems.get() }
+    /// Ids and embeddings of 200 of them.
+    static func embeddingSample() throws -> [GoldenItem] { try embeddingSampleItems.get() }
 
-    static let embeddingSample: [GoldenItem] = try! TestPaths.jsonLines(
-        TestPaths.sharedFile("golden/embeddings_train_sample.jsonl")).map(item)
+    private static func lines(_ relative: String) throws -> [GoldenItem] {
+        try Fixture.jsonLines(relative).map { try item($0, in: relative) }
+    }
 
-    static func item(_ object: [String: Any]) -> GoldenItem {
-        GoldenItem(
-            text: object["text"] as! String,
-            tokenIDs: (object["token_ids"] as! [NSNumber]).map { $0.int32Value },
+    static func item(_ object: [String: Any], in relative: String) throws -> GoldenItem {
+        guard let text = object["text"] as? String, let ids = object["token_ids"] as? [NSNumber] else {
+            throw FixtureError(path: TestPaths.fixture(relative), problem: "a row lacks `text` or `token_ids`")
+        }
+        return GoldenItem(
+            text: text,
+            tokenIDs: ids.map { $0.int32Value },
             untruncatedIDs: (object["token_ids_untruncated"] as? [NSNumber])?.map { $0.int32Value },
             embedding: (object["embedding"] as? [NSNumber])?.map { $0.floatValue })
     }
@@ -60,8 +73,8 @@ struct TokenizerGoldenTests {
     @Test("29 edge cases: ids, truncation and untruncated ids")
     func edgeCases() throws {
         let tokenizer = try loadedEncoder().tokenizer
-        #expect(Golden.edgeCases.count == 29)
-        for item in Golden.edgeCases {
+        #expect(try Golden.edgeCases().count == 29)
+        for item in try Golden.edgeCases() {
             #expect(tokenizer.encode(item.text) == item.tokenIDs, "text: \(item.text.debugDescription)")
             if let full = item.untruncatedIDs {
                 #expect(tokenizer.encode(item.text, truncate: false) == full, "untruncated: \(item.text.prefix(40))")
@@ -73,9 +86,9 @@ struct TokenizerGoldenTests {
     @Test("3,960 real training prompts")
     func trainPrompts() throws {
         let tokenizer = try loadedEncoder().tokenizer
-        #expect(Golden.trainPrompts.count == 3960)
+        #expect(try Golden.trainPrompts().count == 3960)
         var mismatches: [String] = []
-        for item in Golden.trainPrompts where tokenizer.encode(item.text) != item.tokenIDs {
+        for item in try Golden.trainPrompts() where tokenizer.encode(item.text) != item.tokenIDs {
             mismatches.append(item.text)
         }
         #expect(mismatches.isEmpty, "\(mismatches.count) mismatches, first: \(mismatches.prefix(3))")
@@ -120,10 +133,10 @@ struct EmbeddingGoldenTests {
         }
     }
 
-    @Test("edge cases, one at a time") func edgeCasesSingle() async throws { try await check(Golden.edgeCases, batchSize: 1) }
-    @Test("edge cases, batched") func edgeCasesBatched() async throws { try await check(Golden.edgeCases, batchSize: 8) }
-    @Test("200 training prompts, one at a time") func sampleSingle() async throws { try await check(Golden.embeddingSample, batchSize: 1) }
-    @Test("200 training prompts, batched by 32") func sampleBatched() async throws { try await check(Golden.embeddingSample, batchSize: 32) }
+    @Test("edge cases, one at a time") func edgeCasesSingle() async throws { try await check(try Golden.edgeCases(), batchSize: 1) }
+    @Test("edge cases, batched") func edgeCasesBatched() async throws { try await check(try Golden.edgeCases(), batchSize: 8) }
+    @Test("200 training prompts, one at a time") func sampleSingle() async throws { try await check(try Golden.embeddingSample(), batchSize: 1) }
+    @Test("200 training prompts, batched by 32") func sampleBatched() async throws { try await check(try Golden.embeddingSample(), batchSize: 32) }
 
     @Test("fingerprint names the model, dimension, normalisation and weights hash")
     func fingerprint() async throws {

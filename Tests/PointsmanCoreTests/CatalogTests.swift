@@ -109,19 +109,20 @@ struct CatalogReloadTests {
         let dir = TestPaths.temporaryDirectory("reload")
         let path = dir + "/catalog.json"
         try CatalogTests.valid.write(toFile: path, atomically: true, encoding: .utf8)
-        let store = try CatalogStore(path: path)
-        #expect(await store.current().models.count == 2)
+        let store = try await RoutingStore(files: RoutingFiles(catalog: path), embedder: nil, detector: .regex)
+        #expect(await store.current().catalog.models.count == 2)
 
         let three = #"{"default_model":"a","models":[{"alias":"a","capabilities":["general"],"priority":1},{"alias":"b","capabilities":["code"],"priority":2},{"alias":"c","capabilities":["math"],"priority":2}]}"#
         try three.write(toFile: path, atomically: true, encoding: .utf8)
-        #expect(await store.reload() == nil)
-        #expect(await store.current().models.count == 3)
+        #expect(await store.reload().ok)
+        #expect(await store.current().catalog.models.count == 3)
 
         try #"{"default_model":"a","models":[{"alias":"a","capabilities":["general"],"priority":1,"fallbacks":["nope"]}]}"#
             .write(toFile: path, atomically: true, encoding: .utf8)
         let failure = await store.reload()
-        #expect(failure?.field == "models[0].fallbacks[0]")
-        #expect(await store.current().models.count == 3)
+        #expect(!failure.ok)
+        #expect(failure.errors.first?.contains("models[0].fallbacks[0]") == true, "\(failure.errors)")
+        #expect(await store.current().catalog.models.count == 3)
         #expect(await store.counts == .init(succeeded: 1, failed: 1))
     }
 
@@ -130,7 +131,7 @@ struct CatalogReloadTests {
         let dir = TestPaths.temporaryDirectory("watch")
         let path = dir + "/catalog.json"
         try CatalogTests.valid.write(toFile: path, atomically: true, encoding: .utf8)
-        let store = try CatalogStore(path: path)
+        let store = try await RoutingStore(files: RoutingFiles(catalog: path), embedder: nil, detector: .regex)
         await store.startWatching(every: .milliseconds(20))
         let variants = [CatalogTests.valid, #"{"default_model":"x","models":[{"alias":"x","capabilities":["general"],"priority":1}]}"#]
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -142,7 +143,7 @@ struct CatalogReloadTests {
             }
             group.addTask {
                 for _ in 0..<400 {
-                    let catalog = await store.current()
+                    let catalog = await store.current().catalog
                     // Every catalog seen is one of the two complete versions.
                     #expect(catalog.models.count == 2 || catalog.models.map(\.alias) == ["x"])
                     #expect(catalog.model(catalog.defaultModel) != nil)
@@ -154,7 +155,7 @@ struct CatalogReloadTests {
         var seen = false
         for _ in 0..<100 where !seen {
             try await Task.sleep(for: .milliseconds(20))
-            seen = await store.current().defaultModel == "x"
+            seen = await store.current().catalog.defaultModel == "x"
         }
         await store.stopWatching()
         #expect(seen)

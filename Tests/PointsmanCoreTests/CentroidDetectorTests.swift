@@ -300,16 +300,16 @@ struct CentroidFileTests {
     func reload() async throws {
         let path = TestPaths.temporaryDirectory("centroids") + "/c.json"
         try artifact().write(to: path)
-        let store = try CentroidStore(path: path, embedder: EmbedderFingerprint(model: "keywords", dimension: 4, normalized: true, weightsHash: "k1"))
+        let store = try await RoutingStore(files: RoutingFiles(centroids: path), embedder: KeywordEmbedder())
         try artifact(thresholds: ["code": 0.1]).write(to: path)
-        #expect(await store.reload() == nil)
-        #expect(await store.current().artifact.thresholds["code"] == 0.1)
+        #expect(await store.reload().ok)
+        #expect(await store.current().setup.centroids?.thresholds["code"] == 0.1)
         try "{ broken".write(toFile: path, atomically: true, encoding: .utf8)
-        #expect(await store.reload() != nil)
+        #expect(await store.reload().ok == false)
         try artifact(model: "another").write(to: path)
-        #expect(await store.reload()?.problem.contains("another") == true)
-        #expect(await store.current().artifact.thresholds["code"] == 0.1)
-        #expect(await store.reloads == .init(succeeded: 1, failed: 2))
+        #expect(await store.reload().errors.first?.contains("another") == true)
+        #expect(await store.current().setup.centroids?.thresholds["code"] == 0.1)
+        #expect(await store.counts == .init(succeeded: 1, failed: 2))
     }
 }
 

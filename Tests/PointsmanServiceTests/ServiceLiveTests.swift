@@ -47,7 +47,7 @@ struct ServiceLiveTests {
             try await pointsman.shutdown()
             // Creative goes to mistral-7b (dead endpoint) and falls back to phi-4-mini on the peer.
             try await client.execute(uri: "/v1/chat/completions", method: .post,
-                                     body: body(["model": "auto", "max_tokens": 8, "messages": [["role": "user", "content": "Write a short poem about the moon"]]])) { response in
+                                     body: try body(["model": "auto", "max_tokens": 8, "messages": [["role": "user", "content": "Write a short poem about the moon"]]])) { response in
                 #expect(response.status == .ok)
                 #expect(response.headers[HTTPField.Name("x-pointsman-capability")!] == "creative")
                 #expect(response.headers[HTTPField.Name("x-pointsman-model")!] == "phi-4-mini")
@@ -81,7 +81,7 @@ struct ServiceLiveTests {
         let upstream = try await FakeOpenAIServer { _ in .stream(pieces: [FakeBodies.chunk("partial")], cut: true) }
         try await makeApp(testConfiguration(upstream: upstream.baseURL)).test(.live) { client in
             try await client.execute(uri: "/v1/chat/completions", method: .post,
-                                     body: body(["model": "auto", "stream": true, "messages": [["role": "user", "content": "hi"]]])) { response in
+                                     body: try body(["model": "auto", "stream": true, "messages": [["role": "user", "content": "hi"]]])) { response in
                 let text = String(buffer: response.body)
                 #expect(text.contains("partial"))
                 #expect(text.contains("upstream_interrupted"))
@@ -96,7 +96,7 @@ struct ServiceLiveTests {
             try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
                 for i in 0..<60 {
                     group.addTask {
-                        try await client.execute(uri: "/v1/route", method: .post, body: body(["prompt": "Translate sentence \(i) into German"])).status
+                        try await client.execute(uri: "/v1/route", method: .post, body: try body(["prompt": "Translate sentence \(i) into German"])).status
                     }
                     if i % 10 == 0 { group.addTask { try await client.execute(uri: "/admin/reload", method: .post).status } }
                 }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Where tests find the repository, the read-only shared folder and the model.
+/// Where tests find the repository, its fixtures and the model.
 public enum TestPaths {
     /// The repository root (two levels above this file's folder).
     public static let repository: String = {
@@ -9,17 +9,9 @@ public enum TestPaths {
         return url.path
     }()
 
-    /// `../shared` beside the repository, or `POINTSMAN_SHARED_DIR`.
-    public static let shared: String = {
-        if let override = ProcessInfo.processInfo.environment["POINTSMAN_SHARED_DIR"], !override.isEmpty {
-            return override
-        }
-        return (repository as NSString).appendingPathComponent("../shared")
-    }()
-
-    /// A file under the shared folder.
-    public static func sharedFile(_ relative: String) -> String {
-        (shared as NSString).appendingPathComponent(relative)
+    /// A file under `Tests/Fixtures` (the golden files and other data the tests read, kept in the repository).
+    public static func fixture(_ relative: String) -> String {
+        (repository as NSString).appendingPathComponent("Tests/Fixtures/" + relative)
     }
 
     /// A file under the repository.
@@ -45,8 +37,71 @@ public enum TestPaths {
     /// Reads a JSON Lines file into objects.
     public static func jsonLines(_ path: String) throws -> [[String: Any]] {
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        return try text.split(separator: "\n").map {
-            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        return try text.split(separator: "\n").enumerated().map { index, line in
+            guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                throw FixtureError(path: path, problem: "line \(index + 1) is not a JSON object")
+            }
+            return object
+        }
+    }
+}
+
+/// A fixture file the tests need is missing or not what they expect.
+public struct FixtureError: Error, CustomStringConvertible {
+    public let path: String
+    public let problem: String
+
+    public init(path: String, problem: String) {
+        self.path = path
+        self.problem = problem
+    }
+
+    public var description: String { "fixture \(path): \(problem)" }
+}
+
+/// Reads fixture files, turning every failure into a `FixtureError` that names the file.
+public enum Fixture {
+    /// A JSON object file under `Tests/Fixtures`.
+    public static func jsonObject(_ relative: String) throws -> [String: Any] {
+        let path = TestPaths.fixture(relative)
+        guard FileManager.default.fileExists(atPath: path) else { throw FixtureError(path: path, problem: "missing") }
+        do {
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw FixtureError(path: path, problem: "not a JSON object")
+            }
+            return object
+        } catch let error as FixtureError {
+            throw error
+        } catch {
+            throw FixtureError(path: path, problem: "unreadable (\(error))")
+        }
+    }
+
+    /// A JSON Lines file under `Tests/Fixtures`.
+    public static func jsonLines(_ relative: String) throws -> [[String: Any]] {
+        let path = TestPaths.fixture(relative)
+        guard FileManager.default.fileExists(atPath: path) else { throw FixtureError(path: path, problem: "missing") }
+        do {
+            return try TestPaths.jsonLines(path)
+        } catch let error as FixtureError {
+            throw error
+        } catch {
+            throw FixtureError(path: path, problem: "unreadable (\(error))")
+        }
+    }
+
+    /// The normalised golden embeddings of the 29 edge cases, with their texts.
+    public static func goldenEdgeCaseEmbeddings() throws -> [(text: String, embedding: [Float])] {
+        let relative = "golden/minilm_golden.json"
+        guard let items = try jsonObject(relative)["items"] as? [[String: Any]] else {
+            throw FixtureError(path: TestPaths.fixture(relative), problem: "no `items` list")
+        }
+        return try items.map { item in
+            guard let text = item["text"] as? String, let vector = item["embedding"] as? [NSNumber] else {
+                throw FixtureError(path: TestPaths.fixture(relative), problem: "an item lacks `text` or `embedding`")
+            }
+            return (text, vector.map(\.floatValue))
         }
     }
 }

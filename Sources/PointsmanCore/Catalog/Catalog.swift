@@ -138,6 +138,11 @@ public struct Catalog: Sendable, Equatable, Codable {
         models = try c.decode([ModelEntry].self, forKey: .models)
     }
 
+    /// The default model's entry. A validated catalog always has it; an unvalidated one falls back to its first model.
+    public var defaultEntry: ModelEntry {
+        model(defaultModel) ?? models.first ?? ModelEntry(alias: defaultModel, capabilities: [], priority: 0)
+    }
+
     /// The entry for an alias.
     public func model(_ alias: String) -> ModelEntry? { models.first { $0.alias == alias } }
 

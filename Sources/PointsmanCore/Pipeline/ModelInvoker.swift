@@ -1,16 +1,6 @@
 import Foundation
 import PointsmanInterfaces
 
-/// Every attempt failed: the selected model and each fallback.
-public struct AllModelsFailedError: Error, Sendable, CustomStringConvertible {
-    /// (alias, error) per attempt, in order.
-    public var attempts: [(model: String, error: String)]
-
-    public var description: String {
-        "every model failed: " + attempts.map { "\($0.model): \($0.error)" }.joined(separator: "; ")
-    }
-}
-
 /// Calls a model through a `ChatBackend`, answering from the cache where allowed and trying the catalog's fallbacks
 /// in order when the model fails. Every attempt is traced.
 public struct ModelInvoker: Sendable {
@@ -59,8 +49,7 @@ public struct ModelInvoker: Sendable {
         model: ModelEntry, messages: [ChatMessage], parameters: ChatParameters, catalog: Catalog,
         context: CallContext, onDelta: (@Sendable (String) -> Void)? = nil
     ) async throws -> Outcome {
-        var failures: [(model: String, error: String)] = []
-        for (index, entry) in catalog.fallbackChain(for: model).enumerated() {
+        try await FallbackChain(model, in: catalog).run { entry, index in
             let request = ChatRequest(model: entry.upstreamID, messages: messages, parameters: parameters, baseURL: entry.baseURL)
             let started = Date()
             let clock = ContinuousClock.now
@@ -98,14 +87,12 @@ public struct ModelInvoker: Sendable {
                 await cache?.store(completion, for: request)
                 return Outcome(completion: completion, model: entry, cached: false, cost: cost)
             } catch {
-                let message = String(describing: error)
                 await record(context, entry, attempt: index + 1, since: clock, at: started, usage: nil, cost: nil,
-                             cached: false, error: message)
-                failures.append((entry.alias, message))
-                if startedStreaming || error is CancellationError { throw error }
+                             cached: false, error: String(describing: error))
+                // A model that already streamed part of its answer cannot be replaced by another.
+                throw startedStreaming ? FallbackChain.Stop(error) : error
             }
         }
-        throw AllModelsFailedError(attempts: failures)
     }
 
     static func cost(of usage: TokenUsage?, for model: ModelEntry) -> Double? {

@@ -95,9 +95,8 @@ public struct Pipeline: Sendable {
         var results: [StepResult] = []
         for (index, step) in steps.enumerated() {
             let decision = try await router.route(step)
-            guard let model = catalog.model(decision.model) else { continue }
             let outcome = try await invoker.call(
-                model: model, messages: [.user(step)], parameters: parameters, catalog: catalog,
+                model: decision.selected, messages: [.user(step)], parameters: parameters, catalog: catalog,
                 context: .init(task: runID, step: index + 1, phase: "solve", capability: decision.capability,
                                method: decision.method))
             outcomes.append(outcome)

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import PointsmanInterfaces
 
 /// How two detectors share traffic.
 public enum ABMode: Sendable, Equatable {
@@ -54,10 +55,23 @@ public struct ABRouter: Sendable {
 
     /// Routes `prompt` for request/user `id`; returns the decision used and the record to trace.
     public func route(_ prompt: String, id: String, label: String? = nil) async throws -> (decision: RouteDecision, record: ABDecisionRecord) {
+        try await route(text: prompt, id: id, label: label) { try await $0.route(prompt) }
+    }
+
+    /// Routes a conversation for request/user `id` exactly as `Router.route(messages:)` does on each arm (earlier
+    /// user turns blended in); the record's prompt is the last user turn.
+    public func route(messages: [ChatMessage], id: String, label: String? = nil) async throws -> (decision: RouteDecision, record: ABDecisionRecord) {
+        let last = messages.last { $0.role == .user }?.content ?? ""
+        return try await route(text: last, id: id, label: label) { try await $0.route(messages: messages) }
+    }
+
+    private func route(
+        text prompt: String, id: String, label: String?, with decide: @Sendable @escaping (Router) async throws -> RouteDecision
+    ) async throws -> (decision: RouteDecision, record: ABDecisionRecord) {
         let clock = ContinuousClock()
-        func timed(_ router: Router) async throws -> (RouteDecision, Double) {
+        @Sendable func timed(_ router: Router) async throws -> (RouteDecision, Double) {
             let start = clock.now
-            let decision = try await router.route(prompt)
+            let decision = try await decide(router)
             let elapsed = clock.now - start
             return (decision, Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
         }
@@ -84,11 +98,8 @@ public struct ABRouter: Sendable {
             if arm == "A" { record.a = decision; record.aLatencyMs = latency } else { record.b = decision; record.bLatencyMs = latency }
             used = decision
         }
-        let catalog = await (record.arm == "A" ? a : b).catalog.current()
-        if let model = catalog.model(used.model) {
-            let tokens = max(1, prompt.utf8.count / 4)  // rough: a token is about four bytes of English
-            record.cost = model.cost(promptTokens: tokens, completionTokens: 0)
-        }
+        let tokens = max(1, prompt.utf8.count / 4)  // rough: a token is about four bytes of English
+        record.cost = used.selected.cost(promptTokens: tokens, completionTokens: 0)
         return (used, record)
     }
 }

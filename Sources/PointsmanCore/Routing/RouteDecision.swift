@@ -1,11 +1,9 @@
-/// Where a prompt goes and why.
+/// Where a prompt goes and why. It carries the selected catalog entry, so nobody looks the model up again.
 public struct RouteDecision: Sendable, Equatable, Codable {
     /// The capability the prompt needs.
     public var capability: String
-    /// The chosen model's alias.
-    public var model: String
-    /// The model id sent upstream.
-    public var upstreamModel: String
+    /// The selected catalog entry (endpoint, prices, fallbacks included).
+    public var selected: ModelEntry
     /// Detector confidence, 0…1.
     public var confidence: Double
     /// How the capability was decided.
@@ -19,24 +17,44 @@ public struct RouteDecision: Sendable, Equatable, Codable {
     /// The centroid label that won, or nil when the embedding detector abstained or did not run.
     public var label: String?
 
+    /// The chosen model's alias.
+    public var model: String { selected.alias }
+    /// The model id sent upstream.
+    public var upstreamModel: String { selected.upstreamID }
+
     enum CodingKeys: String, CodingKey {
         case capability, model, upstreamModel = "upstream_model", confidence, method, escalated, reasons, scores, label
     }
 
     /// Creates a decision.
     public init(
-        capability: String, model: String, upstreamModel: String, confidence: Double, method: DetectionMethod,
+        capability: String, selected: ModelEntry, confidence: Double, method: DetectionMethod,
         escalated: Bool, reasons: [String], scores: [String: Double], label: String?
     ) {
         self.capability = capability
-        self.model = model
-        self.upstreamModel = upstreamModel
+        self.selected = selected
         self.confidence = confidence
         self.method = method
         self.escalated = escalated
         self.reasons = reasons
         self.scores = scores
         self.label = label
+    }
+
+    /// Reads a decision as traces record it. The JSON names the model by alias and upstream id only, so the entry
+    /// of a decoded decision knows just those two (enough to replay and compare decisions).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        capability = try c.decode(String.self, forKey: .capability)
+        let alias = try c.decode(String.self, forKey: .model)
+        let upstream = try c.decodeIfPresent(String.self, forKey: .upstreamModel)
+        selected = ModelEntry(alias: alias, capabilities: [], priority: 0, upstreamModel: upstream == alias ? nil : upstream)
+        confidence = try c.decode(Double.self, forKey: .confidence)
+        method = try c.decode(DetectionMethod.self, forKey: .method)
+        escalated = try c.decode(Bool.self, forKey: .escalated)
+        reasons = try c.decode([String].self, forKey: .reasons)
+        scores = try c.decode([String: Double].self, forKey: .scores)
+        label = try c.decodeIfPresent(String.self, forKey: .label)
     }
 
     public func encode(to encoder: any Encoder) throws {

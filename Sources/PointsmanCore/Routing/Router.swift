@@ -74,7 +74,7 @@ public struct Router: Sendable {
     func decide(_ detection: Detection, prompt: String, catalog: Catalog) -> RouteDecision {
         let selection = selector.select(capability: detection.capability, prompt: prompt, in: catalog)
         return RouteDecision(
-            capability: detection.capability, model: selection.model.alias, upstreamModel: selection.model.upstreamID,
+            capability: detection.capability, selected: selection.model,
             confidence: detection.confidence, method: detection.method, escalated: selection.escalated,
             reasons: detection.reasons + selection.reasons, scores: detection.scores, label: detection.label)
     }

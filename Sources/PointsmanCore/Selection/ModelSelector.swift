@@ -30,7 +30,7 @@ public struct ModelSelector: Sendable {
             chosen = best
             reasons.append("\(best.alias) declares \(capability) with priority \(best.priority)")
         } else {
-            chosen = catalog.model(catalog.defaultModel)!
+            chosen = catalog.defaultEntry
             reasons.append("no model declares \(capability); default model \(chosen.alias)")
         }
         if let rule = catalog.escalation, let why = rule.reason(for: prompt), let target = catalog.model(rule.target),

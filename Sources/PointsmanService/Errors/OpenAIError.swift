@@ -32,6 +32,11 @@ public struct OpenAIError: HTTPResponseError, Sendable {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
+    /// A request body problem, with its field.
+    init(_ error: RequestError) {
+        self.init(.badRequest, error.message, code: error.code, param: error.param)
+    }
+
     static func badJSON(_ detail: String) -> OpenAIError { OpenAIError(.badRequest, "invalid JSON body: \(detail)", code: "invalid_json") }
     static func missing(_ field: String) -> OpenAIError { OpenAIError(.badRequest, "missing required field \"\(field)\"", code: "missing_field", param: field) }
     static func wrongType(_ field: String, _ expected: String) -> OpenAIError {

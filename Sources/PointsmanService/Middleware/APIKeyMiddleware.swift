@@ -1,8 +1,8 @@
 import Foundation
 import Hummingbird
 
-/// Requires `Authorization: Bearer <key>` with one of the configured keys on every route except the health probes.
-/// Keys are compared in constant time.
+/// Requires `Authorization: Bearer <key>` (the scheme in any case) with one of the configured keys on every route
+/// except the health probes. Keys are compared in constant time.
 struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
     let keys: [[UInt8]]
     let open: Set<String> = ["/healthz", "/readyz"]
@@ -13,10 +13,11 @@ struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if keys.isEmpty || open.contains(request.uri.path) { return try await next(request, context) }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+        guard let header = request.headers[.authorization], header.count > 7,
+              header.prefix(7).lowercased() == "bearer " else {
             throw OpenAIError(.unauthorized, "missing API key: send Authorization: Bearer <key>", code: "missing_api_key")
         }
-        let presented = Array(header.dropFirst("Bearer ".count).utf8)
+        let presented = Array(header.dropFirst(7).trimmingCharacters(in: .whitespaces).utf8)
         var matched = false
         for key in keys where Self.constantTimeEqual(key, presented) { matched = true }
         guard matched else { throw OpenAIError(.unauthorized, "invalid API key", code: "invalid_api_key") }
@@ -32,27 +33,5 @@ struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
             difference |= x ^ y
         }
         return difference == 0
-    }
-}
-
-/// Counts requests by route and status, and turns any error into the OpenAI error shape (never a bare 500 page).
-struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
-    let metrics: ServiceMetrics
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let route = context.endpointPath ?? request.uri.path
-        do {
-            let response = try await next(request, context)
-            metrics.request(route: route, status: Int(response.status.code))
-            return response
-        } catch let error as any HTTPResponseError {
-            metrics.request(route: route, status: Int(error.status.code))
-            if error is OpenAIError { throw error }
-            throw OpenAIError(error.status, error.status.reasonPhrase)
-        } catch {
-            metrics.request(route: route, status: 500)
-            context.logger.error("request failed", metadata: ["error": "\(error)"])
-            throw OpenAIError(.internalServerError, "internal error: \(error)")
-        }
     }
 }

@@ -1,8 +1,8 @@
-import AsyncHTTPClient
 import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import OpenAIClient
 import PointsmanCore
 import PointsmanInterfaces
 
@@ -11,102 +11,120 @@ extension HTTPField.Name {
     static let pointsmanCapability = Self("x-pointsman-capability")!
     static let pointsmanMethod = Self("x-pointsman-method")!
     static let pointsmanConfidence = Self("x-pointsman-confidence")!
+    static let pointsmanUser = Self("x-pointsman-user")!
 }
 
 extension ServiceDependencies {
-    /// `POST /v1/chat/completions`: `auto` is routed (with the catalog's fallbacks), anything else forwarded as asked.
-    func chatCompletions(_ request: Request) async throws -> Response {
-        var body = try await request.jsonObject(limit: configuration.maxBodyBytes)
-        guard let requested = body["model"] else { throw OpenAIError.missing("model") }
-        guard let modelName = requested as? String else { throw OpenAIError.wrongType("model", "a string") }
-        guard let rawMessages = body["messages"] else { throw OpenAIError.missing("messages") }
-        guard let list = rawMessages as? [[String: Any]] else { throw OpenAIError.wrongType("messages", "a list of message objects") }
-        guard !list.isEmpty else { throw OpenAIError(.badRequest, "messages is empty", code: "empty_input", param: "messages") }
-        var messages: [ChatMessage] = []
-        for (index, item) in list.enumerated() {
-            guard let roleName = item["role"] as? String, let role = ChatRole(rawValue: roleName) else {
-                throw OpenAIError.wrongType("messages[\(index)].role", "one of system, user, assistant, tool, developer")
-            }
-            guard let text = messageText(item["content"]) ?? (item["content"] == nil || item["content"] is NSNull ? "" : nil) else {
-                throw OpenAIError.wrongType("messages[\(index)].content", "a string or a list of content parts")
-            }
-            messages.append(ChatMessage(role: role, content: text))
-        }
-        let stream = body["stream"] as? Bool ?? false
+    /// `POST /v1/chat/completions`: `auto` is routed (with the catalog's fallbacks), a catalog alias forwarded as
+    /// asked. Every field the router does not read goes upstream unchanged.
+    func chatCompletions(_ request: Request, context: some RequestContext) async throws -> Response {
+        let fields = try await request.jsonFields(limit: configuration.maxBodyBytes)
+        let chat: ChatCompletionRequest
+        do { chat = try ChatCompletionRequest(json: fields) } catch { throw OpenAIError(error) }
         let snapshot = await state.current()
-
-        var chain: [ModelEntry]
+        let chain: FallbackChain
         var decision: RouteDecision?
-        if modelName == configuration.autoModelName {
-            let start = ContinuousClock.now
-            let routed: RouteDecision
-            do {
-                if let ab = snapshot.ab, let last = messages.last(where: { $0.role == .user })?.content {
-                    let id = (body["user"] as? String) ?? request.headers[.init("x-pointsman-user")!] ?? UUID().uuidString
-                    let (used, record) = try await ab.route(last, id: id)
-                    await trace?.write(record)
-                    metrics.decision(capability: used.capability, model: used.model, method: used.method.rawValue, arm: record.arm)
-                    routed = used
-                } else {
-                    routed = try await snapshot.router.route(messages: messages)
-                    metrics.decision(capability: routed.capability, model: routed.model, method: routed.method.rawValue, arm: "A")
-                }
-            } catch let error as RoutingError {
-                throw OpenAIError(.badRequest, error.description, code: "empty_input", param: "messages")
-            }
-            metrics.scoreSeconds.recordNanoseconds(EmbeddingBatcher.nanoseconds(ContinuousClock.now - start))
+        if chat.model == configuration.autoModelName {
+            let id = chat.user ?? request.headers[.pointsmanUser] ?? UUID().uuidString
+            let routed = try await routeConversation(chat.chatMessages, id: id, snapshot: snapshot)
             decision = routed
             if configuration.logPrompts {
-                logger.info("routed", metadata: ["prompt": "\(messages.last?.content ?? "")", "model": "\(routed.model)"])
+                context.logger.info("routed", metadata: ["prompt": "\(chat.chatMessages.last?.content ?? "")", "model": "\(routed.model)"])
             }
-            let selected = snapshot.catalog.model(routed.model)!
-            chain = snapshot.catalog.fallbackChain(for: selected)
-        } else if let entry = snapshot.catalog.model(modelName) {
-            chain = [entry]
+            chain = FallbackChain(routed.selected, in: snapshot.catalog)
+        } else if let entry = snapshot.catalog.model(chat.model) {
+            chain = FallbackChain(models: [entry])
         } else {
-            throw OpenAIError(.notFound, "model \"\(modelName)\" is not in the catalog; use \"\(configuration.autoModelName)\" or one of: \(snapshot.catalog.models.map(\.alias).joined(separator: ", "))",
+            throw OpenAIError(.notFound, "model \"\(chat.model)\" is not in the catalog; use \"\(configuration.autoModelName)\" or one of: \(snapshot.catalog.models.map(\.alias).joined(separator: ", "))",
                               type: "invalid_request_error", code: "model_not_found", param: "model")
         }
+        do {
+            return try await chain.run { entry, _ in
+                try await forward(chat, to: entry, decision: decision, context: context)
+            }
+        } catch let failure as AllModelsFailedError {
+            for attempt in failure.attempts {
+                context.logger.warning("upstream attempt failed", metadata: ["model": "\(attempt.model)", "error": "\(attempt.error)"])
+            }
+            let tried = failure.attempts.map { "\($0.model): \(Self.shortReason($0.error))" }.joined(separator: "; ")
+            throw OpenAIError(.badGateway, "no upstream model answered (\(tried))", code: "upstream_unavailable")
+        }
+    }
 
-        var failures: [String] = []
-        for entry in chain {
-            body["model"] = entry.upstreamID
-            let data = (try? JSONSerialization.data(withJSONObject: body)) ?? Data()
-            let start = ContinuousClock.now
-            switch await proxy.post(data, model: entry) {
-            case .failed(let reason):
-                metrics.upstreamFailure(model: entry.alias)
-                failures.append("\(entry.alias): \(reason)")
-                logger.warning("upstream attempt failed", metadata: ["model": "\(entry.alias)", "reason": "\(reason)"])
-                continue
-            case .clientError(let status, let bytes):
-                var headers = routingHeaders(decision, model: entry)
-                headers[.contentType] = "application/json"
-                return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: bytes))
-            case .success(let response):
-                metrics.upstreamSeconds.recordNanoseconds(EmbeddingBatcher.nanoseconds(ContinuousClock.now - start))
-                var headers = routingHeaders(decision, model: entry)
-                headers[.contentType] = response.headers.first(name: "Content-Type") ?? (stream ? "text/event-stream" : "application/json")
-                if stream {
-                    headers[.cacheControl] = "no-cache"
-                    let logger = self.logger
-                    return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-                        do {
-                            for try await chunk in response.body { try await writer.write(chunk) }
-                        } catch {
-                            // After the first byte there is no fallback: end the stream with an error event.
-                            logger.warning("upstream stream broke", metadata: ["error": "\(error)"])
-                            let event = #"data: {"error":{"message":"upstream stream interrupted","type":"server_error","code":"upstream_interrupted"}}"# + "\n\n"
-                            try await writer.write(ByteBuffer(string: event))
-                        }
-                        try await writer.finish(nil)
-                    })
-                }
+    /// Routes a conversation with the primary router, or with both A/B arms when A/B is on (the same conversation
+    /// blending either way), and counts the decision.
+    func routeConversation(_ messages: [ChatMessage], id: String, snapshot: RoutingStore.Snapshot) async throws -> RouteDecision {
+        let start = ContinuousClock.now
+        defer { metrics.scoreSeconds.recordNanoseconds(EmbeddingBatcher.nanoseconds(ContinuousClock.now - start)) }
+        do {
+            if let ab = snapshot.ab {
+                let (used, record) = try await ab.route(messages: messages, id: id)
+                await trace?.write(record)
+                metrics.decision(capability: used.capability, model: used.model, method: used.method.rawValue, arm: record.arm)
+                return used
+            }
+            let routed = try await snapshot.router.route(messages: messages)
+            metrics.decision(capability: routed.capability, model: routed.model, method: routed.method.rawValue, arm: "A")
+            return routed
+        } catch let error as RoutingError {
+            throw OpenAIError(.badRequest, error.description, code: "empty_input", param: "messages")
+        }
+    }
+
+    /// One upstream attempt. Failures before the first byte throw (the chain tries the next model); a client error
+    /// from upstream is the answer, passed on as it is.
+    func forward(_ chat: ChatCompletionRequest, to entry: ModelEntry, decision: RouteDecision?, context: some RequestContext) async throws -> Response {
+        let body = ByteBuffer(bytes: try chat.upstreamBody(model: entry.upstreamID))
+        let start = ContinuousClock.now
+        let answer: ForwardedResponse
+        do { answer = try await upstream.forwardChatCompletion(body, baseURL: entry.baseURL) } catch {
+            metrics.upstreamFailure(model: entry.alias)
+            throw error
+        }
+        var headers = routingHeaders(decision, model: entry)
+        switch answer {
+        case .rejected(let status, let contentType, let bytes):
+            headers[.contentType] = contentType ?? "application/json"
+            return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: bytes))
+        case .accepted(let response):
+            metrics.upstreamSeconds.recordNanoseconds(EmbeddingBatcher.nanoseconds(ContinuousClock.now - start))
+            headers[.contentType] = response.headers.first(name: "Content-Type") ?? (chat.stream ? "text/event-stream" : "application/json")
+            guard chat.stream else {
                 let bytes = try await response.body.collect(upTo: 64 << 20)
                 return Response(status: .ok, headers: headers, body: .init(byteBuffer: bytes))
             }
+            headers[.cacheControl] = "no-cache"
+            let logger = context.logger
+            return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+                do {
+                    for try await chunk in response.body { try await writer.write(chunk) }
+                } catch {
+                    // After the first byte there is no fallback: end the stream with an error event.
+                    logger.warning("upstream stream broke", metadata: ["model": "\(entry.alias)", "error": "\(error)"])
+                    let event = #"data: {"error":{"message":"upstream stream interrupted","type":"server_error","code":"upstream_interrupted"}}"# + "\n\n"
+                    try await writer.write(ByteBuffer(string: event))
+                }
+                try await writer.finish(nil)
+            })
         }
-        throw OpenAIError(.badGateway, "every upstream failed: " + failures.joined(separator: "; "), code: "upstream_unavailable")
+    }
+
+    /// What a client may read about a failed attempt: a few words, never an upstream URL or a library's error type
+    /// (those go to the log with the request id).
+    static func shortReason(_ error: any Error) -> String {
+        guard let failure = error as? OpenAIClientError else { return "failed" }
+        switch failure {
+        case .unreachable(_, let reason):
+            let known = ["connection refused", "the server closed the connection"]
+            return known.contains(reason) ? reason : reason.hasPrefix("connect timed out") ? "connect timed out" : "unreachable"
+        case .http(let status, _, _): return "HTTP \(status)"
+        case .modelNotFound: return "model not found upstream"
+        case .malformedResponse: return "malformed response"
+        case .timedOut: return "timed out"
+        case .streamStalled: return "stalled"
+        case .streamInterrupted: return "cut off"
+        case .invalidConfiguration: return "misconfigured"
+        }
     }
 
     func routingHeaders(_ decision: RouteDecision?, model: ModelEntry) -> HTTPFields {
@@ -119,4 +137,3 @@ extension ServiceDependencies {
         return headers
     }
 }
-

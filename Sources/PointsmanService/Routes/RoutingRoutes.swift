@@ -7,50 +7,35 @@ import VectorMath
 
 extension ServiceDependencies {
     /// `POST /v1/route`: `{"prompt": "…"}`, `{"prompts": [...]}` or `{"messages": [...]}` → decisions, no model called.
+    /// Messages are read exactly as `/v1/chat/completions` reads them.
     func route(_ request: Request) async throws -> Response {
-        let body = try await request.jsonObject(limit: configuration.maxBodyBytes)
+        let fields = try await request.jsonFields(limit: configuration.maxBodyBytes)
+        let routeRequest: RouteRequest
+        do { routeRequest = try RouteRequest(json: fields) } catch { throw OpenAIError(error) }
         let snapshot = await state.current()
-        func encode(_ decision: RouteDecision) throws -> Any {
-            try JSONSerialization.jsonObject(with: JSONEncoder().encode(decision))
-        }
         let start = ContinuousClock.now
         defer { metrics.scoreSeconds.recordNanoseconds(EmbeddingBatcher.nanoseconds(ContinuousClock.now - start)) }
+        func count(_ decision: RouteDecision) {
+            metrics.decision(capability: decision.capability, model: decision.model, method: decision.method.rawValue, arm: "A")
+        }
         do {
-            if let prompt = body["prompt"] {
-                guard let text = prompt as? String else { throw OpenAIError.wrongType("prompt", "a string") }
-                guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-                    throw OpenAIError(.badRequest, "prompt is empty", code: "empty_input", param: "prompt")
-                }
+            switch routeRequest {
+            case .prompt(let text):
                 let decision = try await snapshot.router.route(text)
-                metrics.decision(capability: decision.capability, model: decision.model, method: decision.method.rawValue, arm: "A")
-                return jsonResponse(try encode(decision))
-            }
-            if let prompts = body["prompts"] {
-                guard let texts = prompts as? [String] else { throw OpenAIError.wrongType("prompts", "a list of strings") }
-                guard !texts.isEmpty else { throw OpenAIError(.badRequest, "prompts is empty", code: "empty_input", param: "prompts") }
+                count(decision)
+                return jsonResponse(encoding: decision)
+            case .prompts(let texts):
                 let decisions = try await snapshot.router.route(batch: texts)
-                for d in decisions { metrics.decision(capability: d.capability, model: d.model, method: d.method.rawValue, arm: "A") }
-                return jsonResponse(["decisions": try decisions.map(encode)])
-            }
-            if let raw = body["messages"] {
-                guard let list = raw as? [[String: Any]] else { throw OpenAIError.wrongType("messages", "a list of message objects") }
-                let messages = try list.enumerated().map { index, item -> ChatMessage in
-                    guard let roleName = item["role"] as? String, let role = ChatRole(rawValue: roleName) else {
-                        throw OpenAIError.wrongType("messages[\(index)].role", "one of system, user, assistant, tool, developer")
-                    }
-                    guard let text = messageText(item["content"]) else {
-                        throw OpenAIError.wrongType("messages[\(index)].content", "a string or a list of content parts")
-                    }
-                    return ChatMessage(role: role, content: text)
-                }
-                let decision = try await snapshot.router.route(messages: messages)
-                metrics.decision(capability: decision.capability, model: decision.model, method: decision.method.rawValue, arm: "A")
-                return jsonResponse(try encode(decision))
+                decisions.forEach(count)
+                return jsonResponse(encoding: ["decisions": decisions])
+            case .messages(let messages):
+                let decision = try await snapshot.router.route(messages: messages.map(\.chatMessage))
+                count(decision)
+                return jsonResponse(encoding: decision)
             }
         } catch let error as RoutingError {
             throw OpenAIError(.badRequest, error.description, code: "empty_input")
         }
-        throw OpenAIError(.badRequest, "give \"prompt\", \"prompts\" or \"messages\"", code: "missing_field")
     }
 
     /// `POST /v1/embeddings`: OpenAI shape, served by the local encoder (micro-batched).

@@ -3,19 +3,36 @@ import Hummingbird
 import NIOCore
 
 extension Request {
-    /// The body as a JSON object, within `limit` bytes; errors are OpenAI-shaped 400 and 413 responses.
-    func jsonObject(limit: Int) async throws -> [String: Any] {
+    /// The body's bytes, within `limit`; an empty body or one over the limit is an OpenAI-shaped 400 or 413.
+    func bodyBytes(limit: Int) async throws -> ByteBuffer {
         let buffer: ByteBuffer
         do { buffer = try await body.collect(upTo: limit) } catch is NIOTooManyBytesError {
             throw OpenAIError.tooLarge(limit)
         }
         guard buffer.readableBytes > 0 else { throw OpenAIError.badJSON("the body is empty") }
+        return buffer
+    }
+
+    /// The body as a JSON object, within `limit` bytes; errors are OpenAI-shaped 400 and 413 responses.
+    func jsonObject(limit: Int) async throws -> [String: Any] {
+        let buffer = try await bodyBytes(limit: limit)
         let object: Any
         do { object = try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) } catch {
             throw OpenAIError.badJSON("the body is not JSON")
         }
         guard let dictionary = object as? [String: Any] else { throw OpenAIError.badJSON("the body is not a JSON object") }
         return dictionary
+    }
+
+    /// The body as typed JSON fields (every value kept as sent), within `limit` bytes.
+    func jsonFields(limit: Int) async throws -> [String: JSONValue] {
+        let buffer = try await bodyBytes(limit: limit)
+        let value: JSONValue
+        do { value = try JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView)) } catch {
+            throw OpenAIError.badJSON("the body is not JSON")
+        }
+        guard case .object(let fields) = value else { throw OpenAIError.badJSON("the body is not a JSON object") }
+        return fields
     }
 }
 
@@ -33,13 +50,4 @@ func jsonResponse<T: Encodable>(encoding value: T, status: HTTPResponse.Status =
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     let data = (try? encoder.encode(value)) ?? Data()
     return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
-}
-
-/// The text of a chat message's content: a string, or the text parts of a list.
-func messageText(_ content: Any?) -> String? {
-    if let string = content as? String { return string }
-    if let parts = content as? [[String: Any]] {
-        return parts.compactMap { $0["type"] as? String == "text" ? $0["text"] as? String : nil }.joined(separator: "\n")
-    }
-    return nil
 }
