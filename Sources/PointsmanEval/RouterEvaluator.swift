@@ -17,20 +17,6 @@ public struct NamedDetector: Sendable {
     }
 }
 
-/// Serves vectors from the embedding cache, embedding through the base provider only what is missing.
-public struct CachedEmbeddingProvider: EmbeddingProvider {
-    public let base: any EmbeddingProvider
-    public let cache: EmbeddingCache
-
-    public init(base: any EmbeddingProvider, cache: EmbeddingCache) {
-        self.base = base
-        self.cache = cache
-    }
-
-    public func fingerprint() async throws -> EmbedderFingerprint { try await base.fingerprint() }
-    public func embed(_ texts: [String]) async throws -> Matrix { try await cache.embed(texts, with: base) }
-}
-
 /// Runs several routers over the same labeled prompts and compares them.
 public struct RouterEvaluator: Sendable {
     public var catalog: Catalog
@@ -121,8 +107,8 @@ public struct RouterEvaluator: Sendable {
         let scoring = try await time(router.detector)
         var full = scoring
         if let timed = router.timedDetector { full = try await time(timed) }
-        return .init(scoringP50Ms: percentile(scoring, 50), scoringP99Ms: percentile(scoring, 99),
-                     withEmbeddingP50Ms: percentile(full, 50), withEmbeddingP99Ms: percentile(full, 99), sampled: sample.count)
+        return .init(scoringP50Ms: SampleStatistics.percentile(scoring, 50), scoringP99Ms: SampleStatistics.percentile(scoring, 99),
+                     withEmbeddingP50Ms: SampleStatistics.percentile(full, 50), withEmbeddingP99Ms: SampleStatistics.percentile(full, 99), sampled: sample.count)
     }
 
     static func calibration(confidences: [Double], correct: [Bool], bins: Int = 10) -> [EvaluationReport.RouterResult.CalibrationBin] {
@@ -156,12 +142,4 @@ public struct RouterEvaluator: Sendable {
         return .init(a: a.name, b: b.name, agreement: Double(same) / Double(max(1, truth.count)), agreementMatrix: matrix,
                      mcnemar: test, disagreements: disagreements)
     }
-}
-
-func percentile(_ values: [Double], _ p: Double) -> Double {
-    guard !values.isEmpty else { return 0 }
-    let sorted = values.sorted()
-    let rank = p / 100 * Double(sorted.count - 1)
-    let low = Int(rank.rounded(.down)), high = Int(rank.rounded(.up))
-    return sorted[low] + (sorted[high] - sorted[low]) * (rank - Double(low))
 }

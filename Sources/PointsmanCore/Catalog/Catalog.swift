@@ -75,7 +75,7 @@ public struct EscalationRule: Sendable, Equatable, Codable {
     public var keywords: [String]
 
     /// Creates a rule.
-    public init(target: String, maxPromptCharacters: Int? = 280, keywords: [String] = ["optimize", "security", "compliance"]) {
+    public init(target: String, maxPromptCharacters: Int? = nil, keywords: [String] = []) {
         self.target = target
         self.maxPromptCharacters = maxPromptCharacters
         self.keywords = keywords

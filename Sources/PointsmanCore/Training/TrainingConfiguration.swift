@@ -1,0 +1,205 @@
+import Crypto
+import Foundation
+import PointsmanInterfaces
+import VectorMath
+
+/// What to train and how: a config file in `training/` (JSON), or flags.
+public struct TrainingConfiguration: Sendable, Codable, Equatable {
+    /// Artifact name.
+    public var name: String
+    /// Data files (JSON Lines or CSV); relative paths are relative to the config file's folder.
+    public var data: [String]
+    public var textField: String
+    public var labelField: String
+    public var groupField: String
+    /// Label → capability; labels missing from the map are an error. Nil: each label is its own capability.
+    public var labelMap: [String: String]?
+    /// The label that means "none of these" (never a centroid; its rows calibrate abstention).
+    public var abstainLabel: String?
+    /// Centroids per label; nil chooses per label by silhouette, up to `maxK`.
+    public var k: Int?
+    public var maxK: Int
+    public var seed: UInt64
+    /// Share of each label's rows held out for validation (whole groups where a label has three or more).
+    public var validationFraction: Double
+    /// Precision each label's threshold must reach on validation.
+    public var targetPrecision: Double
+    /// With an abstain label: the share of its validation rows the thresholds must reject.
+    public var abstainRecallTarget: Double?
+    /// With an abstain label: learn this many centroids for it too, so that prompts near them abstain outright.
+    public var abstainK: Int?
+    /// Cosine-softmax refinement; nil skips it (plain k-means centroids).
+    public var refinement: Refinement?
+    /// Embed only the head and tail of long prompts (stored in the artifact; routing applies it too).
+    public var promptView: PromptView?
+    /// Lead-token pooling of the local encoder (0 or nil: plain sentence vectors). The embedder must be set up the
+    /// same way; its fingerprint, stored in the artifact, records it, so routing uses it too.
+    public var leadTokens: Int?
+    /// After validation and threshold calibration, train the shipped centroids again on every row (validation rows
+    /// included) with the same k per label and the epoch count that validation chose. The thresholds and the reported
+    /// metrics stay those of the held-out run.
+    public var finalFit: Bool
+    /// Word features appended to the embeddings (see `LexicalFeatures`); nil: embeddings alone.
+    public var lexical: Lexical?
+
+    /// How to learn the word features.
+    public struct Lexical: Sendable, Codable, Equatable {
+        /// The term vector's weight against the unit embedding.
+        public var weight: Float
+        /// Largest vocabulary (the most frequent terms).
+        public var maxTerms: Int
+        /// Fewest training rows a term must occur in.
+        public var minDocumentFrequency: Int
+
+        public init(weight: Float = 1, maxTerms: Int = 4096, minDocumentFrequency: Int = 2) {
+            self.weight = weight
+            self.maxTerms = maxTerms
+            self.minDocumentFrequency = minDocumentFrequency
+        }
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case weight, maxTerms = "max_terms", minDocumentFrequency = "min_df" }
+
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            weight = try c.decodeIfPresent(Float.self, forKey: .weight) ?? 1
+            maxTerms = try c.decodeIfPresent(Int.self, forKey: .maxTerms) ?? 4096
+            minDocumentFrequency = try c.decodeIfPresent(Int.self, forKey: .minDocumentFrequency) ?? 2
+        }
+    }
+
+    public struct Refinement: Sendable, Codable, Equatable {
+        public var scale: Float
+        public var epochs: Int
+        public var learningRate: Float
+        public var batchSize: Int
+        /// Learn a linear map of the prompt vectors too.
+        public var linearMap: Bool
+        /// How rows weigh in the loss.
+        public var weighting: Weighting
+
+        /// Row weights in the refinement loss.
+        public enum Weighting: String, Sendable, Codable, Equatable {
+            /// Every label weighs the same, however many rows it has.
+            case label
+            /// Every label weighs the same, and within a label every `group` (source, template, style) weighs the same,
+            /// so 400 rows of one benchmark template do not outvote ten differently written prompts. Rows without a
+            /// group share one group per label.
+            case group
+        }
+
+        public init(scale: Float = 20, epochs: Int = 30, learningRate: Float = 0.01, batchSize: Int = 512, linearMap: Bool = false,
+                    weighting: Weighting = .label) {
+            self.linearMap = linearMap
+            self.weighting = weighting
+            self.scale = scale
+            self.epochs = epochs
+            self.learningRate = learningRate
+            self.batchSize = batchSize
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case scale, epochs, learningRate = "learning_rate", batchSize = "batch_size", linearMap = "linear_map", weighting
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            scale = try c.decodeIfPresent(Float.self, forKey: .scale) ?? 20
+            epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? 30
+            learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? 0.01
+            batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? 512
+            linearMap = try c.decodeIfPresent(Bool.self, forKey: .linearMap) ?? false
+            weighting = try c.decodeIfPresent(Weighting.self, forKey: .weighting) ?? .label
+        }
+    }
+
+    public init(
+        name: String, data: [String], textField: String = "text", labelField: String = "label",
+        groupField: String = "group", labelMap: [String: String]? = nil, abstainLabel: String? = nil, k: Int? = nil,
+        maxK: Int = 1, seed: UInt64 = 7, validationFraction: Double = 0.2, targetPrecision: Double = 0.9,
+        abstainRecallTarget: Double? = nil, abstainK: Int? = nil, refinement: Refinement? = Refinement(), finalFit: Bool = false
+    ) {
+        self.finalFit = finalFit
+        self.abstainK = abstainK
+        self.name = name
+        self.data = data
+        self.textField = textField
+        self.labelField = labelField
+        self.groupField = groupField
+        self.labelMap = labelMap
+        self.abstainLabel = abstainLabel
+        self.k = k
+        self.maxK = maxK
+        self.seed = seed
+        self.validationFraction = validationFraction
+        self.targetPrecision = targetPrecision
+        self.abstainRecallTarget = abstainRecallTarget
+        self.refinement = refinement
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, data, textField = "text_field", labelField = "label_field", groupField = "group_field"
+        case labelMap = "label_map", abstainLabel = "abstain_label", k, maxK = "max_k", seed
+        case validationFraction = "validation_fraction", targetPrecision = "target_precision"
+        case abstainRecallTarget = "abstain_recall_target", abstainK = "abstain_k", refinement, promptView = "prompt_view"
+        case finalFit = "final_fit", leadTokens = "lead_tokens", lexical
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        data = try c.decode([String].self, forKey: .data)
+        textField = try c.decodeIfPresent(String.self, forKey: .textField) ?? "text"
+        labelField = try c.decodeIfPresent(String.self, forKey: .labelField) ?? "label"
+        groupField = try c.decodeIfPresent(String.self, forKey: .groupField) ?? "group"
+        labelMap = try c.decodeIfPresent([String: String].self, forKey: .labelMap)
+        abstainLabel = try c.decodeIfPresent(String.self, forKey: .abstainLabel)
+        k = try c.decodeIfPresent(Int.self, forKey: .k)
+        maxK = try c.decodeIfPresent(Int.self, forKey: .maxK) ?? 1
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? 7
+        validationFraction = try c.decodeIfPresent(Double.self, forKey: .validationFraction) ?? 0.2
+        targetPrecision = try c.decodeIfPresent(Double.self, forKey: .targetPrecision) ?? 0.9
+        abstainRecallTarget = try c.decodeIfPresent(Double.self, forKey: .abstainRecallTarget)
+        abstainK = try c.decodeIfPresent(Int.self, forKey: .abstainK)
+        promptView = try c.decodeIfPresent(PromptView.self, forKey: .promptView)
+        finalFit = try c.decodeIfPresent(Bool.self, forKey: .finalFit) ?? false
+        leadTokens = try c.decodeIfPresent(Int.self, forKey: .leadTokens)
+        lexical = try c.decodeIfPresent(Lexical.self, forKey: .lexical)
+        refinement = c.contains(.refinement) ? try c.decodeIfPresent(Refinement.self, forKey: .refinement) : Refinement()
+    }
+
+    /// Reads a config file; data paths become relative to its folder.
+    public static func load(from path: String) throws(DatasetError) -> TrainingConfiguration {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw DatasetError(file: path, row: nil, problem: "cannot read the config file")
+        }
+        do {
+            var config = try JSONDecoder().decode(TrainingConfiguration.self, from: data)
+            let folder = (path as NSString).deletingLastPathComponent
+            config.data = config.data.map { $0.hasPrefix("/") ? $0 : (folder as NSString).appendingPathComponent($0) }
+            return config
+        } catch {
+            let (field, problem) = DecodingDiagnostics.describe(error)
+            throw DatasetError(file: path, row: nil, problem: field.isEmpty ? problem : "\(field): \(problem)")
+        }
+    }
+
+    /// Checks the numbers.
+    public func validate() throws(DatasetError) {
+        func fail(_ problem: String) -> DatasetError { DatasetError(file: name, row: nil, problem: problem) }
+        guard !data.isEmpty else { throw fail("no data files") }
+        if let k, k < 1 { throw fail("k must be at least 1") }
+        guard maxK >= 1 else { throw fail("max_k must be at least 1") }
+        if let leadTokens, leadTokens < 0 { throw fail("lead_tokens must be at least 0") }
+        guard validationFraction > 0, validationFraction < 1 else { throw fail("validation_fraction must be in (0, 1)") }
+        guard targetPrecision > 0, targetPrecision <= 1 else { throw fail("target_precision must be in (0, 1]") }
+        if let r = abstainRecallTarget, !(0...1).contains(r) { throw fail("abstain_recall_target must be in [0, 1]") }
+        if let lexical {
+            guard lexical.weight.isFinite, lexical.weight > 0 else { throw fail("lexical.weight must be a positive number") }
+            guard lexical.maxTerms >= 1 else { throw fail("lexical.max_terms must be at least 1") }
+            guard lexical.minDocumentFrequency >= 1 else { throw fail("lexical.min_df must be at least 1") }
+            if refinement?.linearMap == true { throw fail("lexical features and refinement.linear_map cannot be combined") }
+        }
+    }
+}
