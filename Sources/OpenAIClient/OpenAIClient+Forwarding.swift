@@ -45,6 +45,11 @@ extension OpenAIClient {
                 try await Task.sleep(for: retryDelay(attempt: attempt, retryAfter: response.headers.first(name: "Retry-After")))
                 continue
             }
+            if status == 429 {
+                let message = httpError(status: status, body: bytes, url: target, model: nil)
+                throw OpenAIClientError.rateLimited(url: target, retryAfter: response.headers.first(name: "Retry-After"),
+                                                    message: "\(message)")
+            }
             throw httpError(status: status, body: bytes, url: target, model: nil)
         }
     }

@@ -4,6 +4,8 @@ public enum OpenAIClientError: Error, Sendable, Equatable, CustomStringConvertib
     case unreachable(url: String, reason: String)
     /// The server answered with an error status.
     case http(status: Int, url: String, message: String)
+    /// The server kept answering 429 (too many requests); `retryAfter` is its `Retry-After` header, if it sent one.
+    case rateLimited(url: String, retryAfter: String?, message: String)
     /// The server does not serve the requested model.
     case modelNotFound(model: String, url: String, message: String)
     /// The answer is not what the protocol promises.
@@ -21,6 +23,8 @@ public enum OpenAIClientError: Error, Sendable, Equatable, CustomStringConvertib
         switch self {
         case .unreachable(let url, let reason): "endpoint \(url) is unreachable: \(reason)"
         case .http(let status, let url, let message): "\(url) answered HTTP \(status): \(message)"
+        case .rateLimited(let url, let retryAfter, let message):
+            "\(url) answered HTTP 429 (retry after \(retryAfter ?? "unspecified")): \(message)"
         case .modelNotFound(let model, let url, let message): "model \"\(model)\" not found at \(url): \(message)"
         case .malformedResponse(let url, let reason): "malformed response from \(url): \(reason)"
         case .timedOut(let url, let after): "request to \(url) timed out after \(after)"
@@ -33,7 +37,7 @@ public enum OpenAIClientError: Error, Sendable, Equatable, CustomStringConvertib
     /// Whether a retry may help (connection failures, 429, 5xx, timeouts).
     public var isRetryable: Bool {
         switch self {
-        case .unreachable, .timedOut: true
+        case .unreachable, .timedOut, .rateLimited: true
         case .http(let status, _, _): status == 429 || status >= 500
         default: false
         }

@@ -63,6 +63,18 @@ public func buildRouter(_ d: ServiceDependencies) -> Hummingbird.Router<BasicReq
     router.post("/v1/embeddings") { request, _ in try await d.embeddings(request) }
     router.post("/v1/chat/completions") { request, context in try await d.chatCompletions(request, context: context) }
     router.post("/admin/reload") { _, _ in await d.reload() }
+    // A known path asked with the wrong method is a 405 that names the allowed one, not a 404.
+    for (path, allowed) in [("/v1/route", "POST"), ("/v1/embeddings", "POST"), ("/v1/chat/completions", "POST"),
+                            ("/admin/reload", "POST"), ("/v1/models", "GET"), ("/healthz", "GET"), ("/readyz", "GET"),
+                            ("/metrics", "GET")] {
+        let methods: [HTTPRequest.Method] = allowed == "POST" ? [.get, .put, .delete, .patch] : [.post, .put, .delete, .patch]
+        for method in methods {
+            router.on(RouterPath(path), method: method) { _, _ -> Response in
+                throw OpenAIError(.methodNotAllowed, "\(path) accepts \(allowed) only", code: "method_not_allowed",
+                                  headers: [.allow: allowed])
+            }
+        }
+    }
     return router
 }
 

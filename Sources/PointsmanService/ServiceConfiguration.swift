@@ -21,6 +21,11 @@ public struct ServiceConfiguration: Sendable {
     public var apiKeys: [String] = []
     /// Largest request body accepted (larger: 413).
     public var maxBodyBytes: Int = 1 << 20
+    /// Most prompts in one `/v1/route` request, and most bytes of prompt text in all of them together (above: 400).
+    public var maxRoutePrompts: Int = 256
+    public var maxRoutePromptBytes: Int = 256 * 1024
+    /// Most inputs in one `/v1/embeddings` request (above: 400).
+    public var maxEmbeddingInputs: Int = 1024
     /// Log prompt texts (off by default).
     public var logPrompts: Bool = false
     /// Hybrid routing, below a centroid's threshold: how many of the centroids' best capabilities the regex rules may

@@ -46,9 +46,10 @@ final class RecordingUpstream: ChatForwarding, @unchecked Sendable {
 }
 
 /// Dependencies built from fakes: the shipped catalog and rules (regex routing), no encoder, a recording upstream.
-func fakeDependencies(_ upstream: RecordingUpstream, catalog: String? = nil) async throws -> ServiceDependencies {
+func fakeDependencies(_ upstream: RecordingUpstream, catalog: String? = nil, keys: [String] = []) async throws -> ServiceDependencies {
     var configuration = ServiceConfiguration()
     configuration.catalogPath = catalog
+    configuration.apiKeys = keys
     let state = try await RoutingStore(files: configuration.routingFiles, embedder: nil, detector: .regex)
     return ServiceDependencies(configuration: configuration, state: state, upstream: upstream)
 }

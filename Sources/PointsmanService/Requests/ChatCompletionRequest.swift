@@ -156,6 +156,47 @@ public enum RouteRequest: Sendable, Equatable {
     }
 }
 
+/// A `POST /v1/embeddings` body.
+public struct EmbeddingsRequest: Sendable, Equatable {
+    /// The texts, in order.
+    public var input: [String]
+    /// `float` or `base64`.
+    public var base64: Bool
+    /// The requested model, if any.
+    public var model: String?
+
+    /// Reads and checks a body; more than `maxInputs` texts is a client error naming the limit.
+    public init(json body: [String: JSONValue], maxInputs: Int) throws(RequestError) {
+        switch body["input"] {
+        case nil: throw .missing("input")
+        case .string(let text)?: input = [text]
+        case .array(let list)?:
+            var texts: [String] = []
+            for (index, item) in list.enumerated() {
+                guard case .string(let text) = item else { throw .wrongType("input[\(index)]", "a string", found: item) }
+                texts.append(text)
+            }
+            input = texts
+        case let other?: throw .wrongType("input", "a string or a list of strings", found: other)
+        }
+        guard !input.isEmpty else { throw .empty("input") }
+        guard input.count <= maxInputs else {
+            throw RequestError(message: "input has \(input.count) items; at most \(maxInputs) are accepted per request",
+                               code: "too_many_inputs", param: "input")
+        }
+        switch body["encoding_format"] {
+        case nil, .null?, .string("float")?: base64 = false
+        case .string("base64")?: base64 = true
+        case let other?: throw .wrongType("encoding_format", "\"float\" or \"base64\"", found: other)
+        }
+        switch body["model"] {
+        case nil, .null?: model = nil
+        case .string(let name)?: model = name.isEmpty ? nil : name
+        case let other?: throw .wrongType("model", "a string", found: other)
+        }
+    }
+}
+
 /// A request body that is not what the route expects; the message names the field.
 public struct RequestError: Error, Sendable, Equatable {
     public var message: String
@@ -167,7 +208,8 @@ public struct RequestError: Error, Sendable, Equatable {
     }
 
     static func wrongType(_ field: String, _ expected: String, found: JSONValue) -> RequestError {
-        RequestError(message: "field \"\(field)\" must be \(expected), not \(found.typeName)", code: "invalid_type", param: field)
+        let what = if case .string(let text) = found { "\"\(text.prefix(40))\"" } else { found.typeName }
+        return RequestError(message: "field \"\(field)\" must be \(expected), not \(what)", code: "invalid_type", param: field)
     }
 
     static func empty(_ field: String) -> RequestError {

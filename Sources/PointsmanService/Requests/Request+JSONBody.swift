@@ -13,17 +13,6 @@ extension Request {
         return buffer
     }
 
-    /// The body as a JSON object, within `limit` bytes; errors are OpenAI-shaped 400 and 413 responses.
-    func jsonObject(limit: Int) async throws -> [String: Any] {
-        let buffer = try await bodyBytes(limit: limit)
-        let object: Any
-        do { object = try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) } catch {
-            throw OpenAIError.badJSON("the body is not JSON")
-        }
-        guard let dictionary = object as? [String: Any] else { throw OpenAIError.badJSON("the body is not a JSON object") }
-        return dictionary
-    }
-
     /// The body as typed JSON fields (every value kept as sent), within `limit` bytes.
     func jsonFields(limit: Int) async throws -> [String: JSONValue] {
         let buffer = try await bodyBytes(limit: limit)

@@ -47,6 +47,16 @@ extension ServiceDependencies {
                 context.logger.warning("upstream attempt failed", metadata: ["model": "\(attempt.model)", "error": "\(attempt.error)"])
             }
             let tried = failure.attempts.map { "\($0.model): \(Self.shortReason($0.error))" }.joined(separator: "; ")
+            // Rate limits pass through with the upstream's Retry-After, so clients back off instead of retrying at once.
+            let waits = failure.attempts.compactMap { attempt -> String? in
+                guard case .rateLimited(_, let retryAfter, _)? = attempt.error as? OpenAIClientError else { return nil }
+                return retryAfter ?? "1"
+            }
+            if !waits.isEmpty {
+                let wait = waits.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.min().map(String.init) ?? waits[0]
+                throw OpenAIError(.tooManyRequests, "the upstream models are rate limited (\(tried)); retry later",
+                                  type: "rate_limit_error", code: "rate_limited", headers: [.retryAfter: wait])
+            }
             throw OpenAIError(.badGateway, "no upstream model answered (\(tried))", code: "upstream_unavailable")
         }
     }
@@ -118,6 +128,7 @@ extension ServiceDependencies {
             let known = ["connection refused", "the server closed the connection"]
             return known.contains(reason) ? reason : reason.hasPrefix("connect timed out") ? "connect timed out" : "unreachable"
         case .http(let status, _, _): return "HTTP \(status)"
+        case .rateLimited: return "rate limited"
         case .modelNotFound: return "model not found upstream"
         case .malformedResponse: return "malformed response"
         case .timedOut: return "timed out"

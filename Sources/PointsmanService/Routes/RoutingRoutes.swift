@@ -12,6 +12,17 @@ extension ServiceDependencies {
         let fields = try await request.jsonFields(limit: configuration.maxBodyBytes)
         let routeRequest: RouteRequest
         do { routeRequest = try RouteRequest(json: fields) } catch { throw OpenAIError(error) }
+        if case .prompts(let texts) = routeRequest {
+            guard texts.count <= configuration.maxRoutePrompts else {
+                throw OpenAIError(.badRequest, "prompts has \(texts.count) items; at most \(configuration.maxRoutePrompts) are accepted per request",
+                                  code: "too_many_inputs", param: "prompts")
+            }
+            let bytes = texts.reduce(0) { $0 + $1.utf8.count }
+            guard bytes <= configuration.maxRoutePromptBytes else {
+                throw OpenAIError(.badRequest, "prompts hold \(bytes) bytes of text; at most \(configuration.maxRoutePromptBytes) are accepted per request",
+                                  code: "input_too_large", param: "prompts")
+            }
+        }
         let snapshot = await state.current()
         let start = ContinuousClock.now
         defer { metrics.scoreSeconds.recordNanoseconds(EmbeddingBatcher.nanoseconds(ContinuousClock.now - start)) }
@@ -40,22 +51,15 @@ extension ServiceDependencies {
 
     /// `POST /v1/embeddings`: OpenAI shape, served by the local encoder (micro-batched).
     func embeddings(_ request: Request) async throws -> Response {
-        guard let batcher else { throw OpenAIError(.serviceUnavailable, "no local encoder is loaded", code: "encoder_unavailable") }
-        let body = try await request.jsonObject(limit: configuration.maxBodyBytes)
-        guard let input = body["input"] else { throw OpenAIError.missing("input") }
-        let texts: [String]
-        if let one = input as? String {
-            texts = [one]
-        } else if let many = input as? [String] {
-            texts = many
-        } else {
-            throw OpenAIError.wrongType("input", "a string or a list of strings")
+        let fields = try await request.jsonFields(limit: configuration.maxBodyBytes)
+        let embeddingsRequest: EmbeddingsRequest
+        do { embeddingsRequest = try EmbeddingsRequest(json: fields, maxInputs: configuration.maxEmbeddingInputs) } catch {
+            throw OpenAIError(error)
         }
-        guard !texts.isEmpty else { throw OpenAIError(.badRequest, "input is empty", code: "empty_input", param: "input") }
-        let format = body["encoding_format"] as? String ?? "float"
-        guard format == "float" || format == "base64" else { throw OpenAIError.wrongType("encoding_format", "\"float\" or \"base64\"") }
+        let texts = embeddingsRequest.input
+        guard let batcher else { throw OpenAIError(.serviceUnavailable, "no local encoder is loaded", code: "encoder_unavailable") }
         let fingerprint = batcher.encoder.currentFingerprint
-        if let model = body["model"] as? String, !model.isEmpty, model != fingerprint.model, model != configuration.autoModelName {
+        if let model = embeddingsRequest.model, model != fingerprint.model, model != configuration.autoModelName {
             throw OpenAIError(.notFound, "embedding model \"\(model)\" is not served here; use \"\(fingerprint.model)\"", code: "model_not_found", param: "model")
         }
         let vectors: Matrix
@@ -67,7 +71,7 @@ extension ServiceDependencies {
         for row in 0..<vectors.rows {
             let vector = vectors.row(row)
             let embedding: Any
-            if format == "base64" {
+            if embeddingsRequest.base64 {
                 embedding = Data(LittleEndianFloats.bytes(vector)).base64EncodedString()
             } else {
                 embedding = vector.map { Double($0) }

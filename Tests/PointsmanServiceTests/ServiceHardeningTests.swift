@@ -1,0 +1,91 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import OpenAIClient
+import PointsmanService
+import PointsmanTestSupport
+import Testing
+
+@Suite("Service hardening (fake upstream, no sockets)")
+struct ServiceHardeningTests {
+    @Test("unauthenticated requests to ever new paths add no metric series: routes are labelled by template")
+    func boundedMetricLabels() async throws {
+        let app = Application(router: buildRouter(try await fakeDependencies(RecordingUpstream(), keys: ["k"])))
+        try await app.test(.router) { client in
+            for index in 0..<300 {
+                try await client.execute(uri: "/probe-\(index)-" + String(repeating: "x", count: 200), method: .get) { response in
+                    #expect(response.status == .unauthorized)
+                }
+            }
+            try await client.execute(uri: "/v1/route", method: .post, headers: [.authorization: "bearer k"],
+                                     body: try body(["prompt": "hello"])) { response in
+                #expect(response.status == .ok, "a lowercase bearer scheme is accepted")
+            }
+            try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer k"]) { response in
+                let text = String(buffer: response.body)
+                #expect(!text.contains("probe-"))
+                let routes = Set(text.split(separator: "\n").filter { $0.hasPrefix("pointsman_http_requests_total{") }
+                    .compactMap { line in line.split(separator: "route=\"").dropFirst().first?.split(separator: "\"").first.map(String.init) })
+                // Every label value is a route template of this service, or "unmatched".
+                #expect(routes.isSubset(of: ["unmatched", "/v1/route", "/metrics"]), "\(routes)")
+                #expect(text.utf8.count < 20_000)
+            }
+        }
+    }
+
+    @Test("batch and input limits are client errors that name the limit")
+    func limits() async throws {
+        let app = Application(router: buildRouter(try await fakeDependencies(RecordingUpstream())))
+        let many = try body(["prompts": Array(repeating: "hi", count: 257)])
+        let big = try body(["prompts": [String(repeating: "a", count: 150_000), String(repeating: "b", count: 150_000)]])
+        let inputs = try body(["input": Array(repeating: "x", count: 1025)])
+        let format = try body(["input": "x", "encoding_format": 7])
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/route", method: .post, body: many) { response in
+                expectError(response, .badRequest, code: "too_many_inputs")
+                #expect(String(buffer: response.body).contains("at most 256"))
+            }
+            try await client.execute(uri: "/v1/route", method: .post, body: big) { response in
+                expectError(response, .badRequest, code: "input_too_large")
+            }
+            try await client.execute(uri: "/v1/embeddings", method: .post, body: inputs) { response in
+                expectError(response, .badRequest, code: "too_many_inputs")
+                #expect(String(buffer: response.body).contains("at most 1024") && response.headers[.retryAfter] == nil)
+            }
+            try await client.execute(uri: "/v1/embeddings", method: .post, body: format) { response in
+                expectError(response, .badRequest, code: "invalid_type")
+            }
+        }
+    }
+
+    @Test("upstream 429 on every model answers 429 with the upstream's Retry-After")
+    func rateLimitPassesThrough() async throws {
+        let limited = OpenAIClientError.rateLimited(url: "http://upstream:1/v1/chat/completions", retryAfter: "7", message: "slow down")
+        let upstream = RecordingUpstream(replies: ["mistral-7b-v0.2": .fail(limited), "phi-4-mini": .fail(limited)])
+        let app = Application(router: buildRouter(try await fakeDependencies(upstream)))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/chat/completions", method: .post,
+                                     body: try body(["model": "auto", "messages": [["role": "user", "content": "Write a poem about rain"]]])) { response in
+                expectError(response, .tooManyRequests, code: "rate_limited")
+                #expect(response.headers[.retryAfter] == "7")
+                #expect(!String(buffer: response.body).contains("upstream:1"))
+            }
+        }
+    }
+
+    @Test("a known path with the wrong method is a 405 naming the allowed method")
+    func methodNotAllowed() async throws {
+        let app = Application(router: buildRouter(try await fakeDependencies(RecordingUpstream())))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/chat/completions", method: .get) { response in
+                expectError(response, .methodNotAllowed, code: "method_not_allowed")
+                #expect(response.headers[.allow] == "POST")
+            }
+            try await client.execute(uri: "/v1/models", method: .post) { response in
+                #expect(response.status == .methodNotAllowed && response.headers[.allow] == "GET")
+            }
+        }
+    }
+}
