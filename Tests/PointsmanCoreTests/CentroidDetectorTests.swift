@@ -74,12 +74,29 @@ struct CentroidDetectorTests {
 
     @Test("below the threshold the first matching rule decides, and the reason says so")
     func lowConfidence() async throws {
-        let d = try await detector().detect("code poem, translate it into French")  // tie between code and poem
+        let d = try await detector().detect("poem sum, condense it")  // tie between creative and summarize
         #expect(d.method == .fallback)
-        #expect(d.capability == "translation")
+        #expect(d.capability == "summarize")
         #expect(d.label == nil)
         #expect(d.reasons.first?.contains("low confidence") == true)
         #expect(d.reasons.first?.hasSuffix("regex rules decided") == true)
+    }
+
+    @Test("below the threshold, a rule whose capability is not a label of the file does not decide")
+    func rulesOnlyForKnownLabels() async throws {
+        // This file knows code, creative and summarize; only the translation rule matches, and it names none of them.
+        let d = try await detector().detect("poems sums, translate it into French")
+        #expect(d.method == .embedding)
+        #expect(["creative", "summarize"].contains(d.capability) && d.label == d.capability)
+        #expect(d.reasons.contains { $0.contains("no matching regex rule names a label of this file") })
+        // With an abstain label, such a prompt abstains instead of taking the rule's capability.
+        var withAbstain = try artifact()
+        withAbstain.abstainLabel = "summarize"
+        let abstaining = CentroidIntentDetector(centroids: FixedCentroids(withAbstain), embedder: KeywordEmbedder(),
+                                                fallback: try RegexIntentDetector(rules: .shipped, file: "<shipped rules>"))
+        let a = try await abstaining.detect("poems sums, translate it into French")
+        #expect(a.capability == "summarize" && a.label == nil && a.method == .embedding)
+        #expect(a.reasons.contains { $0.contains("abstained") })
     }
 
     @Test("with two rule candidates, the rules choose between the centroids' two best capabilities")
@@ -99,7 +116,7 @@ struct CentroidDetectorTests {
         #expect(d.method == .embedding)
         #expect(["code", "creative"].contains(d.capability))
         #expect(d.label == d.capability)
-        #expect(d.reasons.contains { $0.contains("no matching regex rule names code or creative") })
+        #expect(d.reasons.contains { $0.contains("no matching regex rule names a label of this file") })
         // One candidate: the rules can only confirm the centroids' best capability.
         let confirmed = try await detector(ruleCandidates: 1).detect("code poem, translate it into French")
         #expect(confirmed.capability == "code")  // the tie is broken by name, and the code rule matches

@@ -124,16 +124,26 @@ public struct CentroidIntentDetector: IntentDetector {
         let summary = String(format: "centroid %@ (confidence %.2f, threshold %.2f, margin %.3f)",
                              score.label, score.confidence, score.threshold, score.margin)
         if score.abstains, let fallback {
-            if classifier.artifact.abstainLabel != nil {
-                var regex = fallback.classify(prompt)
-                regex.scores = scores
-                return fallbackDetection(regex, reason: "low confidence: \(summary); regex rules decided", label: nil)
+            // The rules may only decide for capabilities this file can produce: on an intent file (Banking77,
+            // CLINC150) the task rules' capabilities are not labels, and low confidence means abstain or keep.
+            let known = Set(classifier.artifact.capabilities.values).union(labels)
+            if let abstain = classifier.artifact.abstainLabel {
+                if let match = fallback.matches(prompt).first(where: { known.contains($0.capability) && $0.capability != abstain }) {
+                    let regex = Detection(capability: match.capability, confidence: 1, scores: scores, method: .regex,
+                                          reasons: ["rule \(match.rule) matched"])
+                    return fallbackDetection(regex, reason: "low confidence: \(summary); regex rules decided", label: nil)
+                }
+                return Detection(capability: classifier.artifact.capabilities[abstain] ?? abstain, confidence: score.confidence,
+                                 scores: scores, method: .embedding, label: nil,
+                                 reasons: [summary, "abstained: below threshold, and no regex rule names a label of this file"])
             }
             let restricted = ruleCandidates < scores.count
             let candidates = restricted ? Self.best(scores, count: ruleCandidates) : []
-            let matches = fallback.matches(prompt)
+            let allMatches = fallback.matches(prompt)
+            let matches = allMatches.filter { known.contains($0.capability) }
             guard let match = matches.first(where: { !restricted || candidates.contains($0.capability) }) else {
-                let why = matches.isEmpty ? "but no regex rule matched"
+                let why = allMatches.isEmpty ? "but no regex rule matched"
+                    : matches.isEmpty ? "and no matching regex rule names a label of this file"
                     : "and no matching regex rule names \(candidates.joined(separator: " or "))"
                 return Detection(capability: score.capability, confidence: score.confidence, scores: scores, method: .embedding,
                                  label: score.label, reasons: [summary, "below threshold, \(why): the centroid decision stands"])
