@@ -135,13 +135,13 @@ struct EvalCommand: AsyncParsableCommand {
             let cached = CachedEmbeddingProvider(base: embedder, cache: cache)
             detectors = kinds.map { kind in
                 kind == .regex
-                    ? NamedDetector(name: kind.rawValue, detector: setup.rules)
+                    ? NamedDetector(name: kind.rawValue, detector: setup.detector(.regex))
                     : NamedDetector(name: kind.rawValue, detector: setup.detector(kind, embedder: cached),
                                     timedDetector: setup.detector(kind))
             }
         } else {
             setup = try await RoutingSetup.load(RoutingFiles(catalog: routing.catalog, rules: routing.rules), embedder: nil, options: options)
-            detectors = [NamedDetector(name: "regex", detector: setup.rules)]
+            detectors = [NamedDetector(name: "regex", detector: setup.detector(.regex))]
         }
         let evaluator = RouterEvaluator(catalog: setup.catalog, tokenCount: tokenCount,
                                         assumedCompletionTokens: completionTokens, latencySample: latencySample)

@@ -143,3 +143,26 @@ struct LexicalFeaturesTests {
         refused({ $0.linearMap = Matrix(rows: 4, cols: 4) }, "cannot be combined")
     }
 }
+
+@Suite("Word features: character n-grams")
+struct CharacterNGramTests {
+    @Test("character n-grams give text without spaces terms, and match across inflections")
+    func grams() {
+        let chinese = LexicalFeatures.terms(of: "翻译成英文", characterNGrams: [2])
+        #expect(chinese.contains("#翻译") && chinese.contains("#英文"))
+        let french = Set(LexicalFeatures.terms(of: "traduis traduire", characterNGrams: [3]))
+        #expect(french.contains("#tra") && french.contains("#rad") && french.contains("#adu"))
+        // Without n-grams the terms are exactly the words and pairs, as before.
+        #expect(LexicalFeatures.terms(of: "traduis traduire", characterNGrams: []) == ["traduis", "traduire", "traduis traduire"])
+    }
+
+    @Test("a vocabulary with n-grams keeps them through its file form")
+    func roundTrip() throws {
+        let fitted = LexicalFeatures.fit(["翻译成英文", "翻译成法文", "写一首诗"], weight: 1, maxTerms: 50, minDocumentFrequency: 2,
+                                         characterNGrams: [2])
+        #expect(fitted.terms.contains("#翻译"))
+        let decoded = try JSONDecoder().decode(LexicalFeatures.self, from: JSONEncoder().encode(fitted))
+        #expect(decoded == fitted && decoded.characterNGrams == [2])
+        #expect(decoded.vector("翻译成中文").contains { $0 > 0 })
+    }
+}

@@ -64,13 +64,14 @@ struct RoutingSetupTests {
     func kinds() async throws {
         let none = try await RoutingSetup.load(RoutingFiles(), embedder: KeywordEmbedder())
         #expect(!none.supports(.hybrid) && none.supports(.regex))
-        #expect(none.detector(.hybrid) is RegexIntentDetector)
+        #expect(none.unguardedDetector(.hybrid) is RegexIntentDetector)
         let path = try write(try artifact())
         let setup = try await RoutingSetup.load(RoutingFiles(centroids: path), embedder: KeywordEmbedder())
-        let embedding = try #require(setup.detector(.embedding) as? CentroidIntentDetector)
-        let hybrid = try #require(setup.detector(.hybrid) as? CentroidIntentDetector)
+        let embedding = try #require(setup.unguardedDetector(.embedding) as? CentroidIntentDetector)
+        let hybrid = try #require(setup.unguardedDetector(.hybrid) as? CentroidIntentDetector)
         #expect(embedding.fallback == nil && hybrid.fallback != nil)
-        #expect(setup.detector(.regex) is RegexIntentDetector)
+        #expect(setup.unguardedDetector(.regex) is RegexIntentDetector)
+        #expect(setup.detector(.hybrid) is TranslationGuard)
         // A broken file is an error naming it, and nothing is half-loaded.
         try "{ nope".write(toFile: path, atomically: true, encoding: .utf8)
         await #expect(throws: CentroidFileError.self) {

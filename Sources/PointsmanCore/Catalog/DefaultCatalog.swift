@@ -10,7 +10,7 @@ extension Catalog {
       "escalation": {
         "target": "gpt-oss-20b",
         "max_prompt_characters": 280,
-        "keywords": ["optimize", "security", "compliance"]
+        "keywords": ["optimize", "security", "compliance", "optimiser", "sécurité", "conformité"]
       },
       "models": [
         {

@@ -10,6 +10,10 @@ import VectorMath
 /// frequency (`1 + ln count`) and a smoothed idf (`ln((1 + n) / (1 + df)) + 1`), normalised; the routing vector is
 /// `normalize([embedding ; weight × terms])`, and the centroids live in that space. Routing stays one BLAS pass over
 /// the centroid matrix.
+///
+/// With `characterNGrams` (e.g. 2 and 3), the terms also include the character n-grams of every word, marked with a
+/// leading `#`: they give lexical signal to languages written without spaces (Chinese, Japanese: a whole clause is
+/// one "word") and match across inflections ("traduis", "traduire", "traducción" share `#tra`, `#rad`).
 public struct LexicalFeatures: Sendable, Codable, Equatable {
     /// The term vector's weight against the unit embedding.
     public var weight: Float
@@ -17,23 +21,27 @@ public struct LexicalFeatures: Sendable, Codable, Equatable {
     public var terms: [String]
     /// Inverse document frequency per term.
     public var idf: [Float]
+    /// Lengths of the character n-grams taken from each word (empty: words and word pairs only).
+    public var characterNGrams: [Int]
     private let columns: [String: Int]
 
-    public init(weight: Float, terms: [String], idf: [Float]) {
+    public init(weight: Float, terms: [String], idf: [Float], characterNGrams: [Int] = []) {
         self.weight = weight
         self.terms = terms
         self.idf = idf
+        self.characterNGrams = characterNGrams
         var columns: [String: Int] = [:]
         for (index, term) in terms.enumerated() where columns[term] == nil { columns[term] = index }
         self.columns = columns
     }
 
-    enum CodingKeys: String, CodingKey { case weight, terms, idf }
+    enum CodingKeys: String, CodingKey { case weight, terms, idf, characterNGrams = "char_ngrams" }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(weight: try c.decode(Float.self, forKey: .weight), terms: try c.decode([String].self, forKey: .terms),
-                  idf: try c.decode([Float].self, forKey: .idf))
+                  idf: try c.decode([Float].self, forKey: .idf),
+                  characterNGrams: try c.decodeIfPresent([Int].self, forKey: .characterNGrams) ?? [])
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -41,10 +49,29 @@ public struct LexicalFeatures: Sendable, Codable, Equatable {
         try c.encode(weight, forKey: .weight)
         try c.encode(terms, forKey: .terms)
         try c.encode(idf, forKey: .idf)
+        if !characterNGrams.isEmpty { try c.encode(characterNGrams, forKey: .characterNGrams) }
     }
 
     public static func == (a: LexicalFeatures, b: LexicalFeatures) -> Bool {
-        a.weight == b.weight && a.terms == b.terms && a.idf == b.idf
+        a.weight == b.weight && a.terms == b.terms && a.idf == b.idf && a.characterNGrams == b.characterNGrams
+    }
+
+    /// This vocabulary's terms of a text (see `terms(of:characterNGrams:)`).
+    public func terms(of text: String) -> [String] { Self.terms(of: text, characterNGrams: characterNGrams) }
+
+    /// The terms of a text, with repeats: its words, its adjacent word pairs ("write a" is not one: "a" is too short
+    /// to be a word), then the character n-grams of each word of the given lengths, as `#gram`.
+    public static func terms(of text: String, characterNGrams: [Int]) -> [String] {
+        let words = terms(of: text)
+        guard !characterNGrams.isEmpty else { return words }
+        var grams: [String] = []
+        for word in words where !word.contains(" ") {
+            let characters = Array(word)
+            for n in characterNGrams where n >= 1 && characters.count >= n {
+                for start in 0...(characters.count - n) { grams.append("#" + String(characters[start..<(start + n)])) }
+            }
+        }
+        return words + grams
     }
 
     /// The terms of a text, with repeats: its words, then its adjacent word pairs ("write a" is not one: "a" is too
@@ -66,23 +93,25 @@ public struct LexicalFeatures: Sendable, Codable, Equatable {
     }
 
     /// Learns the vocabulary and idf from training texts.
-    public static func fit(_ texts: [String], weight: Float, maxTerms: Int, minDocumentFrequency: Int = 2) -> LexicalFeatures {
+    public static func fit(_ texts: [String], weight: Float, maxTerms: Int, minDocumentFrequency: Int = 2,
+                           characterNGrams: [Int] = []) -> LexicalFeatures {
         var frequency: [String: Int] = [:]
         for text in texts {
-            for term in Set(terms(of: text)) { frequency[term, default: 0] += 1 }
+            for term in Set(terms(of: text, characterNGrams: characterNGrams)) { frequency[term, default: 0] += 1 }
         }
         let kept = frequency.filter { $0.value >= minDocumentFrequency }
             .sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
             .prefix(maxTerms)
         let n = Float(texts.count)
         return LexicalFeatures(weight: weight, terms: kept.map(\.key),
-                               idf: kept.map { Foundation.log((1 + n) / (1 + Float($0.value))) + 1 })
+                               idf: kept.map { Foundation.log((1 + n) / (1 + Float($0.value))) + 1 },
+                               characterNGrams: characterNGrams)
     }
 
     /// The weighted, normalised tf-idf vector of one text (all zeros when none of its terms is known).
     public func vector(_ text: String) -> [Float] {
         var counts: [Int: Int] = [:]
-        for term in Self.terms(of: text) { if let column = columns[term] { counts[column, default: 0] += 1 } }
+        for term in terms(of: text) { if let column = columns[term] { counts[column, default: 0] += 1 } }
         var values = [Float](repeating: 0, count: terms.count)
         var norm: Float = 0
         // In column order, so that the sum (and the training built on it) does not depend on hashing order.

@@ -16,6 +16,8 @@ public struct RouteDecision: Sendable, Equatable, Codable {
     public var scores: [String: Double]
     /// The centroid label that won, or nil when the embedding detector abstained or did not run.
     public var label: String?
+    /// The language the prompt is written in (`LanguageDetector`'s code).
+    public var language: String
 
     /// The chosen model's alias.
     public var model: String { selected.alias }
@@ -23,13 +25,14 @@ public struct RouteDecision: Sendable, Equatable, Codable {
     public var upstreamModel: String { selected.upstreamID }
 
     enum CodingKeys: String, CodingKey {
-        case capability, model, upstreamModel = "upstream_model", confidence, method, escalated, reasons, scores, label
+        case capability, model, upstreamModel = "upstream_model", confidence, method, escalated, reasons, scores, label,
+             language
     }
 
     /// Creates a decision.
     public init(
         capability: String, selected: ModelEntry, confidence: Double, method: DetectionMethod,
-        escalated: Bool, reasons: [String], scores: [String: Double], label: String?
+        escalated: Bool, reasons: [String], scores: [String: Double], label: String?, language: String = "und"
     ) {
         self.capability = capability
         self.selected = selected
@@ -39,6 +42,7 @@ public struct RouteDecision: Sendable, Equatable, Codable {
         self.reasons = reasons
         self.scores = scores
         self.label = label
+        self.language = language
     }
 
     /// Reads a decision as traces record it. The JSON names the model by alias and upstream id only, so the entry
@@ -55,6 +59,7 @@ public struct RouteDecision: Sendable, Equatable, Codable {
         reasons = try c.decode([String].self, forKey: .reasons)
         scores = try c.decode([String: Double].self, forKey: .scores)
         label = try c.decodeIfPresent(String.self, forKey: .label)
+        language = try c.decodeIfPresent(String.self, forKey: .language) ?? "und"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -68,5 +73,6 @@ public struct RouteDecision: Sendable, Equatable, Codable {
         try c.encode(reasons, forKey: .reasons)
         try c.encode(scores, forKey: .scores)
         try c.encode(label, forKey: .label)  // explicit null when absent
+        try c.encode(language, forKey: .language)
     }
 }

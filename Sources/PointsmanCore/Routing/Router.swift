@@ -76,7 +76,8 @@ public struct Router: Sendable {
         return RouteDecision(
             capability: detection.capability, selected: selection.model,
             confidence: detection.confidence, method: detection.method, escalated: selection.escalated,
-            reasons: detection.reasons + selection.reasons, scores: detection.scores, label: detection.label)
+            reasons: detection.reasons + selection.reasons, scores: detection.scores, label: detection.label,
+            language: LanguageDetector.detect(prompt))
     }
 }
 

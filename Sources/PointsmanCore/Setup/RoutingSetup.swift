@@ -13,12 +13,15 @@ public struct RoutingSetup: Sendable {
         public var embedTimeout: Duration
         /// Most prompts per embedder call.
         public var maxBatch: Int
+        /// Keep prompts that ask for no translation away from `translation` (see `TranslationGuard`).
+        public var translationGuard: Bool
 
         public init(ruleCandidates: Int = CentroidIntentDetector.defaultRuleCandidates,
-                    embedTimeout: Duration = .seconds(5), maxBatch: Int = 64) {
+                    embedTimeout: Duration = .seconds(5), maxBatch: Int = 64, translationGuard: Bool = true) {
             self.ruleCandidates = ruleCandidates
             self.embedTimeout = embedTimeout
             self.maxBatch = maxBatch
+            self.translationGuard = translationGuard
         }
     }
 
@@ -95,9 +98,16 @@ public struct RoutingSetup: Sendable {
         kind == .regex || (centroids != nil && embedder != nil)
     }
 
-    /// The detector of `kind`; regex when the centroids or the embedder are missing. `embedder` overrides the
-    /// set-up's (the evaluator routes through a cache of the same vectors).
+    /// The detector of `kind` (behind the translation guard unless the options turn it off); regex when the
+    /// centroids or the embedder are missing. `embedder` overrides the set-up's (the evaluator routes through a cache
+    /// of the same vectors).
     public func detector(_ kind: DetectorKind, embedder override: (any EmbeddingProvider)? = nil) -> any IntentDetector {
+        let detector = unguardedDetector(kind, embedder: override)
+        return options.translationGuard ? TranslationGuard(detector) : detector
+    }
+
+    /// The detector of `kind` without the translation guard.
+    public func unguardedDetector(_ kind: DetectorKind, embedder override: (any EmbeddingProvider)? = nil) -> any IntentDetector {
         guard kind != .regex, let centroids, let embedder = override ?? embedder else { return rules }
         return CentroidIntentDetector(
             centroids: FixedCentroids(centroids), embedder: embedder, fallback: kind == .hybrid ? rules : nil,

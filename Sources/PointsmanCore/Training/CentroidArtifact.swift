@@ -243,6 +243,9 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
             guard lexical.idf.allSatisfy({ $0.isFinite && $0 > 0 }) else { throw fail("lexical idf values must be positive numbers") }
             guard lexical.weight.isFinite, lexical.weight > 0 else { throw fail("lexical weight must be a positive number") }
             guard linearMap == nil else { throw fail("a linear map and lexical features cannot be combined") }
+            guard lexical.characterNGrams.allSatisfy({ (1...8).contains($0) }) else {
+                throw fail("lexical char_ngrams must list lengths from 1 to 8")
+            }
         }
         let expected = embedder.dimension + (lexical?.terms.count ?? 0)
         guard centroids.cols == expected else {

@@ -121,7 +121,8 @@ public struct CentroidTrainer: Sendable {
         var lexical: LexicalFeatures?
         if let settings = config.lexical {
             let learned = LexicalFeatures.fit(trainIndices.map { texts[$0] }, weight: settings.weight,
-                                              maxTerms: settings.maxTerms, minDocumentFrequency: settings.minDocumentFrequency)
+                                              maxTerms: settings.maxTerms, minDocumentFrequency: settings.minDocumentFrequency,
+                                              characterNGrams: settings.characterNGrams)
             guard !learned.terms.isEmpty else {
                 throw DatasetError(file: config.name, row: nil, problem: "lexical: no term occurs in \(settings.minDocumentFrequency) or more training rows")
             }
@@ -181,7 +182,8 @@ public struct CentroidTrainer: Sendable {
             if let settings = config.lexical {
                 // The shipped vocabulary learns from every row too.
                 let learned = LexicalFeatures.fit(texts, weight: settings.weight, maxTerms: settings.maxTerms,
-                                                  minDocumentFrequency: settings.minDocumentFrequency)
+                                                  minDocumentFrequency: settings.minDocumentFrequency,
+                                                  characterNGrams: settings.characterNGrams)
                 artifact.lexical = learned
                 vectors = try learned.augment(embeddings, texts: texts)
             }

@@ -50,14 +50,19 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         public var maxTerms: Int
         /// Fewest training rows a term must occur in.
         public var minDocumentFrequency: Int
+        /// Lengths of the character n-grams taken from each word (empty: none).
+        public var characterNGrams: [Int]
 
-        public init(weight: Float = 1, maxTerms: Int = 4096, minDocumentFrequency: Int = 2) {
+        public init(weight: Float = 1, maxTerms: Int = 4096, minDocumentFrequency: Int = 2, characterNGrams: [Int] = []) {
             self.weight = weight
             self.maxTerms = maxTerms
             self.minDocumentFrequency = minDocumentFrequency
+            self.characterNGrams = characterNGrams
         }
 
-        enum CodingKeys: String, CodingKey, CaseIterable { case weight, maxTerms = "max_terms", minDocumentFrequency = "min_df" }
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case weight, maxTerms = "max_terms", minDocumentFrequency = "min_df", characterNGrams = "char_ngrams"
+        }
 
         public init(from decoder: any Decoder) throws {
             try decoder.rejectUnknownKeys(CodingKeys.self)
@@ -65,6 +70,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
             weight = try c.decodeIfPresent(Float.self, forKey: .weight) ?? 1
             maxTerms = try c.decodeIfPresent(Int.self, forKey: .maxTerms) ?? 4096
             minDocumentFrequency = try c.decodeIfPresent(Int.self, forKey: .minDocumentFrequency) ?? 2
+            characterNGrams = try c.decodeIfPresent([Int].self, forKey: .characterNGrams) ?? []
         }
     }
 
@@ -199,6 +205,9 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
             guard lexical.weight.isFinite, lexical.weight > 0 else { throw fail("lexical.weight must be a positive number") }
             guard lexical.maxTerms >= 1 else { throw fail("lexical.max_terms must be at least 1") }
             guard lexical.minDocumentFrequency >= 1 else { throw fail("lexical.min_df must be at least 1") }
+            guard lexical.characterNGrams.allSatisfy({ (1...8).contains($0) }) else {
+                throw fail("lexical.char_ngrams must list lengths from 1 to 8")
+            }
             if refinement?.linearMap == true { throw fail("lexical features and refinement.linear_map cannot be combined") }
         }
     }

@@ -10,7 +10,7 @@ public final class ServiceMetrics: Sendable {
     }
 
     private var requestsName: MetricNameDescriptor { Self.name("http_requests", "total", "HTTP requests by route and status") }
-    private var decisionsName: MetricNameDescriptor { Self.name("routing_decisions", "total", "Routing decisions by capability, model, method and A/B arm") }
+    private var decisionsName: MetricNameDescriptor { Self.name("routing_decisions", "total", "Routing decisions by capability, model, method, A/B arm and prompt language") }
     private var fallbacksName: MetricNameDescriptor { Self.name("routing_fallbacks", "total", "Decisions the regex rules made because the centroids abstained or the embedder failed") }
     private var reloadsName: MetricNameDescriptor { Self.name("reloads", "total", "Reloads of catalog, rules and centroids by result") }
     private var upstreamFailuresName: MetricNameDescriptor { Self.name("upstream_failures", "total", "Upstream attempts that failed before the first byte, by model") }
@@ -36,8 +36,11 @@ public final class ServiceMetrics: Sendable {
         registry.makeCounter(descriptor: requestsName, labels: [("route", route), ("status", String(status))]).increment()
     }
 
-    func decision(capability: String, model: String, method: String, arm: String) {
-        registry.makeCounter(descriptor: decisionsName, labels: [("capability", capability), ("model", model), ("method", method), ("arm", arm)]).increment()
+    /// Counts a decision. Every label is bounded by configuration: capabilities and models by the loaded files,
+    /// methods and arms by the code, languages by `LanguageDetector.codes`.
+    func decision(capability: String, model: String, method: String, arm: String, language: String) {
+        registry.makeCounter(descriptor: decisionsName, labels: [("capability", capability), ("model", model), ("method", method),
+                                                                  ("arm", arm), ("language", language)]).increment()
         if method == "fallback" { registry.makeCounter(descriptor: fallbacksName, labels: [("arm", arm)]).increment() }
     }
 

@@ -1,0 +1,81 @@
+import Foundation
+import PointsmanCore
+import PointsmanInterfaces
+import Testing
+
+@Suite("Languages: detection, translation intent and the translation guard")
+struct LanguageTests {
+    @Test("script and common words tell the language", arguments: [
+        ("Write a Python function that reverses a list", "en"),
+        ("Écris-moi un poème sur la pluie, s'il te plaît", "fr"),
+        ("¿Cuál es la capital de Australia y por qué no es Sídney?", "es"),
+        ("Kannst du mir bitte erklären, wie ein Kühlschrank funktioniert?", "de"),
+        ("Você pode me explicar como funciona o PIX?", "pt"),
+        ("Mi spieghi perché il cielo è blu?", "it"),
+        ("帮我写一个Python函数，计算列表的平均值", "zh"),
+        ("このメールを丁寧な日本語に直してください", "ja"),
+        ("Объясни, как работает фотосинтез", "ru"),
+        ("12 + 30 = ?", "und"),
+    ])
+    func detect(text: String, language: String) {
+        #expect(LanguageDetector.detect(text) == language)
+        #expect(LanguageDetector.codes.contains(LanguageDetector.detect(text)))
+    }
+
+    @Test("translation cues in every supported language; prompts that merely are in another language have none")
+    func cues() {
+        for asks in ["Translate 'good night' into Spanish", "Traduis cette phrase en anglais : je suis fatigué",
+                     "¿Cómo se dice 'mariposa' en alemán?", "Übersetze bitte ins Englische: Guten Morgen",
+                     "Como se diz 'obrigado' em francês?", "Come si dice 'cane' in inglese?", "把这句话翻译成英文：你好",
+                     "「ありがとう」を英語に訳してください", "How would a native speaker say 'I'm beat'?"] {
+            #expect(TranslationIntent.mayAskForTranslation(asks), "\(asks)")
+        }
+        for other in ["Écris-moi un poème sur la pluie", "¿Cuál es la capital de Australia?", "Wie funktioniert ein Kühlschrank?",
+                      "帮我写一个Python函数", "東京でおすすめのラーメン屋は？", "Summarize this article in three bullet points"] {
+            #expect(!TranslationIntent.mayAskForTranslation(other), "\(other)")
+        }
+    }
+
+    @Test("the guard moves a translation decision without a cue to the next-best capability, and says so")
+    func guardMoves() async throws {
+        struct Fixed: IntentDetector {
+            func detect(_ prompt: String) async throws -> Detection {
+                Detection(capability: "translation", confidence: 0.6, scores: ["translation": 0.6, "creative": 0.5, "qa": 0.2],
+                          method: .embedding, label: "translation", reasons: ["centroid translation"])
+            }
+        }
+        let guarded = TranslationGuard(Fixed())
+        let moved = try await guarded.detect("Écris-moi un poème sur la pluie")
+        #expect(moved.capability == "creative" && moved.label == "creative")
+        #expect(moved.reasons.last?.contains("translation guard") == true)
+        let kept = try await guarded.detect("Traduis en anglais : il pleut")
+        #expect(kept.capability == "translation" && kept.reasons.count == 1)
+        let conversation = try await guarded.detect(conversation: [.user("Traduis en anglais : il pleut"), .user("et un poème ?")])
+        #expect(conversation.capability == "creative")
+    }
+
+    @Test("decisions carry the prompt's language, in JSON too")
+    func decisionLanguage() async throws {
+        let router = Router(catalog: FixedCatalog(.shipped), detector: TranslationGuard(try RegexIntentDetector(rules: .shipped)))
+        let decision = try await router.route("Écris une fonction Python qui trie une liste")
+        #expect(decision.language == "fr" && decision.capability == "code")
+        let json = String(decoding: try JSONEncoder().encode(decision), as: UTF8.self)
+        #expect(json.contains(#""language":"fr""#))
+    }
+
+    @Test("the rules know the capabilities' words in the supported languages; the seed's French keywords escalate")
+    func multilingualRules() async throws {
+        let rules = try RegexIntentDetector(rules: .shipped)
+        let cases: [(String, String)] = [
+            ("Résume ce texte en trois phrases", "summarize"), ("Extrae todas las fechas de este correo", "extraction"),
+            ("Berechne 15 % von 240", "math"), ("Scrivi una poesia sul mare", "creative"),
+            ("把这段话翻译成英文", "translation"), ("用Python写一个函数", "code"), ("この記事を要約して", "summarize"),
+        ]
+        for (prompt, capability) in cases {
+            #expect(try await rules.detect(prompt).capability == capability, "\(prompt)")
+        }
+        let router = Router(catalog: FixedCatalog(.shipped), detector: rules)
+        let decision = try await router.route("Comment optimiser la sécurité de notre API ?")
+        #expect(decision.escalated && decision.model == "gpt-oss-20b")
+    }
+}
