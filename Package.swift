@@ -96,6 +96,7 @@ let package = Package(
                 "PointsmanCore", "PointsmanInterfaces", "MiniLMEncoder", "OpenAIClient", "VectorMath", "PointsmanEval",
                 "PointsmanService",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Hummingbird
+import ServiceLifecycle
 import Logging
 import MiniLMEncoder
 import PointsmanCore
@@ -74,9 +75,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Most texts waiting for the encoder before requests get 503 with Retry-After.")
     var queueLimit: Int = 1024
 
+    @Option(name: .long, help: "Seconds SIGTERM waits for in-flight requests and streams before cancelling them and exiting 0 (under common 30 s kill periods).")
+    var shutdownGrace: Double = 25
+
     @OptionGroup var model: ModelOptions
 
     func validate() throws {
+        guard shutdownGrace > 0, shutdownGrace.isFinite else { throw ValidationError("--shutdown-grace must be a positive number of seconds") }
         guard headerTimeout > 0, idleTimeout > 0 else { throw ValidationError("--header-timeout and --idle-timeout must be positive") }
         guard batchMax >= 1, queueLimit >= 1, batchWaitMs >= 0 else {
             throw ValidationError("--batch-max and --queue-limit must be positive, --batch-wait-ms not negative")
@@ -141,7 +146,19 @@ struct ServeCommand: AsyncParsableCommand {
             "address": "\(c.host):\(c.port)", "upstream": "\(c.upstreamURL)", "centroids": "\(c.centroidsPath ?? "none")",
             "auth": "\(c.apiKeys.isEmpty ? "off" : "\(c.apiKeys.count) keys")",
         ])
-        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        // SIGTERM drains in-flight requests for at most the grace period, then cancels what is left: a hung upstream
+        // cannot hold the process past a kill period.
+        var groupConfiguration = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(Int(shutdownGrace * 1000))
+        groupConfiguration.maximumCancellationDuration = .seconds(1)
+        let started = ContinuousClock.now
+        do {
+            try await ServiceGroup(configuration: groupConfiguration).run()
+        } catch {
+            // Past the grace period the group cancels its services; that is the shutdown asked for, not a failure.
+            guard ContinuousClock.now - started > .milliseconds(Int(shutdownGrace * 1000)) else { throw error }
+            logger.warning("shutdown grace period passed; in-flight requests were cancelled", metadata: ["error": "\(error)"])
+        }
     }
 
     static func readConfig(_ path: String) throws -> [String: Any] {

@@ -519,4 +519,34 @@ struct ServeProcessTests {
         #expect((try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!)) == nil)
         try await upstream.stop()
     }
+
+    @Test("SIGTERM with a hung upstream: in-flight requests are cancelled after the grace period and the process exits 0")
+    func shutdownGrace() async throws {
+        let upstream = try await FakeOpenAIServer { _ in
+            .delayed(.seconds(120), .respond(status: 200, body: FakeBodies.chat("late")))
+        }
+        let port = freePort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: PointsmanBinary.path)
+        process.arguments = ["serve", "--port", String(port), "--upstream", upstream.baseURL, "--shutdown-grace", "1"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        try await waitReady(port)
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/chat/completions")!)
+        request.httpMethod = "POST"
+        request.timeoutInterval = 60
+        request.httpBody = Data(#"{"model": "auto", "messages": [{"role": "user", "content": "hi"}]}"#.utf8)
+        async let hung = try? URLSession.shared.data(for: request)
+        try await Task.sleep(for: .milliseconds(500))
+        let start = ContinuousClock.now
+        process.terminate()
+        while process.isRunning && ContinuousClock.now - start < .seconds(15) { try await Task.sleep(for: .milliseconds(50)) }
+        let elapsed = ContinuousClock.now - start
+        #expect(!process.isRunning)
+        #expect(elapsed < .seconds(4), "took \(elapsed) with a 1 s grace period")
+        if !process.isRunning { #expect(process.terminationStatus == 0) } else { process.interrupt() }
+        _ = await hung
+        try await upstream.stop()
+    }
 }
