@@ -66,7 +66,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds an idle connection is kept open.")
     var idleTimeout: Double = 60
 
-    @Option(name: .long, help: "Most texts per encoder call when micro-batching requests (a single larger request goes alone). Small batches of short prompts stay on the encoder's packed-weight path.")
+    @Option(name: .long, help: "Most texts per encoder call when micro-batching requests (larger requests are embedded a slice at a time, taking turns with the others). Small batches of short prompts stay on the encoder's packed-weight path.")
     var batchMax: Int = 8
 
     @Option(name: .long, help: "Milliseconds an idle encoder waits for more requests before starting a batch (0: start at once; requests arriving during a batch are batched anyway).")

@@ -75,7 +75,7 @@ struct CentroidDetectorTests {
     @Test("below the threshold the first matching rule decides, and the reason says so")
     func lowConfidence() async throws {
         let d = try await detector().detect("poem sum, condense it")  // tie between creative and summarize
-        #expect(d.method == .fallback)
+        #expect(d.method == .fallback && d.fallbackReason == .lowConfidence)
         #expect(d.capability == "summarize")
         #expect(d.label == nil)
         #expect(d.reasons.first?.contains("low confidence") == true)

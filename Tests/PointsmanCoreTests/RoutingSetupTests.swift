@@ -58,6 +58,17 @@ struct RoutingSetupTests {
         #expect(!setup.embedderReachable)
         let decision = try await setup.router(.hybrid).route("Translate this into French")
         #expect(decision.method == .fallback && decision.capability == "translation")
+        #expect(decision.fallback == .embedderError)
+        // An embedder too slow to answer (load) says so in a field clients see, apart from one that failed.
+        let slow = RoutingSetup(catalog: .shipped, rules: try RegexIntentDetector(rules: .shipped), centroids: try artifact(),
+                                embedder: KeywordEmbedder(delay: .seconds(2)),
+                                options: .init(embedTimeout: .milliseconds(50)))
+        let late = try await slow.router(.hybrid).route("Translate this into French")
+        #expect(late.method == .fallback && late.fallback == .embedderTimeout)
+        let json = String(decoding: try JSONEncoder().encode(late), as: UTF8.self)
+        #expect(json.contains(#""fallback":"embedder_timeout""#))
+        let sure = try await slow.router(.regex).route("Translate this into French")
+        #expect(sure.fallback == nil)
     }
 
     @Test("regex when the centroids or the embedder are missing; each kind builds its own detector")

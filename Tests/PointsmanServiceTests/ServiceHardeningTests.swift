@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import MiniLMEncoder
 import OpenAIClient
 import PointsmanService
 import PointsmanTestSupport
@@ -88,4 +89,25 @@ struct ServiceHardeningTests {
             }
         }
     }
+
+    @Test("a large embedding request is served in slices between others: a single text queued behind it finishes first")
+    func fairQueueing() async throws {
+        let batcher = EmbeddingBatcher(encoder: try serviceEncoder.get(), maxTexts: 8, maxWait: .zero, queueLimit: 2048)
+        let order = CompletionOrder()
+        let big = Array(repeating: "Summarize the quarterly report for the board in three bullet points", count: 256)
+        async let large: Void = { _ = try await batcher.embed(big); await order.record("large") }()
+        try await Task.sleep(for: .milliseconds(30))
+        async let single: Void = { _ = try await batcher.embed(["Translate good morning into French"]); await order.record("single") }()
+        _ = try await (large, single)
+        #expect(await order.names == ["single", "large"])
+        // The large request's vectors come back whole and in order, as if embedded in one call.
+        let sliced = try await batcher.embed(Array(big.prefix(20)) + ["another text"])
+        let direct = try await serviceEncoder.get().embed(Array(big.prefix(20)) + ["another text"])
+        #expect(sliced.rows == 21 && zip(sliced.values, direct.values).allSatisfy { abs($0 - $1) < 1e-5 })
+    }
+}
+
+actor CompletionOrder {
+    var names: [String] = []
+    func record(_ name: String) { names.append(name) }
 }

@@ -80,7 +80,8 @@ public struct CentroidIntentDetector: IntentDetector {
         } catch {
             guard let fallback else { throw error }
             let reason = "embedder unavailable (\(Self.describe(error))); regex rules decided"
-            return prompts.map { fallbackDetection(fallback.classify($0), reason: reason, label: nil) }
+            let why: FallbackReason = error is EmbedderTimeout ? .embedderTimeout : .embedderError
+            return prompts.map { fallbackDetection(fallback.classify($0), why: why, reason: reason, label: nil) }
         }
         return try classifier.score(vectors, texts: viewed).enumerated().map { index, score in
             decide(score, prompt: prompts[index], classifier: classifier)
@@ -99,7 +100,7 @@ public struct CentroidIntentDetector: IntentDetector {
         let viewed = turns.map { classifier.artifact.promptView?.apply($0.content) ?? $0.content }
         do { vectors = try await embedWithTimeout(viewed) } catch {
             guard let fallback else { throw error }
-            return fallbackDetection(fallback.classify(last.content),
+            return fallbackDetection(fallback.classify(last.content), why: error is EmbedderTimeout ? .embedderTimeout : .embedderError,
                                      reason: "embedder unavailable (\(Self.describe(error))); regex rules decided", label: nil)
         }
         // Each turn's routing vector (embedding, and words when the centroids use them), blended.
@@ -131,7 +132,7 @@ public struct CentroidIntentDetector: IntentDetector {
                 if let match = fallback.matches(prompt).first(where: { known.contains($0.capability) && $0.capability != abstain }) {
                     let regex = Detection(capability: match.capability, confidence: 1, scores: scores, method: .regex,
                                           reasons: ["rule \(match.rule) matched"])
-                    return fallbackDetection(regex, reason: "low confidence: \(summary); regex rules decided", label: nil)
+                    return fallbackDetection(regex, why: .lowConfidence, reason: "low confidence: \(summary); regex rules decided", label: nil)
                 }
                 return Detection(capability: classifier.artifact.capabilities[abstain] ?? abstain, confidence: score.confidence,
                                  scores: scores, method: .embedding, label: nil,
@@ -154,7 +155,7 @@ public struct CentroidIntentDetector: IntentDetector {
                 : candidates.count == 1 ? "regex rules confirmed \(candidates[0])"
                 : candidates.count == 2 ? "regex rules chose between \(candidates[0]) and \(candidates[1])"
                 : "regex rules chose among \(candidates.joined(separator: ", "))"
-            return fallbackDetection(regex, reason: "low confidence: \(summary); \(decided)", label: nil)
+            return fallbackDetection(regex, why: .lowConfidence, reason: "low confidence: \(summary); \(decided)", label: nil)
         }
         if score.abstains, let abstain = classifier.artifact.abstainLabel {
             // Embedding only, with a "none of these" label: abstaining is the answer (label null).
@@ -171,9 +172,10 @@ public struct CentroidIntentDetector: IntentDetector {
         scores.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(count).map(\.key)
     }
 
-    func fallbackDetection(_ regex: Detection, reason: String, label: String?) -> Detection {
+    func fallbackDetection(_ regex: Detection, why: FallbackReason, reason: String, label: String?) -> Detection {
         var detection = regex
         detection.method = .fallback
+        detection.fallbackReason = why
         detection.label = label
         detection.reasons = [reason] + regex.reasons
         return detection

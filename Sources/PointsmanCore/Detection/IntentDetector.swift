@@ -10,6 +10,16 @@ public enum DetectionMethod: String, Sendable, Codable, Equatable {
     case fallback
 }
 
+/// Why the regex rules decided instead of the centroids.
+public enum FallbackReason: String, Sendable, Codable, Equatable, CaseIterable {
+    /// The centroids were unsure (below the label's threshold).
+    case lowConfidence = "low_confidence"
+    /// The embedder gave no answer in time (usually load: the service's queue was long).
+    case embedderTimeout = "embedder_timeout"
+    /// The embedder failed (an endpoint down, a bad answer).
+    case embedderError = "embedder_error"
+}
+
 /// What a detector concluded about a prompt.
 public struct Detection: Sendable, Equatable {
     /// The capability the prompt needs.
@@ -24,6 +34,8 @@ public struct Detection: Sendable, Equatable {
     public var label: String?
     /// Human-readable reasons, e.g. the rule that matched or why a fallback happened.
     public var reasons: [String]
+    /// Why the rules decided, when `method` is `fallback`.
+    public var fallbackReason: FallbackReason?
 
     /// Creates a detection.
     public init(

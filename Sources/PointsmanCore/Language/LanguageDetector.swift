@@ -42,26 +42,43 @@ public enum LanguageDetector {
         "fr": ["le", "la", "les", "des", "est", "et", "un", "une", "du", "que", "qui", "pour", "dans", "avec", "je",
                "tu", "vous", "il", "elle", "nous", "mon", "ma", "mes", "ce", "cette", "pas", "sur", "comment",
                "pourquoi", "quel", "quelle", "au", "aux", "peux", "est-ce", "moi", "ne", "fais", "écris", "explique",
-               "j'ai", "c'est", "d'un", "d'une", "l'", "qu'est-ce"],
+               "j'ai", "c'est", "d'un", "d'une", "l'", "qu'est-ce", "par", "plus", "ou", "où", "on", "quand", "parmi",
+               "entre", "sans", "sous", "chez", "faire", "dois", "veux", "avoir", "être", "tout", "tous", "leur",
+               "aussi", "très", "bien", "mais", "donc", "fichier", "fichiers", "combien", "quelle", "mettre", "ça"],
         "es": ["el", "la", "los", "las", "de", "es", "y", "un", "una", "que", "qué", "para", "con", "por", "en", "mi",
                "tu", "yo", "del", "al", "cómo", "como", "por qué", "cuál", "puedes", "necesito", "quiero", "hola",
-               "pero", "muy", "este", "esta", "sobre", "dame", "escribe", "explica", "también", "hay", "más", "lo"],
+               "pero", "muy", "este", "esta", "sobre", "dame", "escribe", "explica", "también", "hay", "más", "lo",
+               "cuánto", "cuántos", "entre", "sin", "desde", "hasta", "hacer", "tengo", "tiene", "ser", "está",
+               "están", "mejor", "archivo", "ayuda", "ayúdame", "porque", "cuando", "donde", "qué", "eso", "esto"],
         "de": ["der", "die", "das", "und", "ist", "ein", "eine", "nicht", "ich", "du", "sie", "wie", "was", "warum",
                "mit", "für", "auf", "zu", "von", "den", "dem", "mir", "mich", "bitte", "kannst", "können", "ich",
-               "schreib", "schreibe", "erkläre", "es", "im", "auch", "wir", "mein", "meine", "oder", "aber", "über"],
+               "schreib", "schreibe", "erkläre", "es", "im", "auch", "wir", "mein", "meine", "oder", "aber", "über",
+               "ein", "einen", "einem", "mit", "nach", "bei", "aus", "wenn", "dass", "sind", "hat", "habe", "wird",
+               "kann", "soll", "muss", "noch", "nur", "schon", "sehr", "welche", "datei", "zwischen", "ohne"],
         "pt": ["o", "a", "os", "as", "de", "do", "da", "dos", "das", "é", "e", "um", "uma", "que", "para", "com", "em",
                "no", "na", "meu", "minha", "você", "eu", "como", "por que", "qual", "pode", "preciso", "quero", "não",
-               "isso", "este", "esta", "sobre", "escreva", "explique", "também", "mais", "pra", "tô"],
+               "isso", "este", "esta", "sobre", "escreva", "explique", "também", "mais", "pra", "tô",
+               "ao", "aos", "pelo", "pela", "num", "numa", "quanto", "quantos", "entre", "sem", "até", "fazer",
+               "tenho", "tem", "ser", "está", "estão", "melhor", "arquivo", "ajuda", "porque", "quando", "onde", "ou"],
         "it": ["il", "lo", "la", "gli", "le", "di", "è", "e", "un", "una", "che", "per", "con", "in", "mi", "ti", "io",
                "tu", "del", "della", "come", "perché", "quale", "puoi", "voglio", "ho", "non", "questo", "questa",
-               "sono", "scrivi", "spiega", "anche", "più", "ciao", "mio", "mia", "su", "nel", "alla"],
+               "sono", "scrivi", "spiega", "anche", "più", "ciao", "mio", "mia", "su", "nel", "alla",
+               "dei", "delle", "degli", "al", "ai", "dal", "dalla", "quanto", "quanti", "tra", "fra", "senza", "fare",
+               "devo", "ha", "essere", "molto", "meglio", "file", "aiuto", "aiutami", "quando", "dove", "cosa", "o"],
     ]
 
     /// Letters that belong to one language much more than the others.
     static let telltaleLetters: [Character: String] = [
         "ñ": "es", "¿": "es", "¡": "es", "ã": "pt", "õ": "pt", "ß": "de", "ä": "de", "ö": "de", "ü": "de",
-        "ç": "fr", "è": "fr", "ê": "fr", "û": "fr", "œ": "fr", "ì": "it", "ò": "it",
+        "ç": "fr", "è": "fr", "ê": "fr", "û": "fr", "œ": "fr", "à": "fr", "ù": "fr", "î": "fr", "ì": "it", "ò": "it",
     ]
+
+    /// How many languages list each common word: a word shared by n languages counts 1/n for each.
+    static let sharing: [String: Int] = {
+        var counts: [String: Int] = [:]
+        for words in commonWords.values { for word in words { counts[word, default: 0] += 1 } }
+        return counts
+    }()
 
     static func latinLanguage(_ text: String) -> String {
         var scores: [String: Double] = [:]
@@ -69,7 +86,11 @@ public enum LanguageDetector {
         var word = ""
         func flush() {
             guard !word.isEmpty else { return }
-            for (language, words) in commonWords where words.contains(word) { scores[language, default: 0] += 1 }
+            if let shared = sharing[word] {
+                for (language, words) in commonWords where words.contains(word) {
+                    scores[language, default: 0] += 1 / Double(shared)
+                }
+            }
             word = ""
         }
         for character in lowered {

@@ -18,6 +18,9 @@ public struct RouteDecision: Sendable, Equatable, Codable {
     public var label: String?
     /// The language the prompt is written in (`LanguageDetector`'s code).
     public var language: String
+    /// Why the regex rules decided, when `method` is `fallback` (`embedder_timeout` means the embedder was too slow,
+    /// usually under load); nil otherwise.
+    public var fallback: FallbackReason?
 
     /// The chosen model's alias.
     public var model: String { selected.alias }
@@ -26,13 +29,14 @@ public struct RouteDecision: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case capability, model, upstreamModel = "upstream_model", confidence, method, escalated, reasons, scores, label,
-             language
+             language, fallback
     }
 
     /// Creates a decision.
     public init(
         capability: String, selected: ModelEntry, confidence: Double, method: DetectionMethod,
-        escalated: Bool, reasons: [String], scores: [String: Double], label: String?, language: String = "und"
+        escalated: Bool, reasons: [String], scores: [String: Double], label: String?, language: String = "und",
+        fallback: FallbackReason? = nil
     ) {
         self.capability = capability
         self.selected = selected
@@ -43,6 +47,7 @@ public struct RouteDecision: Sendable, Equatable, Codable {
         self.scores = scores
         self.label = label
         self.language = language
+        self.fallback = fallback
     }
 
     /// Reads a decision as traces record it. The JSON names the model by alias and upstream id only, so the entry
@@ -60,6 +65,7 @@ public struct RouteDecision: Sendable, Equatable, Codable {
         scores = try c.decode([String: Double].self, forKey: .scores)
         label = try c.decodeIfPresent(String.self, forKey: .label)
         language = try c.decodeIfPresent(String.self, forKey: .language) ?? "und"
+        fallback = try c.decodeIfPresent(FallbackReason.self, forKey: .fallback)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -74,5 +80,6 @@ public struct RouteDecision: Sendable, Equatable, Codable {
         try c.encode(scores, forKey: .scores)
         try c.encode(label, forKey: .label)  // explicit null when absent
         try c.encode(language, forKey: .language)
+        try c.encode(fallback, forKey: .fallback)  // explicit null when the rules did not take over
     }
 }

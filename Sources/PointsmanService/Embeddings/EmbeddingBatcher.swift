@@ -8,15 +8,20 @@ import VectorMath
 public struct EmbeddingQueueFull: Error, Sendable {}
 
 /// Micro-batches concurrent embedding requests. One batch runs at a time; requests that arrive while it computes wait
-/// and go together into the next encoder call (up to `maxTexts` texts). When the encoder is idle, the first request
+/// and go together into the next encoder call (up to `maxTexts` texts). Large requests are embedded a slice at a time,
+/// taking turns with the others, so a batch of a thousand prompts cannot hold up a single one behind it. When the encoder is idle, the first request
 /// waits at most `maxWait` for company (zero: it starts at once). The queue is bounded: past `queueLimit` waiting texts
 /// new requests are refused. Routing may ask for lead-token pooling (`embedder(leadTokens:)`) while `/v1/embeddings`
 /// asks for plain sentence vectors: a batch only takes requests that pool alike, the oldest request's way first.
 public actor EmbeddingBatcher: LeadTokenEmbedder {
     struct Waiting {
+        var id: Int
         var texts: [String]
         var leadTokens: Int
         var continuation: CheckedContinuation<Matrix, any Error>
+        /// Texts already embedded, and their vectors.
+        var done = 0
+        var vectors: [Float] = []
     }
 
     public let encoder: MiniLMEncoder
@@ -25,6 +30,7 @@ public actor EmbeddingBatcher: LeadTokenEmbedder {
     let queueLimit: Int
     let metrics: ServiceMetrics?
     private var waiting: [Waiting] = []
+    private var nextID = 0
     private var queued = 0
     private var running = false
     private var timerArmed = false
@@ -59,7 +65,8 @@ public actor EmbeddingBatcher: LeadTokenEmbedder {
         if texts.isEmpty { return Matrix(rows: 0, cols: encoder.dimension) }
         guard queued + texts.count <= queueLimit else { throw EmbeddingQueueFull() }
         return try await withCheckedThrowingContinuation { continuation in
-            waiting.append(Waiting(texts: texts, leadTokens: leadTokens, continuation: continuation))
+            nextID += 1
+            waiting.append(Waiting(id: nextID, texts: texts, leadTokens: leadTokens, continuation: continuation))
             queued += texts.count
             metrics?.queueDepth.set(Double(queued))
             schedule()
@@ -88,35 +95,49 @@ public actor EmbeddingBatcher: LeadTokenEmbedder {
     private func runBatch() async {
         guard !running, !waiting.isEmpty else { return }
         running = true
-        // Whole requests that pool like the oldest one, up to maxTexts (a single larger request goes alone); the
-        // others keep their places for the next batch.
+        // Fair shares: requests that pool like the oldest one, in queue order, each giving as many of its remaining
+        // texts as still fit (up to maxTexts in all). A request with texts left afterwards goes to the back of the
+        // queue, so a large batch is embedded a slice at a time between other requests and cannot starve them.
         let leadTokens = waiting[0].leadTokens
-        var batch: [Waiting] = []
-        var count = 0
-        var index = 0
-        while index < waiting.count {
-            let next = waiting[index]
-            guard next.leadTokens == leadTokens else { index += 1; continue }
-            guard batch.isEmpty || count + next.texts.count <= maxTexts else { break }
-            batch.append(waiting.remove(at: index))
-            count += next.texts.count
+        var parts: [(id: Int, range: Range<Int>)] = []
+        var texts: [String] = []
+        for index in waiting.indices where texts.count < maxTexts && waiting[index].leadTokens == leadTokens {
+            let start = waiting[index].done
+            let take = min(waiting[index].texts.count - start, maxTexts - texts.count)
+            parts.append((waiting[index].id, start..<(start + take)))
+            texts += waiting[index].texts[start..<(start + take)]
+            waiting[index].done += take
         }
-        queued -= count
+        queued -= texts.count
         metrics?.queueDepth.set(Double(queued))
-        metrics?.batchSize.record(Double(count))
+        metrics?.batchSize.record(Double(texts.count))
         let start = ContinuousClock.now
         do {
-            let vectors = try await encoder.withLeadTokens(leadTokens).embed(batch.flatMap(\.texts))
+            let vectors = try await encoder.withLeadTokens(leadTokens).embed(texts)
             metrics?.embedSeconds.recordNanoseconds(Self.nanoseconds(ContinuousClock.now - start))
             var row = 0
-            for request in batch {
-                let slice = try Matrix(rows: request.texts.count, cols: vectors.cols,
-                                       values: Array(vectors.values[(row * vectors.cols)..<((row + request.texts.count) * vectors.cols)]))
-                row += request.texts.count
-                request.continuation.resume(returning: slice)
+            for part in parts {
+                guard let index = waiting.firstIndex(where: { $0.id == part.id }) else { continue }
+                waiting[index].vectors += vectors.values[(row * vectors.cols)..<((row + part.range.count) * vectors.cols)]
+                row += part.range.count
+                let request = waiting[index]
+                if request.done == request.texts.count {
+                    waiting.remove(at: index)
+                    request.continuation.resume(with: Result {
+                        try Matrix(rows: request.texts.count, cols: vectors.cols, values: request.vectors)
+                    })
+                } else {
+                    waiting.append(waiting.remove(at: index))
+                }
             }
         } catch {
-            for request in batch { request.continuation.resume(throwing: error) }
+            for part in parts {
+                guard let index = waiting.firstIndex(where: { $0.id == part.id }) else { continue }
+                let request = waiting.remove(at: index)
+                queued -= request.texts.count - request.done
+                request.continuation.resume(throwing: error)
+            }
+            metrics?.queueDepth.set(Double(queued))
         }
         running = false
         schedule()

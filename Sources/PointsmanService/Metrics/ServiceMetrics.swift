@@ -11,7 +11,7 @@ public final class ServiceMetrics: Sendable {
 
     private var requestsName: MetricNameDescriptor { Self.name("http_requests", "total", "HTTP requests by route and status") }
     private var decisionsName: MetricNameDescriptor { Self.name("routing_decisions", "total", "Routing decisions by capability, model, method, A/B arm and prompt language") }
-    private var fallbacksName: MetricNameDescriptor { Self.name("routing_fallbacks", "total", "Decisions the regex rules made because the centroids abstained or the embedder failed") }
+    private var fallbacksName: MetricNameDescriptor { Self.name("routing_fallbacks", "total", "Decisions the regex rules made, by arm and reason (low_confidence, embedder_timeout, embedder_error)") }
     private var reloadsName: MetricNameDescriptor { Self.name("reloads", "total", "Reloads of catalog, rules and centroids by result") }
     private var upstreamFailuresName: MetricNameDescriptor { Self.name("upstream_failures", "total", "Upstream attempts that failed before the first byte, by model") }
     let embedSeconds: DurationHistogram
@@ -38,10 +38,10 @@ public final class ServiceMetrics: Sendable {
 
     /// Counts a decision. Every label is bounded by configuration: capabilities and models by the loaded files,
     /// methods and arms by the code, languages by `LanguageDetector.codes`.
-    func decision(capability: String, model: String, method: String, arm: String, language: String) {
+    func decision(capability: String, model: String, method: String, arm: String, language: String, fallback: String?) {
         registry.makeCounter(descriptor: decisionsName, labels: [("capability", capability), ("model", model), ("method", method),
                                                                   ("arm", arm), ("language", language)]).increment()
-        if method == "fallback" { registry.makeCounter(descriptor: fallbacksName, labels: [("arm", arm)]).increment() }
+        if let fallback { registry.makeCounter(descriptor: fallbacksName, labels: [("arm", arm), ("reason", fallback)]).increment() }
     }
 
     func reload(result: String) {

@@ -70,11 +70,11 @@ extension ServiceDependencies {
             if let ab = snapshot.ab {
                 let (used, record) = try await ab.route(messages: messages, id: id)
                 await trace?.write(record)
-                metrics.decision(capability: used.capability, model: used.model, method: used.method.rawValue, arm: record.arm, language: used.language)
+                metrics.decision(capability: used.capability, model: used.model, method: used.method.rawValue, arm: record.arm, language: used.language, fallback: used.fallback?.rawValue)
                 return used
             }
             let routed = try await snapshot.router.route(messages: messages)
-            metrics.decision(capability: routed.capability, model: routed.model, method: routed.method.rawValue, arm: "A", language: routed.language)
+            metrics.decision(capability: routed.capability, model: routed.model, method: routed.method.rawValue, arm: "A", language: routed.language, fallback: routed.fallback?.rawValue)
             return routed
         } catch let error as RoutingError {
             throw OpenAIError(.badRequest, error.description, code: "empty_input", param: "messages")
