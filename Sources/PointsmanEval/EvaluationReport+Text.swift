@@ -14,6 +14,10 @@ extension EvaluationReport {
                        + pad("\(f(r.latency.withEmbeddingP50Ms, 2))/\(f(r.latency.withEmbeddingP99Ms, 2))", 19)
                        + "\(f(r.cost.routed, 4)) vs \(f(r.cost.allToTopModel, 4)) (saves \(Int((r.cost.savings * 100).rounded()))%)")
         }
+        if routers.contains(where: { $0.acceptableAccuracy != nil }) {
+            out.append("  acceptable accuracy (prediction in the row's ok list): "
+                       + routers.map { "\($0.name) \($0.acceptableAccuracy.map { f($0) } ?? "-")" }.joined(separator: ", "))
+        }
         for r in routers where !r.fallbackReasons.isEmpty {
             out.append("  \(r.name) fallbacks: " + r.fallbackReasons.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         }

@@ -59,9 +59,13 @@ public struct EvaluationReport: Sendable, Codable {
         public var predictions: [String]
         public var confidences: [Double]
         public var methods: [String]
+        /// Share of rows whose prediction is the label or in the row's list of acceptable labels; nil when the data
+        /// has no such lists.
+        public var acceptableAccuracy: Double? = nil
 
         enum CodingKeys: String, CodingKey {
             case name, accuracy, macroF1 = "macro_f1", coverage, fallbackRate = "fallback_rate"
+            case acceptableAccuracy = "acceptable_accuracy"
             case fallbackReasons = "fallback_reasons", perLabel = "per_label", confusion, latency, cost, calibration
             case predictions, confidences, methods
         }

@@ -73,7 +73,8 @@ public struct RouterEvaluator: Sendable {
                 fallbackReasons: reasons, perLabel: metrics.perLabel, confusion: metrics.confusion, latency: latency,
                 cost: .init(routed: routed, allToTopModel: allTop, topModel: top.alias, savings: allTop > 0 ? 1 - routed / allTop : 0),
                 calibration: Self.calibration(confidences: detections.map(\.confidence), correct: zip(predictions, truth).map { $0 == $1 }),
-                predictions: predictions, confidences: detections.map(\.confidence), methods: detections.map(\.method.rawValue)))
+                predictions: predictions, confidences: detections.map(\.confidence), methods: detections.map(\.method.rawValue),
+                acceptableAccuracy: Self.acceptableAccuracy(rows, predictions: predictions)))
         }
         var comparisons: [EvaluationReport.PairComparison] = []
         for i in results.indices {
@@ -83,6 +84,15 @@ public struct RouterEvaluator: Sendable {
         }
         return EvaluationReport(rows: rows.count, labels: labels, source: source, assumedCompletionTokens: assumedCompletionTokens,
                                 routers: results, comparisons: comparisons, texts: texts, truth: truth)
+    }
+
+    /// Share of rows predicted as their label or one of their acceptable labels; nil when no row lists any.
+    public static func acceptableAccuracy(_ rows: [LabeledPrompt], predictions: [String]) -> Double? {
+        guard rows.contains(where: { $0.acceptable != nil }), !rows.isEmpty else { return nil }
+        let right = zip(rows, predictions).filter { row, predicted in
+            predicted == row.label || (row.acceptable ?? []).contains(predicted)
+        }.count
+        return Double(right) / Double(rows.count)
     }
 
     /// The most capable model: the escalation target, else the most expensive.

@@ -165,3 +165,27 @@ struct OfflineEvaluationTests {
         }
     }
 }
+
+@Suite("Acceptable accuracy")
+struct AcceptableAccuracyTests {
+    @Test("a prediction in the row's ok list counts as right; without ok lists there is no such figure")
+    func counts() {
+        let rows = [
+            LabeledPrompt(text: "a", label: "qa", acceptable: ["qa", "general"]),
+            LabeledPrompt(text: "b", label: "creative", acceptable: ["creative"]),
+            LabeledPrompt(text: "c", label: "math"),
+            LabeledPrompt(text: "d", label: "code", acceptable: ["code"]),
+        ]
+        #expect(RouterEvaluator.acceptableAccuracy(rows, predictions: ["general", "creative", "math", "qa"]) == 0.75)
+        #expect(RouterEvaluator.acceptableAccuracy(rows.map { LabeledPrompt(text: $0.text, label: $0.label) },
+                                                   predictions: ["general", "creative", "math", "qa"]) == nil)
+    }
+
+    @Test("the reader takes the ok list from labeled data")
+    func reads() throws {
+        let path = TestPaths.temporaryDirectory("ok") + "/rows.jsonl"
+        try #"{"text": "hi there", "capability": "general", "ok": ["general", "qa"]}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        let rows = try LabeledDatasetReader(textField: "text", labelField: "capability").read(path)
+        #expect(rows.first?.acceptable == ["general", "qa"])
+    }
+}

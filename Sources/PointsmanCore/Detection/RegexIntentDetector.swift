@@ -7,6 +7,7 @@ public struct RegexIntentDetector: IntentDetector {
         var rule: RegexRule
         var label: String
         var expression: NSRegularExpression
+        var localized: NSRegularExpression?
     }
 
     /// The rules in force.
@@ -30,6 +31,13 @@ public struct RegexIntentDetector: IntentDetector {
             } catch {
                 throw RuleError(file: file, rule: label, problem: "invalid pattern /\(rule.pattern)/")
             }
+            if let localized = rule.localizedPattern {
+                do {
+                    compiled[compiled.count - 1].localized = try NSRegularExpression(pattern: localized, options: [.caseInsensitive])
+                } catch {
+                    throw RuleError(file: file, rule: label, problem: "invalid localized_pattern /\(localized)/")
+                }
+            }
         }
         self.ruleSet = rules
         self.compiled = compiled
@@ -42,10 +50,17 @@ public struct RegexIntentDetector: IntentDetector {
     }
 
     /// Every rule that matches `prompt`, in rule order.
+    /// A rule's localized pattern is tried only when the prompt is not English.
     public func matches(_ prompt: String) -> [RuleMatch] {
         let range = NSRange(prompt.startIndex..<prompt.endIndex, in: prompt)
-        return compiled.filter { $0.expression.firstMatch(in: prompt, options: [], range: range) != nil }
-            .map { RuleMatch(capability: $0.rule.capability, rule: $0.label) }
+        var english: Bool?
+        return compiled.filter { rule in
+            if rule.expression.firstMatch(in: prompt, options: [], range: range) != nil { return true }
+            guard let localized = rule.localized else { return false }
+            if english == nil { english = LanguageDetector.detect(prompt) == "en" }
+            return english == false && localized.firstMatch(in: prompt, options: [], range: range) != nil
+        }
+        .map { RuleMatch(capability: $0.rule.capability, rule: $0.label) }
     }
 
     /// The same decision, without suspending: the regex detector does no I/O.

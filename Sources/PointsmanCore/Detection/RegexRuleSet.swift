@@ -8,15 +8,22 @@ public struct RegexRule: Sendable, Equatable, Codable {
     public var pattern: String
     /// The capability the rule assigns.
     public var capability: String
+    /// A second pattern tried only on prompts that `LanguageDetector` does not find English: the same intent's words
+    /// in other languages. Kept apart so that English prompts pay nothing for them (non-ASCII alternatives make an
+    /// ICU expression several times slower on every text).
+    public var localizedPattern: String?
 
     /// Creates a rule.
-    public init(name: String? = nil, pattern: String, capability: String) {
+    public init(name: String? = nil, pattern: String, capability: String, localizedPattern: String? = nil) {
         self.name = name
         self.pattern = pattern
         self.capability = capability
+        self.localizedPattern = localizedPattern
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case name, pattern, capability }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, pattern, capability, localizedPattern = "localized_pattern"
+    }
 
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(CodingKeys.self)
@@ -24,6 +31,7 @@ public struct RegexRule: Sendable, Equatable, Codable {
         name = try c.decodeIfPresent(String.self, forKey: .name)
         pattern = try c.decode(String.self, forKey: .pattern)
         capability = try c.decode(String.self, forKey: .capability)
+        localizedPattern = try c.decodeIfPresent(String.self, forKey: .localizedPattern)
     }
 }
 

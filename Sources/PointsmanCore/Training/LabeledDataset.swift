@@ -8,12 +8,15 @@ public struct LabeledPrompt: Sendable, Equatable, Codable {
     public var group: String?
     /// Where the row came from, for error messages: `file:line`.
     public var origin: String
+    /// Other labels a careful annotator would also accept (the data's `ok` list), if the data has them.
+    public var acceptable: [String]?
 
-    public init(text: String, label: String, group: String? = nil, origin: String = "") {
+    public init(text: String, label: String, group: String? = nil, origin: String = "", acceptable: [String]? = nil) {
         self.text = text
         self.label = label
         self.group = group
         self.origin = origin
+        self.acceptable = acceptable
     }
 }
 
@@ -107,7 +110,8 @@ public struct LabeledDatasetReader: Sendable {
         }
         guard !label.isEmpty else { throw DatasetError(file: path, row: row, problem: "the label is empty") }
         let group = (object[groupField] as? String).flatMap { $0.isEmpty ? nil : $0 }
-        return LabeledPrompt(text: text, label: label, group: group, origin: "\((path as NSString).lastPathComponent):\(row)")
+        return LabeledPrompt(text: text, label: label, group: group, origin: "\((path as NSString).lastPathComponent):\(row)",
+                             acceptable: object["ok"] as? [String])
     }
 }
 

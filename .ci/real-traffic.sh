@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Real-traffic checks of the shipped task router, on prompts it never trained on:
+#  - English human chat: the OpenAssistant prompts of the shared labeled set, held out as a whole source
+#    (training/check/chat_oasst_holdout.jsonl), with macro-F1 and acceptable accuracy (a prediction in the row's `ok`
+#    list counts);
+#  - French: ../shared/data/fr_prompts_labeled.jsonl when it is there (validation only: its license is non-commercial,
+#    so it never trains a shipped file), with the share of prompts that ask for no translation but go to `translation`;
+#  - each of the seven other languages held out whole: the router trained without it routes its prompts.
+# Usage: .ci/real-traffic.sh [--no-language-holdout]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B=.build/release/pointsman
+[ -x "$B" ] || swift build -c release --product pointsman >/dev/null
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# Prints "macro-F1 acceptable non-translation->translation" for the embedding and hybrid detectors.
+score() {  # DATA CENTROIDS
+  "$B" eval "$1" --label-field capability --centroids "$2" --routers embedding,hybrid --latency-sample 1 --json 2>/dev/null >"$work/report.json"
+  python3 - "$work/report.json" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+truth = None
+for r in report["routers"]:
+    confusion = r["confusion"]
+    non = sum(n for t, row in confusion.items() if t != "translation" for n in row.values())
+    wrong = sum(row.get("translation", 0) for t, row in confusion.items() if t != "translation")
+    ok = r.get("acceptable_accuracy")
+    print(f'  {r["name"]:10} macro-F1 {r["macro_f1"]:.3f}  acceptable {"-" if ok is None else f"{ok:.3f}"}'
+          f'  non-translation -> translation {wrong / max(1, non):.3f}')
+PY
+}
+
+echo "== English human chat held out by source (OpenAssistant, $(wc -l < training/check/chat_oasst_holdout.jsonl) prompts), shipped centroids"
+score training/check/chat_oasst_holdout.jsonl centroids/tasks.json
+if [ -f ../shared/data/fr_prompts_labeled.jsonl ]; then
+  echo "== French validation (../shared/data/fr_prompts_labeled.jsonl), shipped centroids"
+  score ../shared/data/fr_prompts_labeled.jsonl centroids/tasks.json
+fi
+[ "${1:-}" = "--no-language-holdout" ] && exit 0
+for lang in fr es de pt it zh ja; do
+  config="training/.holdout-$lang.config.json"
+  python3 - "$lang" >"$config" <<'PY'
+import json, sys
+c = json.load(open("training/tasks.config.json"))
+c["name"] = "tasks-without-" + sys.argv[1]
+c["data"] = [d for d in c["data"] if d != f"multilingual/{sys.argv[1]}.jsonl"]
+print(json.dumps(c, indent=2))
+PY
+  if ! "$B" train --config "$config" --out "$work/$lang.json" >/dev/null 2>"$work/train.err"; then
+    rm -f "$config"; cat "$work/train.err" >&2; exit 1
+  fi
+  rm -f "$config"
+  echo "== $lang held out whole (training/multilingual/$lang.jsonl, router trained without it)"
+  score "training/multilingual/$lang.jsonl" "$work/$lang.json"
+done
