@@ -148,15 +148,16 @@ struct ServeCommand: AsyncParsableCommand {
         ])
         // SIGTERM drains in-flight requests for at most the grace period, then cancels what is left: a hung upstream
         // cannot hold the process past a kill period.
-        var groupConfiguration = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        let shutdown = ShutdownWatch()
+        var groupConfiguration = ServiceGroupConfiguration(services: [app, shutdown], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(Int(shutdownGrace * 1000))
         groupConfiguration.maximumCancellationDuration = .seconds(1)
-        let started = ContinuousClock.now
         do {
             try await ServiceGroup(configuration: groupConfiguration).run()
         } catch {
-            // Past the grace period the group cancels its services; that is the shutdown asked for, not a failure.
-            guard ContinuousClock.now - started > .milliseconds(Int(shutdownGrace * 1000)) else { throw error }
+            // Past the grace period the group cancels its services: that is the shutdown asked for, not a failure.
+            // Any error before a shutdown was asked for is one, and exits non-zero.
+            guard await shutdown.began != nil else { throw error }
             logger.warning("shutdown grace period passed; in-flight requests were cancelled", metadata: ["error": "\(error)"])
         }
     }
@@ -172,5 +173,16 @@ struct ServeCommand: AsyncParsableCommand {
             throw CLIFailure("\(path): unknown field \"\(unknown)\" (allowed: \(known.sorted().joined(separator: ", ")))")
         }
         return object
+    }
+}
+
+/// Notes when a graceful shutdown began (SIGTERM or SIGINT), so that the errors of cancelling what the grace period
+/// could not drain are told apart from real failures.
+actor ShutdownWatch: Service {
+    private(set) var began: ContinuousClock.Instant?
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        began = .now
     }
 }

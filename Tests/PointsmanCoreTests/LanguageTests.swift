@@ -27,7 +27,8 @@ struct LanguageTests {
         for asks in ["Translate 'good night' into Spanish", "Traduis cette phrase en anglais : je suis fatigué",
                      "¿Cómo se dice 'mariposa' en alemán?", "Übersetze bitte ins Englische: Guten Morgen",
                      "Como se diz 'obrigado' em francês?", "Come si dice 'cane' in inglese?", "把这句话翻译成英文：你好",
-                     "「ありがとう」を英語に訳してください", "How would a native speaker say 'I'm beat'?"] {
+                     "「ありがとう」を英語に訳してください", "How would a native speaker say 'I'm beat'?",
+                     "이 문장을 영어로 번역해 줘", "Переведи это на английский", "ترجم هذه الجملة إلى الفرنسية"] {
             #expect(TranslationIntent.mayAskForTranslation(asks), "\(asks)")
         }
         for other in ["Écris-moi un poème sur la pluie", "¿Cuál es la capital de Australia?", "Wie funktioniert ein Kühlschrank?",
@@ -50,8 +51,11 @@ struct LanguageTests {
         #expect(moved.reasons.last?.contains("translation guard") == true)
         let kept = try await guarded.detect("Traduis en anglais : il pleut")
         #expect(kept.capability == "translation" && kept.reasons.count == 1)
-        let conversation = try await guarded.detect(conversation: [.user("Traduis en anglais : il pleut"), .user("et un poème ?")])
-        #expect(conversation.capability == "creative")
+        // A translation asked in an earlier turn still counts (the detector blends the last four user turns).
+        let conversation = try await guarded.detect(conversation: [.user("Traduis en anglais : il pleut"), .user("et celle-ci : il neige")])
+        #expect(conversation.capability == "translation")
+        let unrelated = try await guarded.detect(conversation: [.user("Bonjour"), .user("Écris-moi un poème")])
+        #expect(unrelated.capability == "creative")
     }
 
     @Test("decisions carry the prompt's language, in JSON too")

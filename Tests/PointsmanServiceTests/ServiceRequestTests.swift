@@ -192,7 +192,7 @@ struct ServiceRequestTests {
     @Test("typed chat request: unknown fields round-trip, and bad fields are named")
     func typedRequest() throws {
         let fields: [String: JSONValue] = [
-            "model": .string("auto"), "seed": .number(7), "ratio": .number(0.5), "flag": .bool(false), "nothing": .null,
+            "model": .string("auto"), "seed": .integer(7), "ratio": .number(0.5), "big": .integer(9_223_372_036_854_775_807), "flag": .bool(false), "nothing": .null,
             "messages": .array([.object(["role": .string("user"), "content": .string("hi"), "name": .string("x")])]),
         ]
         let request = try ChatCompletionRequest(json: fields)
@@ -200,6 +200,12 @@ struct ServiceRequestTests {
         let sent = try #require(try JSONSerialization.jsonObject(with: request.upstreamBody(model: "m")) as? [String: Any])
         #expect(sent["model"] as? String == "m" && sent["seed"] as? Int == 7 && sent["ratio"] as? Double == 0.5)
         #expect(sent["flag"] as? Bool == false && sent["nothing"] is NSNull && sent["stream"] == nil)
+        // Integers go out digit for digit, however large.
+        let text = String(decoding: try request.upstreamBody(model: "m"), as: UTF8.self)
+        #expect(text.contains(#""big":9223372036854775807"#) && text.contains(#""seed":7"#), "\(text)")
+        let decoded = try JSONDecoder().decode(JSONValue.self, from: Data(#"{"n": 12345678901234567, "x": 1.5}"#.utf8))
+        #expect(decoded == .object(["n": .integer(12_345_678_901_234_567), "x": .number(1.5)]))
+        #expect(throws: RequestError.self) { try RouteRequest(json: ["prompt": .string("a"), "prompts": .array([.string("b")])]) }
         #expect(throws: RequestError.self) { try ChatCompletionRequest(json: ["model": .number(1), "messages": .array([])]) }
         do {
             _ = try ChatCompletionRequest(json: ["model": .string("auto"), "messages": .array([.object(["role": .string("user"), "content": .number(3)])])])

@@ -324,15 +324,27 @@ struct ServiceABTests {
         try await upstream.stop()
     }
 
-    @Test("a full embedding queue answers 503 with Retry-After")
+    @Test("a full embedding queue answers 503 with Retry-After; a request larger than the whole queue is a 400")
     func overloaded() async throws {
         var c = testConfiguration()
-        c.queueLimit = 2
+        c.queueLimit = 4
+        c.batchMaxWait = .milliseconds(400)  // the first request waits for company, so the queue stays full a while
+        let three = try body(["input": ["a", "b", "c"]]), two = try body(["input": ["d", "e"]])
+        let five = try body(["input": ["a", "b", "c", "d", "e"]])
         try await makeApp(c).test(.router) { client in
-            try await client.execute(uri: "/v1/embeddings", method: .post, body: try body(["input": ["a", "b", "c"]])) { response in
+            try await client.execute(uri: "/v1/embeddings", method: .post, body: five) { response in
+                expectError(response, .badRequest, code: "too_many_inputs")
+                #expect(response.headers[.retryAfter] == nil)
+            }
+            async let first: Void = client.execute(uri: "/v1/embeddings", method: .post, body: three) { response in
+                #expect(response.status == .ok)
+            }
+            try await Task.sleep(for: .milliseconds(100))
+            try await client.execute(uri: "/v1/embeddings", method: .post, body: two) { response in
                 expectError(response, .serviceUnavailable, code: "overloaded")
                 #expect(response.headers[.retryAfter] == "1")
             }
+            try await first
         }
     }
 }
@@ -423,8 +435,13 @@ struct BatcherTests {
     @Test("a full queue refuses new work instead of growing")
     func bounded() async throws {
         let batcher = EmbeddingBatcher(encoder: try serviceEncoder.get(), maxTexts: 4, maxWait: .milliseconds(50), queueLimit: 8)
-        await #expect(throws: EmbeddingQueueFull.self) { _ = try await batcher.embed(Array(repeating: "x", count: 9)) }
+        await #expect(throws: EmbeddingRequestTooLarge.self) { _ = try await batcher.embed(Array(repeating: "x", count: 9)) }
         let ok = try await batcher.embed(Array(repeating: "x", count: 8))
         #expect(ok.rows == 8)
+        // Queued work fills the queue: the idle encoder waits 50 ms for company, and meanwhile nothing more fits.
+        async let waiting = batcher.embed(Array(repeating: "y", count: 3))  // fewer than a batch: it waits
+        try await Task.sleep(for: .milliseconds(10))
+        await #expect(throws: EmbeddingQueueFull.self) { _ = try await batcher.embed(Array(repeating: "z", count: 6)) }
+        #expect(try await waiting.rows == 3)
     }
 }

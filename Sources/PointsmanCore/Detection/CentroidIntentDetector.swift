@@ -79,7 +79,7 @@ public struct CentroidIntentDetector: IntentDetector {
             vectors = try await embedWithTimeout(viewed)
         } catch {
             guard let fallback else { throw error }
-            let reason = "embedder unavailable (\(Self.describe(error))); regex rules decided"
+            let reason = "embedder unavailable (\(Self.shortDescription(error))); regex rules decided"
             let why: FallbackReason = error is EmbedderTimeout ? .embedderTimeout : .embedderError
             return prompts.map { fallbackDetection(fallback.classify($0), why: why, reason: reason, label: nil) }
         }
@@ -101,7 +101,7 @@ public struct CentroidIntentDetector: IntentDetector {
         do { vectors = try await embedWithTimeout(viewed) } catch {
             guard let fallback else { throw error }
             return fallbackDetection(fallback.classify(last.content), why: error is EmbedderTimeout ? .embedderTimeout : .embedderError,
-                                     reason: "embedder unavailable (\(Self.describe(error))); regex rules decided", label: nil)
+                                     reason: "embedder unavailable (\(Self.shortDescription(error))); regex rules decided", label: nil)
         }
         // Each turn's routing vector (embedding, and words when the centroids use them), blended.
         let unit = try classifier.routingVectors(vectors, texts: viewed)
@@ -181,26 +181,54 @@ public struct CentroidIntentDetector: IntentDetector {
         return detection
     }
 
+    /// The embedder's answer, or `EmbedderTimeout` once `embedTimeout` has passed, whichever comes first: the wait
+    /// ends at the deadline even when the embedder does not stop (a queued request, a slow endpoint), and the late
+    /// work is cancelled.
     func embedWithTimeout(_ texts: [String]) async throws -> Matrix {
         let embedder = self.embedder
         let timeout = embedTimeout
-        return try await withThrowingTaskGroup(of: Matrix?.self) { group in
-            group.addTask { try await embedder.embed(texts) }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let vectors = first else {
-                throw EmbedderTimeout(after: timeout)
-            }
-            return vectors
+        let outcome = FirstOutcome<Matrix>()
+        let work = Task {
+            do { await outcome.settle(.success(try await embedder.embed(texts))) } catch { await outcome.settle(.failure(error)) }
+        }
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            await outcome.settle(.failure(EmbedderTimeout(after: timeout)))
+        }
+        defer {
+            work.cancel()
+            timer.cancel()
+        }
+        return try await withTaskCancellationHandler {
+            try await outcome.value()
+        } onCancel: {
+            Task { await outcome.settle(.failure(CancellationError())) }
         }
     }
 
-    static func describe(_ error: any Error) -> String {
-        let text = String(describing: error)
-        return text.count > 160 ? String(text.prefix(160)) + "…" : text
+    /// What a client may read about an embedder failure: the timeout as such, anything else as a failure (the
+    /// details, which may name an endpoint, are for logs).
+    static func shortDescription(_ error: any Error) -> String {
+        if let timeout = error as? EmbedderTimeout { return timeout.description }
+        return "the embedder failed"
+    }
+}
+
+/// The first of several outcomes; later ones are dropped.
+actor FirstOutcome<Value: Sendable> {
+    private var result: Result<Value, any Error>?
+    private var waiters: [CheckedContinuation<Value, any Error>] = []
+
+    func settle(_ outcome: Result<Value, any Error>) {
+        guard result == nil else { return }
+        result = outcome
+        for waiter in waiters { waiter.resume(with: outcome) }
+        waiters = []
+    }
+
+    func value() async throws -> Value {
+        if let result { return try result.get() }
+        return try await withCheckedThrowingContinuation { waiters.append($0) }
     }
 }
 

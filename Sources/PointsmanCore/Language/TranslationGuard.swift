@@ -22,10 +22,11 @@ public struct TranslationGuard: IntentDetector {
         zip(try await base.detect(batch: prompts), prompts).map { Self.check($0, prompt: $1) }
     }
 
+    /// The embedding detector blends up to four user turns, so a translation asked two turns ago still counts.
     public func detect(conversation: [ChatMessage]) async throws -> Detection {
         let detection = try await base.detect(conversation: conversation)
-        let last = conversation.last { $0.role == .user && !$0.content.trimmingWhitespace().isEmpty }?.content ?? ""
-        return Self.check(detection, prompt: last)
+        let turns = conversation.filter { $0.role == .user && !$0.content.trimmingWhitespace().isEmpty }.suffix(4)
+        return Self.check(detection, prompt: turns.map(\.content).joined(separator: "\n"))
     }
 
     /// `detection`, or its next-best capability when it says translation and `prompt` asks for none.

@@ -43,6 +43,9 @@ public enum TranslationIntent {
             #"翻译|翻譯|译成|譯成|译为|譯為|怎么说|怎麼說|什么意思|什麼意思|用(英|中|日|法|德|韩|韓|俄|西班牙|葡萄牙|意大利)(语|語|文)"#,
             #"(英|中|日|法|德|韩|韓|俄|西班牙|葡萄牙|意大利)(语|語|文)(怎么|怎麼|里|裡|中|的)"#,
             #"翻訳|訳して|訳す|訳せ|訳は|訳を|(英|日本|中国|韓国|フランス|ドイツ|スペイン|イタリア|ポルトガル)語(で|に|では|だと)|何て言|なんて言|何と言"#,
+            // Korean, Russian, Arabic (the detector knows these languages too)
+            #"번역|영어로|한국어로|일본어로|중국어로|뭐라고 (해|하)"#, #"перев(ед|од)|по-(английски|русски|французски|немецки)|как (сказать|будет)"#,
+            #"ترجم|بالإنجليزية|بالعربية|كيف (أقول|نقول)"#,
         ]
         // The cues are fixed strings written here; a failure to compile them is a programming error caught by tests.
         return try! NSRegularExpression(pattern: cues.joined(separator: "|"), options: [.caseInsensitive])

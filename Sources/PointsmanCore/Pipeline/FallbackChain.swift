@@ -51,6 +51,10 @@ public struct FallbackChain: Sendable {
                 throw stop.error
             } catch let cancelled as CancellationError {
                 throw cancelled
+            } catch where Task.isCancelled {
+                // A cancelled request (a client gone, the shutdown grace passed) tries no further model, whatever
+                // error the cancellation surfaced as.
+                throw CancellationError()
             } catch {
                 failures.append(.init(model: entry.alias, error: error))
             }

@@ -15,12 +15,12 @@ public struct RoutingFiles: Sendable, Equatable {
         self.centroids = centroids
     }
 
-    /// The paths that exist as files, for change detection.
+    /// The configured paths, for change detection.
     public var paths: [String] { [catalog, rules, centroids].compactMap { $0 } }
 
     /// What identifies the current contents of every file: changes when one is rewritten or replaced.
     public func signatures() -> [String: FileSignature?] {
-        Dictionary(uniqueKeysWithValues: paths.map { ($0, FileSignature(path: $0)) })
+        Dictionary(paths.map { ($0, FileSignature(path: $0)) }, uniquingKeysWith: { first, _ in first })
     }
 }
 

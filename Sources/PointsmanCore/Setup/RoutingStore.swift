@@ -69,6 +69,8 @@ public actor RoutingStore {
     private var watcher: Task<Void, Never>?
     /// Reload results so far.
     public private(set) var counts = ReloadCounts()
+    /// Bumped by every reload; a build that finishes after a newer reload began is dropped.
+    private var generation = 0
 
     /// Loads the initial state; an invalid file is an error here (a process does not start half-configured).
     public init(files: RoutingFiles, embedder: (any EmbeddingProvider)?, detector: DetectorKind = .hybrid,
@@ -91,8 +93,12 @@ public actor RoutingStore {
     @discardableResult
     public func reload() async -> ReloadResult {
         signatures = files.signatures()
+        generation += 1
+        let mine = generation
         do {
-            snapshot = try await Self.build(files, embedder: embedder, detector: detector, options: options, ab: ab)
+            let built = try await Self.build(files, embedder: embedder, detector: detector, options: options, ab: ab)
+            // Reloads can overlap (SIGHUP, the watcher, /admin/reload): only the newest one's files take effect.
+            if mine == generation { snapshot = built }
             counts.succeeded += 1
             logger.info("reloaded catalog, rules and centroids")
             return ReloadResult(ok: true, errors: [], catalogModels: snapshot.catalog.models.count,

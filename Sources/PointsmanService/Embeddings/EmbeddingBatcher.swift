@@ -7,6 +7,12 @@ import VectorMath
 /// The queue is full: the caller should answer 503 with `Retry-After`.
 public struct EmbeddingQueueFull: Error, Sendable {}
 
+/// One request holds more texts than the whole queue: retrying cannot help (the caller should answer 400).
+public struct EmbeddingRequestTooLarge: Error, Sendable {
+    public var texts: Int
+    public var limit: Int
+}
+
 /// Micro-batches concurrent embedding requests. One batch runs at a time; requests that arrive while it computes wait
 /// and go together into the next encoder call (up to `maxTexts` texts). Large requests are embedded a slice at a time,
 /// taking turns with the others, so a batch of a thousand prompts cannot hold up a single one behind it. When the encoder is idle, the first request
@@ -63,14 +69,31 @@ public actor EmbeddingBatcher: LeadTokenEmbedder {
     /// Vectors pooled with `leadTokens` lead tokens, batched with other requests that pool the same way.
     func embed(_ texts: [String], leadTokens: Int) async throws -> Matrix {
         if texts.isEmpty { return Matrix(rows: 0, cols: encoder.dimension) }
+        // A request larger than the whole queue could never be taken: that is the caller's error, not load.
+        guard texts.count <= queueLimit else { throw EmbeddingRequestTooLarge(texts: texts.count, limit: queueLimit) }
         guard queued + texts.count <= queueLimit else { throw EmbeddingQueueFull() }
-        return try await withCheckedThrowingContinuation { continuation in
-            nextID += 1
-            waiting.append(Waiting(id: nextID, texts: texts, leadTokens: leadTokens, continuation: continuation))
-            queued += texts.count
-            metrics?.queueDepth.set(Double(queued))
-            schedule()
+        nextID += 1
+        let id = nextID
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                waiting.append(Waiting(id: id, texts: texts, leadTokens: leadTokens, continuation: continuation))
+                queued += texts.count
+                metrics?.queueDepth.set(Double(queued))
+                schedule()
+            }
+        } onCancel: {
+            Task { await self.cancel(id) }
         }
+    }
+
+    /// A caller that stopped waiting (a routing timeout, a closed connection) leaves the queue: its texts left are
+    /// not embedded.
+    private func cancel(_ id: Int) {
+        guard let index = waiting.firstIndex(where: { $0.id == id }) else { return }
+        let request = waiting.remove(at: index)
+        queued -= request.texts.count - request.done
+        metrics?.queueDepth.set(Double(queued))
+        request.continuation.resume(throwing: CancellationError())
     }
 
     private func schedule() {

@@ -135,6 +135,11 @@ public enum RouteRequest: Sendable, Equatable {
 
     /// Reads and checks a body.
     public init(json body: [String: JSONValue]) throws(RequestError) {
+        let given = ["prompt", "prompts", "messages"].filter { body[$0] != nil }
+        guard given.count <= 1 else {
+            throw RequestError(message: "give one of \"prompt\", \"prompts\" or \"messages\", not \(given.joined(separator: " and "))",
+                               code: "invalid_request", param: given[1])
+        }
         if let value = body["prompt"] {
             guard case .string(let text) = value else { throw .wrongType("prompt", "a string", found: value) }
             guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw .empty("prompt") }

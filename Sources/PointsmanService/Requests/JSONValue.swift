@@ -4,6 +4,7 @@ import Foundation
 public enum JSONValue: Sendable, Equatable, Codable {
     case null
     case bool(Bool)
+    case integer(Int64)
     case number(Double)
     case string(String)
     case array([JSONValue])
@@ -15,6 +16,8 @@ public enum JSONValue: Sendable, Equatable, Codable {
             self = .null
         } else if let value = try? c.decode(Bool.self) {
             self = .bool(value)
+        } else if let value = try? c.decode(Int64.self) {
+            self = .integer(value)
         } else if let value = try? c.decode(Double.self) {
             self = .number(value)
         } else if let value = try? c.decode(String.self) {
@@ -31,9 +34,8 @@ public enum JSONValue: Sendable, Equatable, Codable {
         switch self {
         case .null: try c.encodeNil()
         case .bool(let value): try c.encode(value)
-        case .number(let value):
-            // Whole numbers go out without a fraction, as clients sent them (`"max_tokens": 16`, not `16.0`).
-            if value.rounded() == value, abs(value) < 1e15 { try c.encode(Int64(value)) } else { try c.encode(value) }
+        case .integer(let value): try c.encode(value)
+        case .number(let value): try c.encode(value)
         case .string(let value): try c.encode(value)
         case .array(let value): try c.encode(value)
         case .object(let value): try c.encode(value)
@@ -45,7 +47,7 @@ public enum JSONValue: Sendable, Equatable, Codable {
         switch self {
         case .null: "null"
         case .bool: "a boolean"
-        case .number: "a number"
+        case .integer, .number: "a number"
         case .string: "a string"
         case .array: "a list"
         case .object: "an object"

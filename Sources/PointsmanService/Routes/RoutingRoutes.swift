@@ -65,6 +65,9 @@ extension ServiceDependencies {
         let vectors: Matrix
         do { vectors = try await batcher.embed(texts) } catch is EmbeddingQueueFull {
             throw OpenAIError.overloaded(retryAfter: 1)
+        } catch let tooLarge as EmbeddingRequestTooLarge {
+            throw OpenAIError(.badRequest, "input has \(tooLarge.texts) items; at most \(tooLarge.limit) fit the embedding queue",
+                              code: "too_many_inputs", param: "input")
         }
         let tokens = texts.reduce(0) { $0 + batcher.encoder.tokenizer.encode($1).count }
         var data: [[String: Any]] = []
