@@ -15,6 +15,11 @@ Write a limerick about a cat who loves jazz
 Extract every email address from the text below
 Why do leaves change colour in autumn? Explain step by step
 Review our authentication flow for security problems
+Écris-moi un petit poème sur la pluie d'automne
+Traduis en anglais : où est la gare, s'il vous plaît ?
+Wie viel sind 15 Prozent von 240 Euro?
+帮我写一个Python函数，计算列表的平均值
+この記事を三行で要約してください：新しい駅が来月開業する。
 PROMPTS
 echo "== routing with the shipped defaults (pointsman route --file)"
 paste -d' ' <(cut -c1-60 "$prompts" | awk '{printf "%-62s\n", $0}') <("$B" route --file "$prompts")
@@ -28,3 +33,6 @@ echo "== the same on training/check/tasks_check.jsonl: 100 prompts written after
 echo
 echo "== the same on training/check/paraphrase_check.jsonl: 100 prompts that avoid each capability's usual words"
 "$B" eval training/check/paraphrase_check.jsonl --label-field capability --latency-sample 20 | sed -n '3,7p'
+echo
+echo "== human chat from a source never trained on (training/check/chat_oasst_holdout.jsonl, OpenAssistant prompts)"
+"$B" eval training/check/chat_oasst_holdout.jsonl --label-field capability --latency-sample 20 | sed -n '3,8p'

@@ -150,6 +150,7 @@ struct RouteCommand: AsyncParsableCommand {
 
     static func summary(_ d: RouteDecision) -> String {
         let confidence = String(format: "%.2f", d.confidence)
-        return "\(d.capability) -> \(d.model) (method: \(d.method.rawValue), confidence: \(confidence)\(d.escalated ? ", escalated" : ""))"
+        let language = d.language == "en" || d.language == "und" ? "" : ", language: \(d.language)"
+        return "\(d.capability) -> \(d.model) (method: \(d.method.rawValue), confidence: \(confidence)\(language)\(d.escalated ? ", escalated" : ""))"
     }
 }

@@ -90,6 +90,26 @@ struct ServiceHardeningTests {
         }
     }
 
+    @Test("a user message with only an image goes to the default model instead of failing; no content at all is a 400")
+    func imageOnly() async throws {
+        let upstream = RecordingUpstream()
+        let app = Application(router: buildRouter(try await fakeDependencies(upstream)))
+        let image = try body(["model": "auto", "messages": [["role": "user", "content": [
+            ["type": "image_url", "image_url": ["url": "data:image/png;base64,AAAA"]]]]]])
+        let empty = try body(["model": "auto", "messages": [["role": "user", "content": "   "]]])
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: image) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[HTTPField.Name("x-pointsman-model")!] == "phi-4-mini")
+            }
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: empty) { response in
+                expectError(response, .badRequest, code: "empty_input")
+            }
+        }
+        let parts = try #require((upstream.received.first?.body["messages"] as? [[String: Any]])?.first?["content"] as? [[String: Any]])
+        #expect(parts.first?["type"] as? String == "image_url")
+    }
+
     @Test("a large embedding request is served in slices between others: a single text queued behind it finishes first")
     func fairQueueing() async throws {
         let batcher = EmbeddingBatcher(encoder: try serviceEncoder.get(), maxTexts: 8, maxWait: .zero, queueLimit: 2048)

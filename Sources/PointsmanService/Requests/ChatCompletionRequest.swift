@@ -109,6 +109,22 @@ public struct ChatCompletionRequest: Sendable, Equatable, Encodable {
     /// The conversation as the router reads it.
     public var chatMessages: [ChatMessage] { messages.map(\.chatMessage) }
 
+    /// Whether some user message has text to route by.
+    public var hasUserText: Bool {
+        messages.contains { $0.role == .user && !$0.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
+    }
+
+    /// Whether some user message has content parts other than text (images, audio).
+    public var hasUserNonTextContent: Bool {
+        messages.contains { message in
+            guard message.role == .user, case .array(let parts) = message.content else { return false }
+            return parts.contains { part in
+                guard case .object(let fields) = part else { return false }
+                return fields["type"] != .string("text")
+            }
+        }
+    }
+
     /// The body to send upstream for `upstreamModel`: every field as it came, the model replaced.
     public func upstreamBody(model upstreamModel: String) throws -> Data {
         var copy = self

@@ -24,7 +24,11 @@ extension ServiceDependencies {
         let snapshot = await state.current()
         let chain: FallbackChain
         var decision: RouteDecision?
-        if chat.model == configuration.autoModelName {
+        if chat.model == configuration.autoModelName, !chat.hasUserText, chat.hasUserNonTextContent {
+            // Only images (or other non-text parts) to go on: nothing to route by, so the catalog's default model
+            // answers (a vision-capable choice needs the catalog's capability flags).
+            chain = FallbackChain(snapshot.catalog.defaultEntry, in: snapshot.catalog)
+        } else if chat.model == configuration.autoModelName {
             let id = chat.user ?? request.headers[.pointsmanUser] ?? UUID().uuidString
             let routed = try await routeConversation(chat.chatMessages, id: id, snapshot: snapshot)
             decision = routed
