@@ -63,6 +63,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds a connection may take to send its next complete request head (slow senders are cut off).")
     var headerTimeout: Double = 10
 
+    @Option(name: .long, help: "Seconds a request body may take after its head; a body slower than 1 KiB/s on average after its first 5 seconds is cut off sooner.")
+    var bodyTimeout: Double = 30
+
     @Option(name: .long, help: "Seconds an idle connection is kept open.")
     var idleTimeout: Double = 60
 
@@ -82,7 +85,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard shutdownGrace > 0, shutdownGrace.isFinite else { throw ValidationError("--shutdown-grace must be a positive number of seconds") }
-        guard headerTimeout > 0, idleTimeout > 0 else { throw ValidationError("--header-timeout and --idle-timeout must be positive") }
+        guard headerTimeout > 0, idleTimeout > 0, bodyTimeout > 0 else {
+            throw ValidationError("--header-timeout, --body-timeout and --idle-timeout must be positive")
+        }
         guard batchMax >= 1, queueLimit >= 1, batchWaitMs >= 0 else {
             throw ValidationError("--batch-max and --queue-limit must be positive, --batch-wait-ms not negative")
         }
@@ -114,6 +119,7 @@ struct ServeCommand: AsyncParsableCommand {
             c.ruleCandidates = parsed.count
         }
         c.headerTimeout = .milliseconds(Int(headerTimeout * 1000))
+        c.bodyTimeout = .milliseconds(Int(bodyTimeout * 1000))
         c.idleTimeout = .milliseconds(Int(idleTimeout * 1000))
         c.batchMaxTexts = batchMax
         c.batchMaxWait = .microseconds(Int(batchWaitMs * 1000))

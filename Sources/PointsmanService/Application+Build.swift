@@ -38,7 +38,11 @@ public func buildApplication(
     var app = Application(
         router: router,
         server: .http1(configuration: .init(
-            additionalChannelHandlers: [RequestHeadTimeoutHandler(timeout: .nanoseconds(EmbeddingBatcher.nanoseconds(configuration.headerTimeout)))],
+            additionalChannelHandlers: [RequestHeadTimeoutHandler(
+                timeout: .nanoseconds(EmbeddingBatcher.nanoseconds(configuration.headerTimeout)),
+                bodyTimeout: .nanoseconds(EmbeddingBatcher.nanoseconds(configuration.bodyTimeout)),
+                minimumBytesPerSecond: configuration.minimumBodyBytesPerSecond,
+                rateGrace: .nanoseconds(EmbeddingBatcher.nanoseconds(configuration.bodyRateGrace)))],
             idleTimeout: .nanoseconds(EmbeddingBatcher.nanoseconds(configuration.idleTimeout)))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "pointsman"),
         logger: logger)

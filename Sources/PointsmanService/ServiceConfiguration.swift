@@ -48,6 +48,11 @@ public struct ServiceConfiguration: Sendable {
     public var idleTimeout: Duration = .seconds(60)
     /// A connection whose next request head has not fully arrived after this long is closed.
     public var headerTimeout: Duration = .seconds(10)
+    /// A request body must be complete this long after its head, and arrive at `minimumBodyBytesPerSecond` on average
+    /// after the first `bodyRateGrace`; slower senders have their connection closed.
+    public var bodyTimeout: Duration = .seconds(30)
+    public var minimumBodyBytesPerSecond: Int = 1024
+    public var bodyRateGrace: Duration = .seconds(5)
     /// Poll the catalog, rules and centroid files for changes this often (nil: only on reload requests and SIGHUP).
     public var watchInterval: Duration? = .seconds(2)
 

@@ -155,6 +155,36 @@ func runProcess(_ executable: String, _ arguments: [String]) throws -> (status: 
 
 @Suite("Connection timeouts")
 struct HeaderTimeoutTests {
+    @Test("a request body trickled below the minimum rate gets the connection closed, and is not counted as a 500")
+    func slowBody() async throws {
+        var config = testConfiguration()
+        config.bodyTimeout = .seconds(3)
+        config.bodyRateGrace = .milliseconds(300)
+        config.minimumBodyBytesPerSecond = 1024
+        try await makeApp(config).test(.live) { client in
+            let port = try #require(client.port)
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connect(host: "127.0.0.1", port: port).get()
+            let start = ContinuousClock.now
+            // A complete head announcing 1,000 bytes, then a byte every 100 ms.
+            try await channel.writeAndFlush(ByteBuffer(string: "POST /v1/route HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")).get()
+            let trickle = Task {
+                for _ in 0..<50 {
+                    try await Task.sleep(for: .milliseconds(100))
+                    try await channel.writeAndFlush(ByteBuffer(string: " ")).get()
+                }
+            }
+            try await channel.closeFuture.get()
+            trickle.cancel()
+            let elapsed = ContinuousClock.now - start
+            #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(2), "closed after \(elapsed)")
+            try await Task.sleep(for: .milliseconds(200))
+            let (data, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!)
+            let metrics = String(decoding: data, as: UTF8.self)
+            #expect(!metrics.contains(#"status="500""#), "\(metrics.split(separator: "\n").filter { $0.contains("http_requests") })")
+        }
+    }
+
     @Test("a request head trickled slower than the header timeout gets the connection closed; normal requests pass")
     func slowHead() async throws {
         var config = testConfiguration()

@@ -8,6 +8,9 @@ extension Request {
         let buffer: ByteBuffer
         do { buffer = try await body.collect(upTo: limit) } catch is NIOTooManyBytesError {
             throw OpenAIError.tooLarge(limit)
+        } catch {
+            // The connection closed before the body was complete (a sender cut off for being too slow, or gone).
+            throw OpenAIError(.requestTimeout, "the request body did not arrive in time", code: "body_timeout")
         }
         guard buffer.readableBytes > 0 else { throw OpenAIError.badJSON("the body is empty") }
         return buffer
