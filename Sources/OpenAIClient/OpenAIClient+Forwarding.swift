@@ -14,8 +14,12 @@ extension OpenAIClient {
     /// Sends a chat-completions body as it is (a proxy's request) to `baseURL` (else the client's), with this
     /// client's URL joining, key, timeouts and retry rule. Connection failures, timeouts, 429 and 5xx are retried up to
     /// `maxRetries` times and then thrown as `OpenAIClientError`, which a caller may answer with another model.
-    public func forwardChatCompletion(_ body: ByteBuffer, baseURL: String? = nil) async throws -> ForwardedResponse {
+    /// `firstByteTimeout` overrides the configured request timeout for the wait for the response head.
+    public func forwardChatCompletion(_ body: ByteBuffer, baseURL: String? = nil, firstByteTimeout: Duration? = nil)
+        async throws -> ForwardedResponse
+    {
         let target = url("/chat/completions", base: baseURL)
+        let timeout = firstByteTimeout ?? configuration.requestTimeout
         var attempt = 0
         while true {
             var request = self.request(target)
@@ -23,10 +27,9 @@ extension OpenAIClient {
             request.body = .bytes(body)
             let response: HTTPClientResponse
             do {
-                response = try await http.execute(
-                    request, timeout: .nanoseconds(Int64(configuration.requestTimeout.nanoseconds)), logger: logger)
+                response = try await http.execute(request, timeout: .nanoseconds(Int64(timeout.nanoseconds)), logger: logger)
             } catch {
-                let failure = classify(error, url: target, timeout: configuration.requestTimeout)
+                let failure = classify(error, url: target, timeout: timeout)
                 if let typed = failure as? OpenAIClientError, typed.isRetryable, attempt < configuration.maxRetries {
                     attempt += 1
                     try await Task.sleep(for: retryDelay(attempt: attempt, retryAfter: nil))

@@ -66,6 +66,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds a request body may take after its head; a body slower than 1 KiB/s on average after its first 5 seconds is cut off sooner.")
     var bodyTimeout: Double = 30
 
+    @Option(name: .long, help: "Seconds a chat request may wait for an answer to start, across the model and all its fallbacks (then 504). Per model: first_byte_timeout_seconds in the catalog.")
+    var requestDeadline: Double = 300
+
     @Option(name: .long, help: "Seconds an idle connection is kept open.")
     var idleTimeout: Double = 60
 
@@ -85,7 +88,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard shutdownGrace > 0, shutdownGrace.isFinite else { throw ValidationError("--shutdown-grace must be a positive number of seconds") }
-        guard headerTimeout > 0, idleTimeout > 0, bodyTimeout > 0 else {
+        guard headerTimeout > 0, idleTimeout > 0, bodyTimeout > 0, requestDeadline > 0 else {
             throw ValidationError("--header-timeout, --body-timeout and --idle-timeout must be positive")
         }
         guard batchMax >= 1, queueLimit >= 1, batchWaitMs >= 0 else {
@@ -120,6 +123,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         c.headerTimeout = .milliseconds(Int(headerTimeout * 1000))
         c.bodyTimeout = .milliseconds(Int(bodyTimeout * 1000))
+        c.requestDeadline = .milliseconds(Int(requestDeadline * 1000))
         c.idleTimeout = .milliseconds(Int(idleTimeout * 1000))
         c.batchMaxTexts = batchMax
         c.batchMaxWait = .microseconds(Int(batchWaitMs * 1000))

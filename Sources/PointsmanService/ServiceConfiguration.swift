@@ -41,6 +41,8 @@ public struct ServiceConfiguration: Sendable {
     public var batchMaxTexts: Int = 8
     public var batchMaxWait: Duration = .zero
     public var queueLimit: Int = 1024
+    /// Longest wait for an answer to start across a model and all its fallbacks (above: 504).
+    public var requestDeadline: Duration = .seconds(300)
     /// Seconds allowed for an upstream chat request, and the idle gap in a stream.
     public var upstreamTimeout: Duration = .seconds(120)
     public var upstreamIdleTimeout: Duration = .seconds(60)

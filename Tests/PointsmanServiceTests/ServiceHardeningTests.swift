@@ -5,6 +5,7 @@ import HummingbirdTesting
 import NIOCore
 import MiniLMEncoder
 import OpenAIClient
+import PointsmanCore
 import PointsmanService
 import PointsmanTestSupport
 import Testing
@@ -108,6 +109,34 @@ struct ServiceHardeningTests {
         }
         let parts = try #require((upstream.received.first?.body["messages"] as? [[String: Any]])?.first?["content"] as? [[String: Any]])
         #expect(parts.first?["type"] as? String == "image_url")
+    }
+
+    @Test("per-model first-byte timeouts from the catalog reach the upstream call; a total deadline answers 504")
+    func timeouts() async throws {
+        let dir = TestPaths.temporaryDirectory("timeouts")
+        let catalog = dir + "/catalog.json"
+        try #"{"default_model":"a","models":[{"alias":"a","capabilities":["general"],"priority":1,"first_byte_timeout_seconds":2.5},{"alias":"b","capabilities":["code"],"priority":1}]}"#
+            .write(toFile: catalog, atomically: true, encoding: .utf8)
+        let upstream = RecordingUpstream(replies: ["b": .slow(.seconds(5))])
+        let app = Application(router: buildRouter(try await fakeDependencies(upstream, catalog: catalog, deadline: .milliseconds(300))))
+        let ask = try body(["model": "a", "messages": [["role": "user", "content": "hi"]]])
+        let slow = try body(["model": "b", "messages": [["role": "user", "content": "hi"]]])
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: ask) { response in
+                #expect(response.status == .ok)
+            }
+            let start = ContinuousClock.now
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: slow) { response in
+                expectError(response, .gatewayTimeout, code: "upstream_timeout")
+            }
+            #expect(ContinuousClock.now - start < .seconds(2))
+        }
+        #expect(upstream.firstByteTimeouts.first == .some(.milliseconds(2500)))
+        #expect(upstream.firstByteTimeouts.last == .some(nil))
+        // A timeout that is not a positive number is refused by name.
+        try #"{"default_model":"a","models":[{"alias":"a","capabilities":["general"],"priority":1,"first_byte_timeout_seconds":0}]}"#
+            .write(toFile: catalog, atomically: true, encoding: .utf8)
+        #expect(throws: CatalogError.self) { try Catalog.load(from: catalog) }
     }
 
     @Test("a large embedding request is served in slices between others: a single text queued behind it finishes first")

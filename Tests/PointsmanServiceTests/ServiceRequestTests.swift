@@ -16,22 +16,28 @@ final class RecordingUpstream: ChatForwarding, @unchecked Sendable {
         case json(String)
         case reject(Int, String)
         case fail(OpenAIClientError)
+        case slow(Duration)
     }
 
     private let lock = NSLock()
     private var replies: [String: Reply]
     private var bodies: [(baseURL: String?, body: [String: Any])] = []
+    private var timeouts: [Duration?] = []
+
+    /// The first-byte timeout of each call, in order.
+    var firstByteTimeouts: [Duration?] { lock.withLock { timeouts } }
 
     /// `replies` by upstream model id; a model without a reply answers a minimal completion.
     init(replies: [String: Reply] = [:]) { self.replies = replies }
 
     var received: [(baseURL: String?, body: [String: Any])] { lock.withLock { bodies } }
 
-    func forwardChatCompletion(_ body: ByteBuffer, baseURL: String?) async throws -> ForwardedResponse {
+    func forwardChatCompletion(_ body: ByteBuffer, baseURL: String?, firstByteTimeout: Duration?) async throws -> ForwardedResponse {
         let object = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]) ?? [:]
         let model = object["model"] as? String ?? ""
         let reply = lock.withLock { () -> Reply? in
             bodies.append((baseURL, object))
+            timeouts.append(firstByteTimeout)
             return replies[model]
         }
         switch reply ?? .json(#"{"choices":[{"message":{"role":"assistant","content":"ok"}}]}"#) {
@@ -41,13 +47,18 @@ final class RecordingUpstream: ChatForwarding, @unchecked Sendable {
             return .rejected(status: status, contentType: "application/json", body: ByteBuffer(string: text))
         case .fail(let error):
             throw error
+        case .slow(let wait):
+            try await Task.sleep(for: wait)
+            return .accepted(HTTPClientResponse(status: .ok, headers: ["Content-Type": "application/json"], body: .bytes(ByteBuffer(string: "{}"))))
         }
     }
 }
 
 /// Dependencies built from fakes: the shipped catalog and rules (regex routing), no encoder, a recording upstream.
-func fakeDependencies(_ upstream: RecordingUpstream, catalog: String? = nil, keys: [String] = []) async throws -> ServiceDependencies {
+func fakeDependencies(_ upstream: RecordingUpstream, catalog: String? = nil, keys: [String] = [],
+                      deadline: Duration = .seconds(300)) async throws -> ServiceDependencies {
     var configuration = ServiceConfiguration()
+    configuration.requestDeadline = deadline
     configuration.catalogPath = catalog
     configuration.apiKeys = keys
     let state = try await RoutingStore(files: configuration.routingFiles, embedder: nil, detector: .regex)

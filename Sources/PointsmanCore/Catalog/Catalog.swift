@@ -18,6 +18,9 @@ public struct ModelEntry: Sendable, Equatable, Codable {
     public var contextLength: Int?
     /// Aliases tried in order when this model fails.
     public var fallbacks: [String]
+    /// Seconds this model may take to start answering (the response head) before it counts as failed and its
+    /// fallbacks are tried; nil: the service's upstream timeout.
+    public var firstByteTimeoutSeconds: Double?
 
     /// The model id to send upstream.
     public var upstreamID: String { upstreamModel ?? alias }
@@ -42,7 +45,7 @@ public struct ModelEntry: Sendable, Equatable, Codable {
         case alias, capabilities, priority
         case upstreamModel = "upstream_model", baseURL = "base_url"
         case costPer1KInput = "cost_per_1k_input", costPer1KOutput = "cost_per_1k_output"
-        case contextLength = "context_length", fallbacks
+        case contextLength = "context_length", fallbacks, firstByteTimeoutSeconds = "first_byte_timeout_seconds"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -57,6 +60,7 @@ public struct ModelEntry: Sendable, Equatable, Codable {
         costPer1KOutput = try c.decodeIfPresent(Double.self, forKey: .costPer1KOutput) ?? 0
         contextLength = try c.decodeIfPresent(Int.self, forKey: .contextLength)
         fallbacks = try c.decodeIfPresent([String].self, forKey: .fallbacks) ?? []
+        firstByteTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .firstByteTimeoutSeconds)
     }
 
     /// Cost of one call with the given token counts.
@@ -184,6 +188,9 @@ public struct Catalog: Sendable, Equatable, Codable {
             }
             guard model.costPer1KOutput >= 0, model.costPer1KOutput.isFinite else {
                 throw fail("\(at).cost_per_1k_output", "cost must be a non-negative number, got \(model.costPer1KOutput)")
+            }
+            if let timeout = model.firstByteTimeoutSeconds, !(timeout > 0 && timeout.isFinite) {
+                throw fail("\(at).first_byte_timeout_seconds", "the timeout must be a positive number of seconds, got \(timeout)")
             }
             if let context = model.contextLength, context <= 0 {
                 throw fail("\(at).context_length", "context length must be positive, got \(context)")

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
 import OpenAIClient
 import PointsmanCore
@@ -43,8 +44,19 @@ extension ServiceDependencies {
                               type: "invalid_request_error", code: "model_not_found", param: "model")
         }
         do {
-            return try await chain.run { entry, _ in
-                try await forward(chat, to: entry, decision: decision, context: context)
+            let deadline = configuration.requestDeadline
+            return try await withThrowingTaskGroup(of: Response?.self) { group in
+                let logger = context.logger, decided = decision
+                group.addTask { try await chain.run { entry, _ in try await forward(chat, to: entry, decision: decided, logger: logger) } }
+                group.addTask {
+                    try await Task.sleep(for: deadline)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let response = first else {
+                    throw OpenAIError(.gatewayTimeout, "no upstream model started answering within \(deadline)", code: "upstream_timeout")
+                }
+                return response
             }
         } catch let failure as AllModelsFailedError {
             for attempt in failure.attempts {
@@ -87,11 +99,12 @@ extension ServiceDependencies {
 
     /// One upstream attempt. Failures before the first byte throw (the chain tries the next model); a client error
     /// from upstream is the answer, passed on as it is.
-    func forward(_ chat: ChatCompletionRequest, to entry: ModelEntry, decision: RouteDecision?, context: some RequestContext) async throws -> Response {
+    func forward(_ chat: ChatCompletionRequest, to entry: ModelEntry, decision: RouteDecision?, logger: Logger) async throws -> Response {
         let body = ByteBuffer(bytes: try chat.upstreamBody(model: entry.upstreamID))
         let start = ContinuousClock.now
         let answer: ForwardedResponse
-        do { answer = try await upstream.forwardChatCompletion(body, baseURL: entry.baseURL) } catch {
+        let firstByte = entry.firstByteTimeoutSeconds.map { Duration.milliseconds(Int($0 * 1000)) }
+        do { answer = try await upstream.forwardChatCompletion(body, baseURL: entry.baseURL, firstByteTimeout: firstByte) } catch {
             metrics.upstreamFailure(model: entry.alias)
             throw error
         }
@@ -108,7 +121,6 @@ extension ServiceDependencies {
                 return Response(status: .ok, headers: headers, body: .init(byteBuffer: bytes))
             }
             headers[.cacheControl] = "no-cache"
-            let logger = context.logger
             return Response(status: .ok, headers: headers, body: ResponseBody { writer in
                 do {
                     for try await chunk in response.body { try await writer.write(chunk) }
