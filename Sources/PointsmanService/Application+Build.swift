@@ -26,11 +26,9 @@ public func buildApplication(
         },
         logger: logger)
     // The proxy makes one attempt per model: the catalog's fallbacks, not retries, answer a failing upstream.
-    let upstream = try OpenAIClient(
-        configuration: OpenAIClientConfiguration(
-            baseURL: configuration.upstreamURL, apiKey: configuration.upstreamAPIKey,
-            requestTimeout: configuration.upstreamTimeout, idleTimeout: configuration.upstreamIdleTimeout, maxRetries: 0),
-        logger: logger)
+    let upstream = try UpstreamClients(base: OpenAIClientConfiguration(
+        baseURL: configuration.upstreamURL, apiKey: configuration.upstreamAPIKey,
+        requestTimeout: configuration.upstreamTimeout, idleTimeout: configuration.upstreamIdleTimeout, maxRetries: 0))
     let trace = try configuration.tracePath.map { try ABTraceWriter(path: $0) }
     let dependencies = ServiceDependencies(
         configuration: configuration, state: state, batcher: batcher, upstream: upstream, metrics: metrics, trace: trace)
@@ -115,7 +113,7 @@ struct ReloadService: Service {
 
 /// Keeps the upstream client alive for the service's life and shuts it down cleanly.
 struct UpstreamClientService: Service {
-    let client: OpenAIClient
+    let client: UpstreamClients
     let trace: ABTraceWriter?
 
     func run() async throws {

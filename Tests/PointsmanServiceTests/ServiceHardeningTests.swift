@@ -139,6 +139,48 @@ struct ServiceHardeningTests {
         #expect(throws: CatalogError.self) { try Catalog.load(from: catalog) }
     }
 
+    @Test("connect and idle timeouts per model: one connection pool per distinct pair; a stalled stream is cut at the model's idle timeout")
+    func perModelPools() async throws {
+        let clients = try UpstreamClients(base: OpenAIClientConfiguration(baseURL: "http://127.0.0.1:9/v1", idleTimeout: .seconds(60)))
+        defer { Task { try? await clients.shutdown() } }
+        let fast = UpstreamTimeouts(connect: .milliseconds(500), idle: .seconds(2))
+        #expect(clients.configuration(for: fast).connectTimeout == .milliseconds(500))
+        #expect(clients.configuration(for: fast).idleTimeout == .seconds(2))
+        #expect(clients.configuration(for: UpstreamTimeouts()).idleTimeout == .seconds(60))
+        _ = try clients.client(for: fast)
+        _ = try clients.client(for: UpstreamTimeouts(connect: .milliseconds(500), firstByte: .seconds(9), idle: .seconds(2)))
+        _ = try clients.client(for: UpstreamTimeouts())
+        #expect(clients.poolCount == 2)
+
+        // Through the service, with a real upstream on loopback that pauses 800 ms between pieces.
+        let upstream = try await FakeOpenAIServer { _ in
+            .stream(pieces: (0..<3).map { FakeBodies.chunk("p\($0)") } + ["data: [DONE]\n\n"], gap: .milliseconds(800))
+        }
+        let dir = TestPaths.temporaryDirectory("idle")
+        let catalog = dir + "/catalog.json"
+        try #"{"default_model":"patient","models":[{"alias":"patient","capabilities":["general"],"priority":1},{"alias":"impatient","capabilities":["code"],"priority":1,"idle_timeout_seconds":0.3}]}"#
+            .write(toFile: catalog, atomically: true, encoding: .utf8)
+        var configuration = ServiceConfiguration()
+        configuration.catalogPath = catalog
+        configuration.upstreamURL = upstream.baseURL
+        let state = try await RoutingStore(files: configuration.routingFiles, embedder: nil, detector: .regex)
+        let service = try UpstreamClients(base: OpenAIClientConfiguration(baseURL: upstream.baseURL, maxRetries: 0))
+        let app = Application(router: buildRouter(ServiceDependencies(configuration: configuration, state: state, upstream: service)))
+        let ask = { (model: String) in try body(["model": model, "stream": true, "messages": [["role": "user", "content": "hi"]]]) }
+        let patient = try ask("patient"), impatient = try ask("impatient")
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: impatient) { response in
+                let text = String(buffer: response.body)
+                #expect(text.contains("upstream_interrupted") && !text.contains("[DONE]"), "\(text)")
+            }
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: patient) { response in
+                #expect(String(buffer: response.body).contains("[DONE]"))
+            }
+        }
+        try await service.shutdown()
+        try await upstream.stop()
+    }
+
     @Test("a large embedding request is served in slices between others: a single text queued behind it finishes first")
     func fairQueueing() async throws {
         let batcher = EmbeddingBatcher(encoder: try serviceEncoder.get(), maxTexts: 8, maxWait: .zero, queueLimit: 2048)

@@ -32,12 +32,13 @@ final class RecordingUpstream: ChatForwarding, @unchecked Sendable {
 
     var received: [(baseURL: String?, body: [String: Any])] { lock.withLock { bodies } }
 
-    func forwardChatCompletion(_ body: ByteBuffer, baseURL: String?, firstByteTimeout: Duration?) async throws -> ForwardedResponse {
+    func forwardChatCompletion(_ body: ByteBuffer, baseURL: String?, timeouts: UpstreamTimeouts) async throws -> ForwardedResponse {
+        let firstByteTimeout = timeouts.firstByte
         let object = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]) ?? [:]
         let model = object["model"] as? String ?? ""
         let reply = lock.withLock { () -> Reply? in
             bodies.append((baseURL, object))
-            timeouts.append(firstByteTimeout)
+            self.timeouts.append(firstByteTimeout)
             return replies[model]
         }
         switch reply ?? .json(#"{"choices":[{"message":{"role":"assistant","content":"ok"}}]}"#) {

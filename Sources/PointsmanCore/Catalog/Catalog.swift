@@ -21,6 +21,10 @@ public struct ModelEntry: Sendable, Equatable, Codable {
     /// Seconds this model may take to start answering (the response head) before it counts as failed and its
     /// fallbacks are tried; nil: the service's upstream timeout.
     public var firstByteTimeoutSeconds: Double?
+    /// Seconds allowed to open a connection to this model's endpoint; nil: the service's default.
+    public var connectTimeoutSeconds: Double?
+    /// Longest silence allowed between two pieces of this model's answer (a stalled stream); nil: the service's default.
+    public var idleTimeoutSeconds: Double?
 
     /// The model id to send upstream.
     public var upstreamID: String { upstreamModel ?? alias }
@@ -46,6 +50,7 @@ public struct ModelEntry: Sendable, Equatable, Codable {
         case upstreamModel = "upstream_model", baseURL = "base_url"
         case costPer1KInput = "cost_per_1k_input", costPer1KOutput = "cost_per_1k_output"
         case contextLength = "context_length", fallbacks, firstByteTimeoutSeconds = "first_byte_timeout_seconds"
+        case connectTimeoutSeconds = "connect_timeout_seconds", idleTimeoutSeconds = "idle_timeout_seconds"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -61,6 +66,8 @@ public struct ModelEntry: Sendable, Equatable, Codable {
         contextLength = try c.decodeIfPresent(Int.self, forKey: .contextLength)
         fallbacks = try c.decodeIfPresent([String].self, forKey: .fallbacks) ?? []
         firstByteTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .firstByteTimeoutSeconds)
+        connectTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .connectTimeoutSeconds)
+        idleTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .idleTimeoutSeconds)
     }
 
     /// Cost of one call with the given token counts.
@@ -189,8 +196,12 @@ public struct Catalog: Sendable, Equatable, Codable {
             guard model.costPer1KOutput >= 0, model.costPer1KOutput.isFinite else {
                 throw fail("\(at).cost_per_1k_output", "cost must be a non-negative number, got \(model.costPer1KOutput)")
             }
-            if let timeout = model.firstByteTimeoutSeconds, !(timeout > 0 && timeout.isFinite) {
-                throw fail("\(at).first_byte_timeout_seconds", "the timeout must be a positive number of seconds, got \(timeout)")
+            for (field, value) in [("first_byte_timeout_seconds", model.firstByteTimeoutSeconds),
+                                   ("connect_timeout_seconds", model.connectTimeoutSeconds),
+                                   ("idle_timeout_seconds", model.idleTimeoutSeconds)] {
+                if let timeout = value, !(timeout > 0 && timeout.isFinite) {
+                    throw fail("\(at).\(field)", "the timeout must be a positive number of seconds, got \(timeout)")
+                }
             }
             if let context = model.contextLength, context <= 0 {
                 throw fail("\(at).context_length", "context length must be positive, got \(context)")

@@ -103,8 +103,7 @@ extension ServiceDependencies {
         let body = ByteBuffer(bytes: try chat.upstreamBody(model: entry.upstreamID))
         let start = ContinuousClock.now
         let answer: ForwardedResponse
-        let firstByte = entry.firstByteTimeoutSeconds.map { Duration.milliseconds(Int($0 * 1000)) }
-        do { answer = try await upstream.forwardChatCompletion(body, baseURL: entry.baseURL, firstByteTimeout: firstByte) } catch {
+        do { answer = try await upstream.forwardChatCompletion(body, baseURL: entry.baseURL, timeouts: UpstreamTimeouts(entry)) } catch {
             metrics.upstreamFailure(model: entry.alias)
             throw error
         }
