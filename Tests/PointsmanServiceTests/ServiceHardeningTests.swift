@@ -181,6 +181,32 @@ struct ServiceHardeningTests {
         try await upstream.stop()
     }
 
+    @Test("a non-streamed answer cut mid-body is an upstream failure: the fallback answers, and nothing leaks")
+    func cutBody() async throws {
+        let broken = try await FakeOpenAIServer { _ in .stream(pieces: [#"{"id":"c1","choices":[{"mess"#], cut: true) }
+        let working = try await FakeOpenAIServer { _ in .respond(status: 200, body: FakeBodies.chat("fine")) }
+        let dir = TestPaths.temporaryDirectory("cut")
+        let catalog = dir + "/catalog.json"
+        try #"{"default_model":"a","models":[{"alias":"a","capabilities":["general"],"priority":1,"base_url":"\#(broken.baseURL)","fallbacks":["b"]},{"alias":"b","capabilities":["code"],"priority":1,"base_url":"\#(working.baseURL)"}]}"#
+            .write(toFile: catalog, atomically: true, encoding: .utf8)
+        var configuration = ServiceConfiguration()
+        configuration.catalogPath = catalog
+        let state = try await RoutingStore(files: configuration.routingFiles, embedder: nil, detector: .regex)
+        let upstream = try UpstreamClients(base: OpenAIClientConfiguration(baseURL: "http://127.0.0.1:9/v1", maxRetries: 0))
+        let app = Application(router: buildRouter(ServiceDependencies(configuration: configuration, state: state, upstream: upstream)))
+        let ask = try body(["model": "auto", "messages": [["role": "user", "content": "hello there"]]])
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: ask) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[HTTPField.Name("x-pointsman-model")!] == "b")
+                #expect(String(buffer: response.body).contains("fine"))
+            }
+        }
+        try await upstream.shutdown()
+        try await broken.stop()
+        try await working.stop()
+    }
+
     @Test("a large embedding request is served in slices between others: a single text queued behind it finishes first")
     func fairQueueing() async throws {
         let batcher = EmbeddingBatcher(encoder: try serviceEncoder.get(), maxTexts: 8, maxWait: .zero, queueLimit: 2048)
