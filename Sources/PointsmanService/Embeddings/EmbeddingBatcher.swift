@@ -118,15 +118,32 @@ public actor EmbeddingBatcher: LeadTokenEmbedder {
     private func runBatch() async {
         guard !running, !waiting.isEmpty else { return }
         running = true
-        // Fair shares: requests that pool like the oldest one, in queue order, each giving as many of its remaining
-        // texts as still fit (up to maxTexts in all). A request with texts left afterwards goes to the back of the
-        // queue, so a large batch is embedded a slice at a time between other requests and cannot starve them.
+        // Fair shares among the requests that pool like the oldest one (up to maxTexts in all). A request with texts
+        // left afterwards goes to the back of the queue, so a large batch is embedded a slice at a time between other
+        // requests and cannot starve them.
         let leadTokens = waiting[0].leadTokens
+        let alike = waiting.indices.filter { waiting[$0].leadTokens == leadTokens }
+        // Every waiting request first gets an equal share of the batch (at least one text), so a large request
+        // cannot fill it while a single prompt waits; what the shares leave free goes to the queue in order.
+        let share = max(1, maxTexts / alike.count)
+        var taken: [Int: Int] = [:]
+        var count = 0
+        for index in alike where count < maxTexts {
+            let take = min(waiting[index].texts.count - waiting[index].done, share, maxTexts - count)
+            taken[index] = take
+            count += take
+        }
+        for index in alike where count < maxTexts {
+            let left = waiting[index].texts.count - waiting[index].done - (taken[index] ?? 0)
+            let take = min(left, maxTexts - count)
+            taken[index, default: 0] += take
+            count += take
+        }
         var parts: [(id: Int, range: Range<Int>)] = []
         var texts: [String] = []
-        for index in waiting.indices where texts.count < maxTexts && waiting[index].leadTokens == leadTokens {
+        for index in alike {
+            guard let take = taken[index], take > 0 else { continue }
             let start = waiting[index].done
-            let take = min(waiting[index].texts.count - start, maxTexts - texts.count)
             parts.append((waiting[index].id, start..<(start + take)))
             texts += waiting[index].texts[start..<(start + take)]
             waiting[index].done += take
