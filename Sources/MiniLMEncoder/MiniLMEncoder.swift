@@ -124,6 +124,16 @@ public struct MiniLMEncoder: LeadTokenEmbedder {
         }
     }
 
+    /// Embeds already tokenised sequences (what `tokenizer.encode` returns) on a Dispatch worker, like `embed`.
+    public func embed(sequences: [[Int32]]) async throws -> Matrix {
+        if sequences.isEmpty { return Matrix(rows: 0, cols: dimension) }
+        return try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global(qos: .userInitiated).async {
+                continuation.resume(with: Result { () throws(EncoderError) -> Matrix in try self.encode(sequences) })
+            }
+        }
+    }
+
     /// Embeds already tokenised sequences (each with [CLS] and [SEP]), batching by similar length and returning rows
     /// in input order.
     public func encode(_ sequences: [[Int32]]) throws(EncoderError) -> Matrix {

@@ -75,6 +75,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Most texts per encoder call when micro-batching requests (larger requests are embedded a slice at a time, taking turns with the others). Small batches of short prompts stay on the encoder's packed-weight path.")
     var batchMax: Int = 8
 
+    @Option(name: .long, help: "Most tokens per encoder call beyond one text per waiting request; every waiting request gets an equal share, so long batches cannot hold up a short prompt for more than about two such calls.")
+    var batchMaxTokens: Int = 128
+
     @Option(name: .long, help: "Milliseconds an idle encoder waits for more requests before starting a batch (0: start at once; requests arriving during a batch are batched anyway).")
     var batchWaitMs: Double = 0
 
@@ -91,8 +94,8 @@ struct ServeCommand: AsyncParsableCommand {
         guard headerTimeout > 0, idleTimeout > 0, bodyTimeout > 0, requestDeadline > 0 else {
             throw ValidationError("--header-timeout, --body-timeout and --idle-timeout must be positive")
         }
-        guard batchMax >= 1, queueLimit >= 1, batchWaitMs >= 0 else {
-            throw ValidationError("--batch-max and --queue-limit must be positive, --batch-wait-ms not negative")
+        guard batchMax >= 1, batchMaxTokens >= 1, queueLimit >= 1, batchWaitMs >= 0 else {
+            throw ValidationError("--batch-max, --batch-max-tokens and --queue-limit must be positive, --batch-wait-ms not negative")
         }
     }
 
@@ -126,6 +129,7 @@ struct ServeCommand: AsyncParsableCommand {
         c.requestDeadline = .milliseconds(Int(requestDeadline * 1000))
         c.idleTimeout = .milliseconds(Int(idleTimeout * 1000))
         c.batchMaxTexts = batchMax
+        c.batchMaxTokens = batchMaxTokens
         c.batchMaxWait = .microseconds(Int(batchWaitMs * 1000))
         c.queueLimit = queueLimit
         var keys = (env["POINTSMAN_SERVICE_API_KEYS"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }

@@ -15,7 +15,7 @@ public func buildApplication(
 ) async throws -> some ApplicationProtocol {
     let metrics = ServiceMetrics()
     let batcher = encoder.map {
-        EmbeddingBatcher(encoder: $0, maxTexts: configuration.batchMaxTexts, maxWait: configuration.batchMaxWait,
+        EmbeddingBatcher(encoder: $0, maxTexts: configuration.batchMaxTexts, maxTokens: configuration.batchMaxTokens, maxWait: configuration.batchMaxWait,
                          queueLimit: configuration.queueLimit, metrics: metrics)
     }
     let state = try await RoutingStore(

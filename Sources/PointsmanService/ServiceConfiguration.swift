@@ -36,9 +36,11 @@ public struct ServiceConfiguration: Sendable {
     public var abDetector: DetectorKind = .regex
     /// JSON Lines file for A/B decision records.
     public var tracePath: String?
-    /// Micro-batching of embedding work: most texts per encoder call, longest wait for company when the encoder is idle
-    /// (0: start at once; requests still batch up while a batch computes), most texts queued.
+    /// Micro-batching of embedding work: most texts per encoder call, most tokens per call beyond one text per
+    /// waiting request, longest wait for company when the encoder is idle (0: start at once; requests still batch up
+    /// while a batch computes), most texts queued.
     public var batchMaxTexts: Int = 8
+    public var batchMaxTokens: Int = 128
     public var batchMaxWait: Duration = .zero
     public var queueLimit: Int = 1024
     /// Longest wait for an answer to start across a model and all its fallbacks (above: 504).

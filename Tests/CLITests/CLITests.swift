@@ -89,6 +89,7 @@ struct CLITests {
         (["route", "x", "--rule-candidates", "0"], "--rule-candidates"),
         (["train", "d.jsonl", "--out", "c.json", "--lexical-weight", "-1"], "--lexical-weight"),
         (["eval", "x", "--rule-candidates", "some"], "--rule-candidates"),
+        (["serve", "--batch-max-tokens", "0"], "--batch-max-tokens"),
     ])
     func usageErrors(arguments: [String], mention: String) throws {
         let run = try PointsmanBinary.run(arguments)

@@ -14,24 +14,30 @@ public struct EmbeddingRequestTooLarge: Error, Sendable {
 }
 
 /// Micro-batches concurrent embedding requests. One batch runs at a time; requests that arrive while it computes wait
-/// and go together into the next encoder call (up to `maxTexts` texts). Large requests are embedded a slice at a time,
-/// taking turns with the others, so a batch of a thousand prompts cannot hold up a single one behind it. When the encoder is idle, the first request
-/// waits at most `maxWait` for company (zero: it starts at once). The queue is bounded: past `queueLimit` waiting texts
+/// and go together into the next encoder call, which holds at most `maxTexts` texts and `maxTokens` tokens.
+/// `EmbeddingCallPlanner` chooses them: new requests get a call of their own, alternating with calls for requests
+/// already under way, so a batch of long prompts holds up a short prompt that arrives behind it for at most the call
+/// already running, and a stream of new requests cannot starve the batch either. Texts
+/// are tokenised by the caller's task, not on the actor. When the encoder is idle, the first request waits at most
+/// `maxWait` for company (zero: it starts at once). The queue is bounded: past `queueLimit` waiting texts
 /// new requests are refused. Routing may ask for lead-token pooling (`embedder(leadTokens:)`) while `/v1/embeddings`
 /// asks for plain sentence vectors: a batch only takes requests that pool alike, the oldest request's way first.
 public actor EmbeddingBatcher: LeadTokenEmbedder {
     struct Waiting {
         var id: Int
-        var texts: [String]
+        var sequences: [[Int32]]
         var leadTokens: Int
         var continuation: CheckedContinuation<Matrix, any Error>
         /// Texts already embedded, and their vectors.
         var done = 0
         var vectors: [Float] = []
+        /// Tokens of its texts embedded so far: the least served request goes first.
+        var servedTokens = 0
     }
 
     public let encoder: MiniLMEncoder
     let maxTexts: Int
+    let maxTokens: Int
     let maxWait: Duration
     let queueLimit: Int
     let metrics: ServiceMetrics?
@@ -40,10 +46,16 @@ public actor EmbeddingBatcher: LeadTokenEmbedder {
     private var queued = 0
     private var running = false
     private var timerArmed = false
+    private var planner: EmbeddingCallPlanner
 
-    public init(encoder: MiniLMEncoder, maxTexts: Int, maxWait: Duration, queueLimit: Int, metrics: ServiceMetrics? = nil) {
+    public init(
+        encoder: MiniLMEncoder, maxTexts: Int, maxTokens: Int = .max, maxWait: Duration, queueLimit: Int,
+        metrics: ServiceMetrics? = nil
+    ) {
         self.encoder = encoder
         self.maxTexts = max(1, maxTexts)
+        self.maxTokens = max(1, maxTokens)
+        planner = EmbeddingCallPlanner(maxTexts: maxTexts, maxTokens: maxTokens)
         self.maxWait = maxWait
         self.queueLimit = max(1, queueLimit)
         self.metrics = metrics
@@ -67,17 +79,22 @@ public actor EmbeddingBatcher: LeadTokenEmbedder {
     }
 
     /// Vectors pooled with `leadTokens` lead tokens, batched with other requests that pool the same way.
-    func embed(_ texts: [String], leadTokens: Int) async throws -> Matrix {
+    nonisolated func embed(_ texts: [String], leadTokens: Int) async throws -> Matrix {
         if texts.isEmpty { return Matrix(rows: 0, cols: encoder.dimension) }
         // A request larger than the whole queue could never be taken: that is the caller's error, not load.
         guard texts.count <= queueLimit else { throw EmbeddingRequestTooLarge(texts: texts.count, limit: queueLimit) }
-        guard queued + texts.count <= queueLimit else { throw EmbeddingQueueFull() }
+        let sequences = texts.map { encoder.tokenizer.encode($0) }
+        return try await enqueue(sequences, leadTokens: leadTokens)
+    }
+
+    private func enqueue(_ sequences: [[Int32]], leadTokens: Int) async throws -> Matrix {
+        guard queued + sequences.count <= queueLimit else { throw EmbeddingQueueFull() }
         nextID += 1
         let id = nextID
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                waiting.append(Waiting(id: id, texts: texts, leadTokens: leadTokens, continuation: continuation))
-                queued += texts.count
+                waiting.append(Waiting(id: id, sequences: sequences, leadTokens: leadTokens, continuation: continuation))
+                queued += sequences.count
                 metrics?.queueDepth.set(Double(queued))
                 schedule()
             }
@@ -91,7 +108,7 @@ public actor EmbeddingBatcher: LeadTokenEmbedder {
     private func cancel(_ id: Int) {
         guard let index = waiting.firstIndex(where: { $0.id == id }) else { return }
         let request = waiting.remove(at: index)
-        queued -= request.texts.count - request.done
+        queued -= request.sequences.count - request.done
         metrics?.queueDepth.set(Double(queued))
         request.continuation.resume(throwing: CancellationError())
     }
@@ -118,42 +135,27 @@ public actor EmbeddingBatcher: LeadTokenEmbedder {
     private func runBatch() async {
         guard !running, !waiting.isEmpty else { return }
         running = true
-        // Fair shares among the requests that pool like the oldest one (up to maxTexts in all). A request with texts
-        // left afterwards goes to the back of the queue, so a large batch is embedded a slice at a time between other
-        // requests and cannot starve them.
         let leadTokens = waiting[0].leadTokens
-        let alike = waiting.indices.filter { waiting[$0].leadTokens == leadTokens }
-        // Every waiting request first gets an equal share of the batch (at least one text), so a large request
-        // cannot fill it while a single prompt waits; what the shares leave free goes to the queue in order.
-        let share = max(1, maxTexts / alike.count)
-        var taken: [Int: Int] = [:]
-        var count = 0
-        for index in alike where count < maxTexts {
-            let take = min(waiting[index].texts.count - waiting[index].done, share, maxTexts - count)
-            taken[index] = take
-            count += take
-        }
-        for index in alike where count < maxTexts {
-            let left = waiting[index].texts.count - waiting[index].done - (taken[index] ?? 0)
-            let take = min(left, maxTexts - count)
-            taken[index, default: 0] += take
-            count += take
+        let alike = waiting.filter { $0.leadTokens == leadTokens }.map {
+            EmbeddingCallPlanner.Pending(
+                id: $0.id, remaining: $0.sequences[$0.done...].map(\.count)[...], servedTokens: $0.servedTokens)
         }
         var parts: [(id: Int, range: Range<Int>)] = []
-        var texts: [String] = []
-        for index in alike {
-            guard let take = taken[index], take > 0 else { continue }
-            let start = waiting[index].done
-            parts.append((waiting[index].id, start..<(start + take)))
-            texts += waiting[index].texts[start..<(start + take)]
-            waiting[index].done += take
+        var sequences: [[Int32]] = []
+        for slice in planner.nextCall(alike) {
+            guard let index = waiting.firstIndex(where: { $0.id == slice.id }) else { continue }
+            let range = waiting[index].done..<(waiting[index].done + slice.count)
+            parts.append((slice.id, range))
+            sequences += waiting[index].sequences[range]
+            waiting[index].done += slice.count
+            waiting[index].servedTokens += waiting[index].sequences[range].reduce(0) { $0 + $1.count }
         }
-        queued -= texts.count
+        queued -= sequences.count
         metrics?.queueDepth.set(Double(queued))
-        metrics?.batchSize.record(Double(texts.count))
+        metrics?.batchSize.record(Double(sequences.count))
         let start = ContinuousClock.now
         do {
-            let vectors = try await encoder.withLeadTokens(leadTokens).embed(texts)
+            let vectors = try await encoder.withLeadTokens(leadTokens).embed(sequences: sequences)
             metrics?.embedSeconds.recordNanoseconds(Self.nanoseconds(ContinuousClock.now - start))
             var row = 0
             for part in parts {
@@ -161,10 +163,10 @@ public actor EmbeddingBatcher: LeadTokenEmbedder {
                 waiting[index].vectors += vectors.values[(row * vectors.cols)..<((row + part.range.count) * vectors.cols)]
                 row += part.range.count
                 let request = waiting[index]
-                if request.done == request.texts.count {
+                if request.done == request.sequences.count {
                     waiting.remove(at: index)
                     request.continuation.resume(with: Result {
-                        try Matrix(rows: request.texts.count, cols: vectors.cols, values: request.vectors)
+                        try Matrix(rows: request.sequences.count, cols: vectors.cols, values: request.vectors)
                     })
                 } else {
                     waiting.append(waiting.remove(at: index))
@@ -174,7 +176,7 @@ public actor EmbeddingBatcher: LeadTokenEmbedder {
             for part in parts {
                 guard let index = waiting.firstIndex(where: { $0.id == part.id }) else { continue }
                 let request = waiting.remove(at: index)
-                queued -= request.texts.count - request.done
+                queued -= request.sequences.count - request.done
                 request.continuation.resume(throwing: error)
             }
             metrics?.queueDepth.set(Double(queued))
