@@ -105,7 +105,7 @@ struct RouteCommand: AsyncParsableCommand {
                 model: decision.selected, messages: [.user(text)],
                 parameters: ChatParameters(maxTokens: 400, temperature: 0.5), catalog: await router.catalog.current(),
                 context: .init(task: "route", step: 1, phase: "route", capability: decision.capability,
-                               method: decision.method),
+                               method: decision.method, routingVersion: decision.routingVersion),
                 onDelta: { @Sendable text in Terminal.write(text) })
             Terminal.write("\n")
             if outcome.model.alias != decision.model {

@@ -25,6 +25,7 @@ public func buildApplication(
             RoutingStore.ABConfiguration(b: configuration.abDetector, mode: $0, recordPrompts: configuration.logPrompts)
         },
         logger: logger)
+    metrics.routingVersion(await state.current().setup.version)
     // The proxy makes one attempt per model: the catalog's fallbacks, not retries, answer a failing upstream.
     let upstream = try UpstreamClients(base: OpenAIClientConfiguration(
         baseURL: configuration.upstreamURL, apiKey: configuration.upstreamAPIKey,
@@ -52,6 +53,7 @@ public func buildApplication(
 /// The routes, without any server: tested through `app.test(.router)`.
 public func buildRouter(_ d: ServiceDependencies) -> Hummingbird.Router<BasicRequestContext> {
     let router = Hummingbird.Router(context: BasicRequestContext.self)
+    router.add(middleware: RoutingVersionMiddleware(state: d.state))
     router.add(middleware: RequestOutcomeMiddleware(metrics: d.metrics))
     router.add(middleware: APIKeyMiddleware(keys: d.configuration.apiKeys))
     router.get("/healthz") { _, _ in jsonResponse(["status": "ok"]) }
@@ -94,15 +96,14 @@ struct ReloadService: Service {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await _ in await UnixSignalsSequence(trapping: .sighup) {
-                    let result = await state.reload()
-                    metrics.reload(result: result.ok ? "success" : "failure")
+                    metrics.reloaded(await state.reload())
                 }
             }
             if let interval {
                 group.addTask {
                     while !Task.isCancelled {
                         try? await Task.sleep(for: interval)
-                        if let result = await state.reloadIfChanged() { metrics.reload(result: result.ok ? "success" : "failure") }
+                        if let result = await state.reloadIfChanged() { metrics.reloaded(result) }
                     }
                 }
             }

@@ -24,13 +24,17 @@ public struct ModelInvoker: Sendable {
         public var phase: String
         public var capability: String
         public var method: DetectionMethod
+        /// The routing table's version that chose the model (`RouteDecision.routingVersion`), when known.
+        public var routingVersion: String?
 
-        public init(task: String, step: Int, phase: String, capability: String, method: DetectionMethod) {
+        public init(task: String, step: Int, phase: String, capability: String, method: DetectionMethod,
+                    routingVersion: String? = nil) {
             self.task = task
             self.step = step
             self.phase = phase
             self.capability = capability
             self.method = method
+            self.routingVersion = routingVersion
         }
     }
 
@@ -110,6 +114,6 @@ public struct ModelInvoker: Sendable {
         await trace.record(TraceEvent(
             task: context.task, step: context.step, phase: context.phase, capability: context.capability,
             method: context.method, model: model.alias, attempt: attempt, latencyMs: (ms * 1000).rounded() / 1000,
-            usage: usage, cost: cost, cached: cached, error: error, timestamp: date))
+            usage: usage, cost: cost, cached: cached, error: error, timestamp: date, routingVersion: context.routingVersion))
     }
 }

@@ -86,7 +86,8 @@ public struct Pipeline: Sendable {
         let planPrompt = "Break the task into \(options.steps) ordered steps. Answer with a numbered list, one step per line, and nothing else. Task: \(task)"
         let plan = try await invoker.call(
             model: planner, messages: [.user(planPrompt)], parameters: parameters, catalog: catalog,
-            context: .init(task: runID, step: 0, phase: "plan", capability: "general", method: .regex))
+            context: .init(task: runID, step: 0, phase: "plan", capability: "general", method: .regex,
+                           routingVersion: router.version))
         outcomes.append(plan)
         var steps = parser.steps(from: plan.completion.content, limit: options.steps)
         if steps.isEmpty { steps = [task] }
@@ -98,7 +99,7 @@ public struct Pipeline: Sendable {
             let outcome = try await invoker.call(
                 model: decision.selected, messages: [.user(step)], parameters: parameters, catalog: catalog,
                 context: .init(task: runID, step: index + 1, phase: "solve", capability: decision.capability,
-                               method: decision.method))
+                               method: decision.method, routingVersion: decision.routingVersion))
             outcomes.append(outcome)
             results.append(StepResult(
                 step: step, capability: decision.capability, method: decision.method, model: outcome.model.alias,
@@ -112,7 +113,8 @@ public struct Pipeline: Sendable {
         let refinePrompt = "Task: \(task)\n\nCondense these results into one cohesive answer to the task:\n\n\(combined)"
         let final = try await invoker.call(
             model: refiner, messages: [.user(refinePrompt)], parameters: parameters, catalog: catalog,
-            context: .init(task: runID, step: steps.count + 1, phase: "refine", capability: "summarize", method: .regex),
+            context: .init(task: runID, step: steps.count + 1, phase: "refine", capability: "summarize", method: .regex,
+                           routingVersion: router.version),
             onDelta: onFinalDelta)
         outcomes.append(final)
 

@@ -26,17 +26,19 @@ public struct TraceEvent: Sendable, Codable, Equatable {
     public var error: String?
     /// ISO-8601 time the call started.
     public var timestamp: String
+    /// The routing table's version (`RoutingSetup.version`) in force when the model was chosen; nil when unknown.
+    public var routingVersion: String?
 
     enum CodingKeys: String, CodingKey {
         case task, step, phase, capability, method, model, attempt
         case latencyMs = "latency_ms", promptTokens = "prompt_tokens", completionTokens = "completion_tokens"
-        case totalTokens = "total_tokens", cost, cached, error, timestamp
+        case totalTokens = "total_tokens", cost, cached, error, timestamp, routingVersion = "routing_version"
     }
 
     public init(
         task: String, step: Int, phase: String, capability: String, method: DetectionMethod, model: String,
         attempt: Int, latencyMs: Double, usage: TokenUsage?, cost: Double?, cached: Bool, error: String?,
-        timestamp: Date
+        timestamp: Date, routingVersion: String? = nil
     ) {
         self.task = task
         self.step = step
@@ -56,6 +58,7 @@ public struct TraceEvent: Sendable, Codable, Equatable {
         self.cached = cached
         self.error = error
         self.timestamp = ISO8601DateFormatter().string(from: timestamp)
+        self.routingVersion = routingVersion
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -75,6 +78,7 @@ public struct TraceEvent: Sendable, Codable, Equatable {
         try c.encode(cached, forKey: .cached)
         try c.encode(error, forKey: .error)
         try c.encode(timestamp, forKey: .timestamp)
+        try c.encode(routingVersion, forKey: .routingVersion)
     }
 }
 

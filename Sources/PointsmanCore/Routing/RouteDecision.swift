@@ -21,6 +21,8 @@ public struct RouteDecision: Sendable, Equatable, Codable {
     /// Why the regex rules decided, when `method` is `fallback` (`embedder_timeout` means the embedder was too slow,
     /// usually under load); nil otherwise.
     public var fallback: FallbackReason?
+    /// The version of the routing table that decided (`RoutingSetup.version`), when known.
+    public var routingVersion: String?
 
     /// The chosen model's alias.
     public var model: String { selected.alias }
@@ -29,14 +31,14 @@ public struct RouteDecision: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case capability, model, upstreamModel = "upstream_model", confidence, method, escalated, reasons, scores, label,
-             language, fallback
+             language, fallback, routingVersion = "routing_version"
     }
 
     /// Creates a decision.
     public init(
         capability: String, selected: ModelEntry, confidence: Double, method: DetectionMethod,
         escalated: Bool, reasons: [String], scores: [String: Double], label: String?, language: String = "und",
-        fallback: FallbackReason? = nil
+        fallback: FallbackReason? = nil, routingVersion: String? = nil
     ) {
         self.capability = capability
         self.selected = selected
@@ -48,6 +50,7 @@ public struct RouteDecision: Sendable, Equatable, Codable {
         self.label = label
         self.language = language
         self.fallback = fallback
+        self.routingVersion = routingVersion
     }
 
     /// Reads a decision as traces record it. The JSON names the model by alias and upstream id only, so the entry
@@ -66,6 +69,7 @@ public struct RouteDecision: Sendable, Equatable, Codable {
         label = try c.decodeIfPresent(String.self, forKey: .label)
         language = try c.decodeIfPresent(String.self, forKey: .language) ?? "und"
         fallback = try c.decodeIfPresent(FallbackReason.self, forKey: .fallback)
+        routingVersion = try c.decodeIfPresent(String.self, forKey: .routingVersion)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -81,5 +85,6 @@ public struct RouteDecision: Sendable, Equatable, Codable {
         try c.encode(label, forKey: .label)  // explicit null when absent
         try c.encode(language, forKey: .language)
         try c.encode(fallback, forKey: .fallback)  // explicit null when the rules did not take over
+        try c.encodeIfPresent(routingVersion, forKey: .routingVersion)
     }
 }

@@ -36,12 +36,16 @@ public struct Router: Sendable {
     public let detector: any IntentDetector
     /// The model selector.
     public let selector: ModelSelector
+    /// The routing table's version (`RoutingSetup.version`), stamped on every decision; nil when unknown.
+    public let version: String?
 
     /// Creates a router.
-    public init(catalog: any CatalogSource, detector: any IntentDetector, selector: ModelSelector = ModelSelector()) {
+    public init(catalog: any CatalogSource, detector: any IntentDetector, selector: ModelSelector = ModelSelector(),
+                version: String? = nil) {
         self.catalog = catalog
         self.detector = detector
         self.selector = selector
+        self.version = version
     }
 
     /// Routes one prompt.
@@ -77,7 +81,7 @@ public struct Router: Sendable {
             capability: detection.capability, selected: selection.model,
             confidence: detection.confidence, method: detection.method, escalated: selection.escalated,
             reasons: detection.reasons + selection.reasons, scores: detection.scores, label: detection.label,
-            language: LanguageDetector.detect(prompt), fallback: detection.fallbackReason)
+            language: LanguageDetector.detect(prompt), fallback: detection.fallbackReason, routingVersion: version)
     }
 }
 

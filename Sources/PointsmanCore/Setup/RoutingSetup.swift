@@ -1,3 +1,5 @@
+import Crypto
+import Foundation
 import PointsmanInterfaces
 
 /// The one place that turns a catalog, rules, an optional centroid file and an embedder into ready routers. The CLI,
@@ -40,6 +42,9 @@ public struct RoutingSetup: Sendable {
     public let embedderReachable: Bool
     /// Detector options.
     public let options: Options
+    /// A short hash of what was loaded (catalog, rules, centroids): the routing table's version, which changes when
+    /// any of them does and not when a file is only rewritten unchanged.
+    public let version: String
 
     /// A set-up from values already loaded. `embedder` must already match `centroids` (see `prepare`).
     public init(catalog: Catalog, rules: RegexIntentDetector, centroids: CentroidArtifact? = nil,
@@ -52,6 +57,21 @@ public struct RoutingSetup: Sendable {
         self.embedder = embedder
         self.embedderReachable = embedderReachable
         self.options = options
+        version = Self.version(catalog: catalog, rules: rules.ruleSet, centroids: centroids)
+    }
+
+    /// The first 12 hex digits of a sha256 over the canonical JSON of the catalog, the rules and the centroids.
+    public static func version(catalog: Catalog, rules: RegexRuleSet, centroids: CentroidArtifact?) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var hasher = SHA256()
+        for part in [try? encoder.encode(catalog), try? encoder.encode(rules), try? centroids.map(encoder.encode)] {
+            // A length prefix keeps the parts apart; a part that cannot be encoded still counts as present.
+            let bytes = part ?? Data()
+            hasher.update(data: Data(String(bytes.count).utf8 + [0x1f]))
+            hasher.update(data: bytes)
+        }
+        return hasher.finalize().prefix(6).map { String(format: "%02x", $0) }.joined()
     }
 
     /// Loads and validates every file, then prepares `embedder` for the centroid file. Any invalid file is an error
@@ -116,7 +136,7 @@ public struct RoutingSetup: Sendable {
 
     /// A router with the detector of `kind`.
     public func router(_ kind: DetectorKind) -> Router {
-        Router(catalog: FixedCatalog(catalog), detector: detector(kind))
+        Router(catalog: FixedCatalog(catalog), detector: detector(kind), version: version)
     }
 
     /// An A/B router: `a` decides (shadow) or shares traffic with `b` (split).

@@ -50,9 +50,12 @@ public actor RoutingStore {
         public var errors: [String]
         public var catalogModels: Int
         public var centroidLabels: Int?
+        /// The routing version in force after the attempt (unchanged when it failed).
+        public var routingVersion: String
 
         enum CodingKeys: String, CodingKey {
             case ok, errors, catalogModels = "catalog_models", centroidLabels = "centroid_labels"
+            case routingVersion = "routing_version"
         }
     }
 
@@ -102,12 +105,12 @@ public actor RoutingStore {
             counts.succeeded += 1
             logger.info("reloaded catalog, rules and centroids")
             return ReloadResult(ok: true, errors: [], catalogModels: snapshot.catalog.models.count,
-                                centroidLabels: snapshot.setup.centroids?.labels.count)
+                                centroidLabels: snapshot.setup.centroids?.labels.count, routingVersion: snapshot.setup.version)
         } catch {
             counts.failed += 1
             logger.error("reload failed; keeping the previous state", metadata: ["error": "\(error)"])
             return ReloadResult(ok: false, errors: ["\(error)"], catalogModels: snapshot.catalog.models.count,
-                                centroidLabels: snapshot.setup.centroids?.labels.count)
+                                centroidLabels: snapshot.setup.centroids?.labels.count, routingVersion: snapshot.setup.version)
         }
     }
 

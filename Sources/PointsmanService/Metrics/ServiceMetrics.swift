@@ -1,5 +1,7 @@
 import Foundation
 import Prometheus
+import PointsmanCore
+import Synchronization
 
 /// The service's Prometheus metrics, in one registry that `/metrics` renders.
 public final class ServiceMetrics: Sendable {
@@ -19,6 +21,7 @@ public final class ServiceMetrics: Sendable {
     let upstreamSeconds: DurationHistogram
     let batchSize: ValueHistogram
     let queueDepth: Gauge
+    private let versionInfo = Mutex<(version: String, gauge: Gauge)?>(nil)
 
     public init() {
         let fast: [Duration] = [.microseconds(100), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
@@ -46,6 +49,26 @@ public final class ServiceMetrics: Sendable {
 
     func reload(result: String) {
         registry.makeCounter(descriptor: reloadsName, labels: [("result", result)]).increment()
+    }
+
+    /// Counts a reload attempt and shows the routing version in force.
+    func reloaded(_ result: RoutingStore.ReloadResult) {
+        reload(result: result.ok ? "success" : "failure")
+        routingVersion(result.routingVersion)
+    }
+
+    /// `pointsman_routing_version_info{version="…"} 1` for the routing version in force; the previous version's
+    /// series is removed, so the page holds one such line whatever the number of reloads.
+    public func routingVersion(_ version: String) {
+        versionInfo.withLock { current in
+            guard current?.version != version else { return }
+            if let old = current?.gauge { registry.unregisterGauge(old) }
+            let gauge = registry.makeGauge(
+                descriptor: Self.name("routing_version", "info", "The routing version in force (hash of catalog, rules and centroids)"),
+                labels: [("version", version)])
+            gauge.set(Double(1))
+            current = (version, gauge)
+        }
     }
 
     func upstreamFailure(model: String) {

@@ -29,7 +29,7 @@ extension ServiceDependencies {
     /// `POST /admin/reload`: reload catalog, rules and centroids together; a bad file keeps the old state.
     func reload() async -> Response {
         let result = await state.reload()
-        metrics.reload(result: result.ok ? "success" : "failure")
+        metrics.reloaded(result)
         return jsonResponse(encoding: result, status: result.ok ? .ok : .unprocessableContent)
     }
 }

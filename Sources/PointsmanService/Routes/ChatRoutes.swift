@@ -13,6 +13,7 @@ extension HTTPField.Name {
     static let pointsmanMethod = Self("x-pointsman-method")!
     static let pointsmanConfidence = Self("x-pointsman-confidence")!
     static let pointsmanUser = Self("x-pointsman-user")!
+    static let pointsmanRoutingVersion = Self("x-pointsman-routing-version")!
 }
 
 extension ServiceDependencies {
@@ -159,6 +160,7 @@ extension ServiceDependencies {
             headers[.pointsmanCapability] = decision.capability
             headers[.pointsmanMethod] = decision.method.rawValue
             headers[.pointsmanConfidence] = String(format: "%.4f", decision.confidence)
+            headers[.pointsmanRoutingVersion] = decision.routingVersion
         }
         return headers
     }
