@@ -56,7 +56,8 @@ struct PipelineCommand: AsyncParsableCommand {
         let client = try endpoint.makeClient()
         let pipeline = Pipeline(router: router, invoker: ModelInvoker(backend: client, cache: cache, trace: recorder))
         let options = Pipeline.Options(
-            steps: steps, maxTokens: maxTokens, temperature: temperature, deterministic: deterministic, seed: seed)
+            steps: steps, maxTokens: maxTokens, temperature: temperature, deterministic: deterministic, seed: seed,
+            countTokens: TokenCounting.counter(for: setup))
         let result: Pipeline.Result
         do {
             let printer: (@Sendable (String) -> Void)? = json ? nil : { @Sendable text in Terminal.write(text) }

@@ -25,6 +25,12 @@ struct RouteCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Send the prompt to the chosen model and stream the answer.")
     var run = false
 
+    @Option(name: .long, help: "What the request needs beyond a capability, comma-separated: tools, vision, json. Only models whose catalog entry does not say they lack it are chosen.")
+    var needs: String?
+
+    @Option(name: .long, help: "Output tokens to ask for with --run; the prompt's tokens plus these must fit the chosen model's context_length.")
+    var maxTokens: Int = 400
+
     @Option(name: .long, help: "Online A/B: shadow (decide with --detector, also compute --ab-detector) or split (send --ab-share of ids to --ab-detector).")
     var abMode: ABModeChoice?
 
@@ -56,6 +62,23 @@ struct RouteCommand: AsyncParsableCommand {
         if abMode != nil && trace == nil { throw ValidationError("--ab-mode records both decisions: give --trace FILE") }
         if abMode != nil && run { throw ValidationError("--ab-mode does not combine with --run") }
         guard (0...1).contains(abShare) else { throw ValidationError("--ab-share must be between 0 and 1") }
+        guard maxTokens > 0 else { throw ValidationError("--max-tokens must be positive") }
+        _ = try requestNeeds(promptTokens: 0)
+    }
+
+    /// The needs of one prompt: the features named by --needs, its tokens and --max-tokens.
+    func requestNeeds(promptTokens: Int) throws -> RequestNeeds {
+        var result = RequestNeeds(promptTokens: promptTokens, maxOutputTokens: maxTokens)
+        for word in (needs ?? "").split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() })
+        where !word.isEmpty {
+            switch word {
+            case "tools": result.tools = true
+            case "vision": result.vision = true
+            case "json": result.json = true
+            default: throw ValidationError("--needs: unknown need \"\(word)\" (use tools, vision, json)")
+            }
+        }
+        return result
     }
 
     func run() async throws {
@@ -66,7 +89,7 @@ struct RouteCommand: AsyncParsableCommand {
                                         recordPrompts: tracePrompts)
                 try await routeAB(ab)
             } else {
-                try await route(with: setup.router(kind))
+                try await route(with: setup.router(kind), countTokens: TokenCounting.counter(for: setup))
             }
         } catch {
             try? await embeddingClient?.shutdown()
@@ -75,7 +98,7 @@ struct RouteCommand: AsyncParsableCommand {
         try? await embeddingClient?.shutdown()
     }
 
-    func route(with router: Router) async throws {
+    func route(with router: Router, countTokens: (String) -> Int) async throws {
         if let file {
             let prompts = try InputReader.prompts(file: file)
             for (index, prompt) in prompts.enumerated() {
@@ -83,14 +106,15 @@ struct RouteCommand: AsyncParsableCommand {
                     throw CLIFailure("\(file): prompt \(index + 1) is empty")
                 }
             }
-            let decisions = try await router.route(batch: prompts)
+            let decisions = try await router.route(
+                batch: prompts, needs: try prompts.map { try requestNeeds(promptTokens: countTokens($0)) })
             for decision in decisions {
                 print(json ? JSONOutput.line(decision) : Self.summary(decision))
             }
             return
         }
         let text = try InputReader.text(prompt ?? "-", what: "prompt")
-        let decision = try await router.route(text)
+        let decision = try await router.route(text, needs: try requestNeeds(promptTokens: countTokens(text)))
         if json {
             print(JSONOutput.line(decision))
         } else {
@@ -103,7 +127,7 @@ struct RouteCommand: AsyncParsableCommand {
             let invoker = ModelInvoker(backend: client)
             let outcome = try await invoker.call(
                 model: decision.selected, messages: [.user(text)],
-                parameters: ChatParameters(maxTokens: 400, temperature: 0.5), catalog: await router.catalog.current(),
+                parameters: ChatParameters(maxTokens: maxTokens, temperature: 0.5), catalog: await router.catalog.current(),
                 context: .init(task: "route", step: 1, phase: "route", capability: decision.capability,
                                method: decision.method, routingVersion: decision.routingVersion),
                 onDelta: { @Sendable text in Terminal.write(text) })

@@ -81,6 +81,22 @@ struct CLITests {
         expectCleanFailure(try PointsmanBinary.run(arguments), mentioning: mention)
     }
 
+    @Test("route --needs and --max-tokens keep models that cannot serve the request out; none left is a clean error")
+    func needs() throws {
+        let tools = try PointsmanBinary.run(["route", "--detector", "regex", "--needs", "tools", "--json", "Write a haiku about snow"])
+        #expect(tools.status == 0, "\(tools.stderr)")
+        // mistral-7b writes poems but declares no tool calls: the nearest able model that declares creative answers.
+        #expect(json(tools.stdout)["model"] as? String == "gpt-oss-20b")
+        #expect((json(tools.stdout)["reasons"] as? [String])?.contains("passed over mistral-7b (no tool calls)") == true)
+        let plain = try PointsmanBinary.run(["route", "--detector", "regex", "--json", "Write a haiku about snow"])
+        #expect(json(plain.stdout)["model"] as? String == "mistral-7b")
+        // mistral-7b's 8,192-token window cannot hold 10,000 output tokens.
+        let long = try PointsmanBinary.run(["route", "--detector", "regex", "--max-tokens", "10000", "--json", "Write a haiku about snow"])
+        #expect(json(long.stdout)["model"] as? String == "gpt-oss-20b")
+        expectCleanFailure(try PointsmanBinary.run(["route", "--detector", "regex", "--needs", "vision", "Describe this photo"]),
+                           mentioning: "no image input")
+    }
+
     @Test("usage errors start with one Error line naming the option, then the usage", arguments: [
         (["route"], "PROMPT"),
         (["pipeline", "x", "--steps", "0"], "--steps"),
@@ -90,6 +106,7 @@ struct CLITests {
         (["train", "d.jsonl", "--out", "c.json", "--lexical-weight", "-1"], "--lexical-weight"),
         (["eval", "x", "--rule-candidates", "some"], "--rule-candidates"),
         (["serve", "--batch-max-tokens", "0"], "--batch-max-tokens"),
+        (["route", "x", "--needs", "tools,telepathy"], "telepathy"),
     ])
     func usageErrors(arguments: [String], mention: String) throws {
         let run = try PointsmanBinary.run(arguments)

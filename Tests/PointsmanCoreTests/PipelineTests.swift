@@ -55,6 +55,27 @@ struct PipelineTests {
         Router(catalog: FixedCatalog(.shipped), detector: try RegexIntentDetector(rules: .shipped))
     }
 
+    @Test("every call's model must fit its prompt and max tokens: a window too small passes the call to a larger model")
+    func contextWindow() async throws {
+        var catalog = Catalog.shipped
+        // deepseek-coder-1.3b with a window too small for the step plus 350 output tokens: the nearest larger model
+        // that declares code (gpt-oss-20b) solves the code step.
+        catalog.models[catalog.models.firstIndex { $0.alias == "deepseek-coder-1.3b" }!].contextLength = 300
+        let router = Router(catalog: FixedCatalog(catalog), detector: try RegexIntentDetector(rules: .shipped),
+                            version: "test")
+        let trace = try TraceRecorder()
+        let pipeline = Pipeline(router: router, invoker: ModelInvoker(backend: ScriptedBackend(), trace: trace))
+        let result = try await pipeline.run(task: "Speed up a slow Python loop and summarize the gains",
+                                            options: .init(steps: 3, deterministic: true), runID: "ctx")
+        #expect(result.steps.first?.capability == "code" && result.steps.first?.model == "gpt-oss-20b")
+        // Every trace line carries the routing version.
+        #expect(await trace.events.allSatisfy { $0.routingVersion == "test" })
+        // No model can hold 200,000 output tokens: the run fails with an error that says so.
+        await #expect(throws: UnservableRequestError.self) {
+            _ = try await pipeline.run(task: "Summarize the gains", options: .init(maxTokens: 200_000, deterministic: true))
+        }
+    }
+
     @Test("each step goes to its capability's model; refine streams; costs add up")
     func run() async throws {
         let backend = ScriptedBackend()

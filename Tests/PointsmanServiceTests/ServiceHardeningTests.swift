@@ -91,24 +91,77 @@ struct ServiceHardeningTests {
         }
     }
 
-    @Test("a user message with only an image goes to the default model instead of failing; no content at all is a 400")
+    @Test("a user message with only an image goes to the default model, or the nearest that reads images; none: a 400 naming the need")
     func imageOnly() async throws {
-        let upstream = RecordingUpstream()
-        let app = Application(router: buildRouter(try await fakeDependencies(upstream)))
+        let dir = TestPaths.temporaryDirectory("image-only")
+        let catalog = dir + "/catalog.json"
+        try #"{"default_model":"text","models":[{"alias":"text","capabilities":["general"],"priority":1,"supports_vision":false,"fallbacks":["eyes","blind"]},{"alias":"eyes","capabilities":["general"],"priority":3,"supports_vision":true},{"alias":"blind","capabilities":["general"],"priority":2,"supports_vision":false}]}"#
+            .write(toFile: catalog, atomically: true, encoding: .utf8)
+        let upstream = RecordingUpstream(replies: ["eyes": .fail(.http(status: 503, url: "http://127.0.0.1:1/v1/chat/completions", message: "down"))])
+        let app = Application(router: buildRouter(try await fakeDependencies(upstream, catalog: catalog)))
         let image = try body(["model": "auto", "messages": [["role": "user", "content": [
             ["type": "image_url", "image_url": ["url": "data:image/png;base64,AAAA"]]]]]])
         let empty = try body(["model": "auto", "messages": [["role": "user", "content": "   "]]])
         try await app.test(.router) { client in
             try await client.execute(uri: "/v1/chat/completions", method: .post, body: image) { response in
-                #expect(response.status == .ok)
-                #expect(response.headers[HTTPField.Name("x-pointsman-model")!] == "phi-4-mini")
+                // "eyes" is the only model that reads images; when it fails, "blind" (a text-only fallback) is not tried.
+                expectError(response, .badGateway, code: "upstream_unavailable")
+                #expect(!String(buffer: response.body).contains("blind"))
             }
             try await client.execute(uri: "/v1/chat/completions", method: .post, body: empty) { response in
                 expectError(response, .badRequest, code: "empty_input")
             }
         }
+        #expect(upstream.received.map { $0.body["model"] as? String } == ["eyes"])
         let parts = try #require((upstream.received.first?.body["messages"] as? [[String: Any]])?.first?["content"] as? [[String: Any]])
         #expect(parts.first?["type"] as? String == "image_url")
+        // The shipped catalog's models are text-only: an image is a 400 that says so.
+        let shipped = Application(router: buildRouter(try await fakeDependencies(RecordingUpstream())))
+        try await shipped.test(.router) { client in
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: image) { response in
+                expectError(response, .badRequest, code: "no_capable_model")
+                #expect(String(buffer: response.body).contains("image input"))
+            }
+        }
+    }
+
+    @Test("tools, JSON output and the context window pick a model that can serve the request, or a 400 naming the need")
+    func capabilityFilters() async throws {
+        let dir = TestPaths.temporaryDirectory("filters")
+        let catalog = dir + "/catalog.json"
+        try #"{"default_model":"small","models":[{"alias":"small","capabilities":["general"],"priority":1,"context_length":1000,"supports_tools":false,"supports_json":false,"fallbacks":["large","tooled"]},{"alias":"tooled","capabilities":["general"],"priority":2,"context_length":1000,"supports_tools":true,"supports_json":false},{"alias":"large","capabilities":["general"],"priority":3,"context_length":100000,"supports_tools":true,"supports_json":true}]}"#
+            .write(toFile: catalog, atomically: true, encoding: .utf8)
+        let upstream = RecordingUpstream()
+        let app = Application(router: buildRouter(try await fakeDependencies(upstream, catalog: catalog)))
+        @Sendable func ask(_ extra: [String: Any], text: String = "Tell me about the history of Rome") throws -> ByteBuffer {
+            try body(["model": "auto", "messages": [["role": "user", "content": text]]].merging(extra) { $1 })
+        }
+        let model = HTTPField.Name("x-pointsman-model")!
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: try ask([:])) { #expect($0.headers[model] == "small") }
+            let tools: [String: Any] = ["tools": [["type": "function", "function": ["name": "f", "parameters": ["type": "object"]]]]]
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: try ask(tools)) { #expect($0.headers[model] == "tooled") }
+            try await client.execute(uri: "/v1/chat/completions", method: .post,
+                                     body: try ask(["response_format": ["type": "json_object"]])) { #expect($0.headers[model] == "large") }
+            // About 1,200 tokens of prompt (1,700 by the 4-bytes estimate used without an encoder) do not fit 1,000; neither
+            // do about 800 plus 500 asked for, while 800 plus 50 do.
+            let long = String(repeating: "history of the roman empire ", count: 240)
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: try ask([:], text: long)) { #expect($0.headers[model] == "large") }
+            let medium = String(repeating: "history of the roman empire ", count: 110)
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: try ask(["max_tokens": 50], text: medium)) {
+                #expect($0.headers[model] == "small")
+            }
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: try ask(["max_tokens": 500], text: medium)) {
+                #expect($0.headers[model] == "large")
+            }
+            let huge = String(repeating: "history of the roman empire ", count: 30_000)
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: try ask([:], text: huge)) { response in
+                expectError(response, .badRequest, code: "no_capable_model")
+                #expect(String(buffer: response.body).contains("tokens of context"))
+            }
+        }
+        // Tools routed to "tooled": its chain skipped nothing; JSON went to "large" directly.
+        #expect(upstream.received.map { $0.body["model"] as? String } == ["small", "tooled", "large", "large", "small", "large"])
     }
 
     @Test("per-model first-byte timeouts from the catalog reach the upstream call; a total deadline answers 504")

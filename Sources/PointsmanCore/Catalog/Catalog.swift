@@ -25,6 +25,12 @@ public struct ModelEntry: Sendable, Equatable, Codable {
     public var connectTimeoutSeconds: Double?
     /// Longest silence allowed between two pieces of this model's answer (a stalled stream); nil: the service's default.
     public var idleTimeoutSeconds: Double?
+    /// Whether the model can call tools; nil: not declared, taken as able (see `RequestNeeds`).
+    public var supportsTools: Bool?
+    /// Whether the model reads images; nil: not declared, taken as able.
+    public var supportsVision: Bool?
+    /// Whether the model can be held to JSON output (`response_format`); nil: not declared, taken as able.
+    public var supportsJSON: Bool?
 
     /// The model id to send upstream.
     public var upstreamID: String { upstreamModel ?? alias }
@@ -51,6 +57,7 @@ public struct ModelEntry: Sendable, Equatable, Codable {
         case costPer1KInput = "cost_per_1k_input", costPer1KOutput = "cost_per_1k_output"
         case contextLength = "context_length", fallbacks, firstByteTimeoutSeconds = "first_byte_timeout_seconds"
         case connectTimeoutSeconds = "connect_timeout_seconds", idleTimeoutSeconds = "idle_timeout_seconds"
+        case supportsTools = "supports_tools", supportsVision = "supports_vision", supportsJSON = "supports_json"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -68,6 +75,9 @@ public struct ModelEntry: Sendable, Equatable, Codable {
         firstByteTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .firstByteTimeoutSeconds)
         connectTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .connectTimeoutSeconds)
         idleTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .idleTimeoutSeconds)
+        supportsTools = try c.decodeIfPresent(Bool.self, forKey: .supportsTools)
+        supportsVision = try c.decodeIfPresent(Bool.self, forKey: .supportsVision)
+        supportsJSON = try c.decodeIfPresent(Bool.self, forKey: .supportsJSON)
     }
 
     /// Cost of one call with the given token counts.

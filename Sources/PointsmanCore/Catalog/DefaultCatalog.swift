@@ -21,6 +21,8 @@ extension Catalog {
           "cost_per_1k_input": 0.0002,
           "cost_per_1k_output": 0.0004,
           "context_length": 16384,
+          "supports_tools": true,
+          "supports_vision": false,
           "fallbacks": ["qwen2.5-1.5b", "qwen2.5-0.5b"]
         },
         {
@@ -31,6 +33,8 @@ extension Catalog {
           "cost_per_1k_input": 0.0001,
           "cost_per_1k_output": 0.0002,
           "context_length": 16384,
+          "supports_tools": false,
+          "supports_vision": false,
           "fallbacks": ["phi-4-mini"]
         },
         {
@@ -41,6 +45,8 @@ extension Catalog {
           "cost_per_1k_input": 0.00005,
           "cost_per_1k_output": 0.0001,
           "context_length": 32768,
+          "supports_tools": true,
+          "supports_vision": false,
           "fallbacks": ["phi-4-mini"]
         },
         {
@@ -51,6 +57,8 @@ extension Catalog {
           "cost_per_1k_input": 0.0002,
           "cost_per_1k_output": 0.0004,
           "context_length": 16384,
+          "supports_tools": false,
+          "supports_vision": false,
           "fallbacks": ["phi-4-mini"]
         },
         {
@@ -61,6 +69,8 @@ extension Catalog {
           "cost_per_1k_input": 0.0001,
           "cost_per_1k_output": 0.0002,
           "context_length": 32768,
+          "supports_tools": true,
+          "supports_vision": false,
           "fallbacks": ["phi-4-mini"]
         },
         {
@@ -71,6 +81,8 @@ extension Catalog {
           "cost_per_1k_input": 0.0006,
           "cost_per_1k_output": 0.0012,
           "context_length": 8192,
+          "supports_tools": false,
+          "supports_vision": false,
           "fallbacks": ["phi-4-mini"]
         },
         {
@@ -82,6 +94,8 @@ extension Catalog {
           "cost_per_1k_input": 0.002,
           "cost_per_1k_output": 0.004,
           "context_length": 131072,
+          "supports_tools": true,
+          "supports_vision": false,
           "fallbacks": ["phi-4-mini"]
         }
       ]

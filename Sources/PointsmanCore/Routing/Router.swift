@@ -48,35 +48,40 @@ public struct Router: Sendable {
         self.version = version
     }
 
-    /// Routes one prompt.
-    public func route(_ prompt: String) async throws -> RouteDecision {
+    /// Routes one prompt to a model that can serve `needs` (throws `UnservableRequestError` when none can).
+    public func route(_ prompt: String, needs: RequestNeeds = .none) async throws -> RouteDecision {
         guard !prompt.trimmingWhitespace().isEmpty else { throw RoutingError.emptyPrompt }
         let detection = try await detector.detect(prompt)
-        return decide(detection, prompt: prompt, catalog: await catalog.current())
+        return try decide(detection, prompt: prompt, catalog: await catalog.current(), needs: needs)
     }
 
     /// Routes many prompts in one batch; decisions in input order.
-    public func route(batch prompts: [String]) async throws -> [RouteDecision] {
+    /// `needs`, when given, holds one entry per prompt (a prompt without one has no needs).
+    public func route(batch prompts: [String], needs: [RequestNeeds]? = nil) async throws -> [RouteDecision] {
         if let index = prompts.firstIndex(where: { $0.trimmingWhitespace().isEmpty }) {
             throw RoutingError.emptyPromptInBatch(index: index)
         }
         let detections = try await detector.detect(batch: prompts)
         let current = await catalog.current()
-        return zip(detections, prompts).map { decide($0, prompt: $1, catalog: current) }
+        return try detections.indices.map { index in
+            let need = needs.flatMap { $0.indices.contains(index) ? $0[index] : nil } ?? .none
+            return try decide(detections[index], prompt: prompts[index], catalog: current, needs: need)
+        }
     }
 
     /// Routes a conversation: the detector decides from the conversation (the embedding detector blends earlier user
     /// turns into the last one; the regex detector reads the last user turn); escalation reads the last user turn.
-    public func route(messages: [ChatMessage]) async throws -> RouteDecision {
+    /// The chosen model can serve `needs` (throws `UnservableRequestError` when no model can).
+    public func route(messages: [ChatMessage], needs: RequestNeeds = .none) async throws -> RouteDecision {
         guard let last = messages.last(where: { $0.role == .user && !$0.content.trimmingWhitespace().isEmpty }) else {
             throw RoutingError.noUserTurn
         }
         let detection = try await detector.detect(conversation: messages)
-        return decide(detection, prompt: last.content, catalog: await catalog.current())
+        return try decide(detection, prompt: last.content, catalog: await catalog.current(), needs: needs)
     }
 
-    func decide(_ detection: Detection, prompt: String, catalog: Catalog) -> RouteDecision {
-        let selection = selector.select(capability: detection.capability, prompt: prompt, in: catalog)
+    func decide(_ detection: Detection, prompt: String, catalog: Catalog, needs: RequestNeeds) throws -> RouteDecision {
+        let selection = try selector.select(capability: detection.capability, prompt: prompt, in: catalog, needs: needs)
         return RouteDecision(
             capability: detection.capability, selected: selection.model,
             confidence: detection.confidence, method: detection.method, escalated: selection.escalated,

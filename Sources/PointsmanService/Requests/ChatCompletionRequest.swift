@@ -1,4 +1,5 @@
 import Foundation
+import PointsmanCore
 import PointsmanInterfaces
 
 /// One message of a chat request as it arrives: its role and content read, every other field (tool calls, names,
@@ -123,6 +124,37 @@ public struct ChatCompletionRequest: Sendable, Equatable, Encodable {
                 return fields["type"] != .string("text")
             }
         }
+    }
+
+    /// Whether some message holds an image part (`image_url`, `input_image` or `image`).
+    public var hasImages: Bool {
+        messages.contains { message in
+            guard case .array(let parts) = message.content else { return false }
+            return parts.contains { part in
+                guard case .object(let fields) = part, case .string(let type)? = fields["type"] else { return false }
+                return ["image_url", "input_image", "image"].contains(type)
+            }
+        }
+    }
+
+    /// What the request needs from the model beyond a capability. `countTokens` counts a text's tokens (the
+    /// service uses the native tokenizer); each message adds 4 tokens for its role and separators.
+    public func needs(countTokens: (String) -> Int) -> RequestNeeds {
+        func nonEmptyArray(_ key: String) -> Bool {
+            if case .array(let items)? = otherFields[key] { return !items.isEmpty }
+            return false
+        }
+        var json = false
+        if case .object(let format)? = otherFields["response_format"], case .string(let type)? = format["type"] {
+            json = type == "json_object" || type == "json_schema"
+        }
+        var output: Int?
+        for key in ["max_completion_tokens", "max_tokens"] where output == nil {
+            if case .integer(let value)? = otherFields[key], value > 0 { output = Int(clamping: value) }
+        }
+        let prompt = messages.reduce(0) { $0 + 4 + countTokens($1.text) }
+        return RequestNeeds(promptTokens: prompt, maxOutputTokens: output,
+                            tools: nonEmptyArray("tools") || nonEmptyArray("functions"), vision: hasImages, json: json)
     }
 
     /// The body to send upstream for `upstreamModel`: every field as it came, the model replaced.

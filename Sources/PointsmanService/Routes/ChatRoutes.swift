@@ -26,18 +26,23 @@ extension ServiceDependencies {
         let snapshot = await state.current()
         let chain: FallbackChain
         var decision: RouteDecision?
+        let needs = chat.needs(countTokens: countTokens)
         if chat.model == configuration.autoModelName, !chat.hasUserText, chat.hasUserNonTextContent {
             // Only images (or other non-text parts) to go on: nothing to route by, so the catalog's default model
-            // answers (a vision-capable choice needs the catalog's capability flags).
-            chain = FallbackChain(snapshot.catalog.defaultEntry, in: snapshot.catalog)
+            // answers, or the nearest model that can read images when it cannot.
+            let selection: Selection
+            do {
+                selection = try ModelSelector().select(capability: "", prompt: "", in: snapshot.catalog, needs: needs)
+            } catch { throw Self.unservable(error) }
+            chain = FallbackChain(models: able(selection.model, needs, snapshot.catalog))
         } else if chat.model == configuration.autoModelName {
             let id = chat.user ?? request.headers[.pointsmanUser] ?? UUID().uuidString
-            let routed = try await routeConversation(chat.chatMessages, id: id, snapshot: snapshot)
+            let routed = try await routeConversation(chat.chatMessages, id: id, snapshot: snapshot, needs: needs)
             decision = routed
             if configuration.logPrompts {
                 context.logger.info("routed", metadata: ["prompt": "\(chat.chatMessages.last?.content ?? "")", "model": "\(routed.model)"])
             }
-            chain = FallbackChain(routed.selected, in: snapshot.catalog)
+            chain = FallbackChain(models: able(routed.selected, needs, snapshot.catalog))
         } else if let entry = snapshot.catalog.model(chat.model) {
             chain = FallbackChain(models: [entry])
         } else {
@@ -80,22 +85,42 @@ extension ServiceDependencies {
 
     /// Routes a conversation with the primary router, or with both A/B arms when A/B is on (the same conversation
     /// blending either way), and counts the decision.
-    func routeConversation(_ messages: [ChatMessage], id: String, snapshot: RoutingStore.Snapshot) async throws -> RouteDecision {
+    func routeConversation(_ messages: [ChatMessage], id: String, snapshot: RoutingStore.Snapshot,
+                           needs: RequestNeeds = .none) async throws -> RouteDecision {
         let start = ContinuousClock.now
         defer { metrics.scoreSeconds.recordNanoseconds(EmbeddingBatcher.nanoseconds(ContinuousClock.now - start)) }
         do {
             if let ab = snapshot.ab {
-                let (used, record) = try await ab.route(messages: messages, id: id)
+                let (used, record) = try await ab.route(messages: messages, id: id, needs: needs)
                 await trace?.write(record)
                 metrics.decision(capability: used.capability, model: used.model, method: used.method.rawValue, arm: record.arm, language: used.language, fallback: used.fallback?.rawValue)
                 return used
             }
-            let routed = try await snapshot.router.route(messages: messages)
+            let routed = try await snapshot.router.route(messages: messages, needs: needs)
             metrics.decision(capability: routed.capability, model: routed.model, method: routed.method.rawValue, arm: "A", language: routed.language, fallback: routed.fallback?.rawValue)
             return routed
         } catch let error as RoutingError {
             throw OpenAIError(.badRequest, error.description, code: "empty_input", param: "messages")
+        } catch let error as UnservableRequestError {
+            throw Self.unservable(error)
         }
+    }
+
+    /// No model can serve the request: a 400 that names what it needs and why each model falls short.
+    static func unservable(_ error: UnservableRequestError) -> OpenAIError {
+        OpenAIError(.badRequest, error.description, type: "invalid_request_error", code: "no_capable_model")
+    }
+
+    /// `model` and those of its fallbacks that can serve `needs`.
+    func able(_ model: ModelEntry, _ needs: RequestNeeds, _ catalog: Catalog) -> [ModelEntry] {
+        catalog.fallbackChain(for: model).filter { $0.alias == model.alias || needs.unmet(by: $0).isEmpty }
+    }
+
+    /// Tokens of a text with the native tokenizer, not truncated; without a local encoder, an estimate of one token
+    /// per 4 bytes of UTF-8.
+    func countTokens(_ text: String) -> Int {
+        if let tokenizer = batcher?.encoder.tokenizer { return tokenizer.encode(text, truncate: false).count }
+        return (text.utf8.count + 3) / 4
     }
 
     /// One upstream attempt. Failures before the first byte throw (the chain tries the next model); a client error
