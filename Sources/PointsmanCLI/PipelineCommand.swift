@@ -14,8 +14,11 @@ struct PipelineCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Most steps in the plan.")
     var steps: Int = 3
 
-    @Option(name: .long, help: "Max tokens per model call.")
+    @Option(name: .long, help: "Max tokens per model call (each call's prompt plus these must fit the chosen model's context_length).")
     var maxTokens: Int = 350
+
+    @Option(name: .long, help: "Cost-quality trade-off of every call: economy, balanced or best.")
+    var quality: RoutingQuality = .balanced
 
     @Option(name: .long, help: "Sampling temperature (ignored with --deterministic).")
     var temperature: Double = 0.4
@@ -57,7 +60,7 @@ struct PipelineCommand: AsyncParsableCommand {
         let pipeline = Pipeline(router: router, invoker: ModelInvoker(backend: client, cache: cache, trace: recorder))
         let options = Pipeline.Options(
             steps: steps, maxTokens: maxTokens, temperature: temperature, deterministic: deterministic, seed: seed,
-            countTokens: TokenCounting.counter(for: setup))
+            countTokens: TokenCounting.counter(for: setup), quality: quality)
         let result: Pipeline.Result
         do {
             let printer: (@Sendable (String) -> Void)? = json ? nil : { @Sendable text in Terminal.write(text) }

@@ -4,6 +4,8 @@ import OpenAIClient
 import PointsmanCore
 import PointsmanInterfaces
 
+extension RoutingQuality: ExpressibleByArgument {}
+
 enum ABModeChoice: String, ExpressibleByArgument, CaseIterable {
     case shadow, split
 }
@@ -27,6 +29,9 @@ struct RouteCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "What the request needs beyond a capability, comma-separated: tools, vision, json. Only models whose catalog entry does not say they lack it are chosen.")
     var needs: String?
+
+    @Option(name: .long, help: "Cost-quality trade-off: economy (cheapest capable model, no escalation), balanced (the workshop's rule) or best (the top-tier capable model).")
+    var quality: RoutingQuality = .balanced
 
     @Option(name: .long, help: "Output tokens to ask for with --run; the prompt's tokens plus these must fit the chosen model's context_length.")
     var maxTokens: Int = 400
@@ -107,14 +112,14 @@ struct RouteCommand: AsyncParsableCommand {
                 }
             }
             let decisions = try await router.route(
-                batch: prompts, needs: try prompts.map { try requestNeeds(promptTokens: countTokens($0)) })
+                batch: prompts, needs: try prompts.map { try requestNeeds(promptTokens: countTokens($0)) }, quality: quality)
             for decision in decisions {
                 print(json ? JSONOutput.line(decision) : Self.summary(decision))
             }
             return
         }
         let text = try InputReader.text(prompt ?? "-", what: "prompt")
-        let decision = try await router.route(text, needs: try requestNeeds(promptTokens: countTokens(text)))
+        let decision = try await router.route(text, needs: try requestNeeds(promptTokens: countTokens(text)), quality: quality)
         if json {
             print(JSONOutput.line(decision))
         } else {

@@ -39,6 +39,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Model name that asks for automatic routing.")
     var autoModel: String?
 
+    @Option(name: .long, help: "Cost-quality trade-off for requests that do not choose one (x-pointsman-quality header or the body's pointsman.quality): economy, balanced (default) or best.")
+    var quality: String?
+
     @Option(name: .long, help: "Largest request body in bytes (default 1 MiB; larger gets 413).")
     var maxBodyBytes: Int?
 
@@ -138,6 +141,12 @@ struct ServeCommand: AsyncParsableCommand {
             keys += text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
         }
         c.apiKeys = keys.filter { !$0.isEmpty }
+        if let name = value(quality, "quality") {
+            guard let chosen = RoutingQuality(name: name) else {
+                throw ValidationError("--quality must be economy, balanced or best, got \"\(name)\"")
+            }
+            c.quality = chosen
+        }
         if let mode = value(abMode, "ab_mode") {
             let share = value(abShare, "ab_share") ?? 0.5
             guard (0...1).contains(share) else { throw ValidationError("--ab-share must be between 0 and 1") }
@@ -182,7 +191,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw CLIFailure("\(path): not a JSON object")
         }
         let known: Set<String> = ["host", "port", "catalog", "centroids", "rules", "upstream", "auto_model", "api_key_file",
-                                  "max_body_bytes", "log_prompts", "trace", "ab_mode", "ab_detector", "ab_share", "rule_candidates"]
+                                  "max_body_bytes", "log_prompts", "trace", "ab_mode", "ab_detector", "ab_share", "rule_candidates", "quality"]
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw CLIFailure("\(path): unknown field \"\(unknown)\" (allowed: \(known.sorted().joined(separator: ", ")))")
         }

@@ -31,6 +31,9 @@ public struct ServiceConfiguration: Sendable {
     /// Hybrid routing, below a centroid's threshold: how many of the centroids' best capabilities the regex rules may
     /// choose from (`Int.max`: any matching rule decides).
     public var ruleCandidates: Int = CentroidIntentDetector.defaultRuleCandidates
+    /// The cost–quality trade-off of requests that do not choose one (header `x-pointsman-quality` or the body's
+    /// `pointsman.quality`).
+    public var quality: RoutingQuality = .balanced
     /// A/B: the B arm's detector and how traffic is shared; nil: no A/B.
     public var abMode: ABMode?
     public var abDetector: DetectorKind = .regex

@@ -108,3 +108,36 @@ struct CapabilityFilterTests {
         }
     }
 }
+
+@Suite("Cost-quality knob")
+struct RoutingQualityTests {
+    static let catalog: Catalog = {
+        var small = ModelEntry(alias: "small", capabilities: ["code"], priority: 2, costPer1KInput: 0.0001, costPer1KOutput: 0.0001)
+        small.supportsTools = false
+        let cheaper = ModelEntry(alias: "cheaper", capabilities: ["code"], priority: 3, costPer1KInput: 0.00001, costPer1KOutput: 0.00002)
+        let top = ModelEntry(alias: "top", capabilities: ["code", "general"], priority: 9, costPer1KInput: 0.01, costPer1KOutput: 0.02)
+        let middle = ModelEntry(alias: "middle", capabilities: ["code"], priority: 5, costPer1KInput: 0.001, costPer1KOutput: 0.001)
+        return Catalog(defaultModel: "top", escalation: EscalationRule(target: "top", keywords: ["security"]),
+                       models: [small, cheaper, top, middle])
+    }()
+
+    @Test("economy: the cheapest capable model by price, never escalated; balanced: lowest priority; best: top tier",
+          arguments: [(RoutingQuality.economy, "cheaper"), (.balanced, "small"), (.best, "top")])
+    func order(quality: RoutingQuality, expected: String) throws {
+        let selection = try ModelSelector().select(capability: "code", prompt: "", in: Self.catalog, needs: .none, quality: quality)
+        #expect(selection.model.alias == expected)
+    }
+
+    @Test("economy does not escalate; balanced and best do; filters still apply to every choice")
+    func escalationAndFilters() throws {
+        let selector = ModelSelector()
+        let economy = try selector.select(capability: "code", prompt: "check security", in: Self.catalog, needs: .none, quality: .economy)
+        #expect(economy.model.alias == "cheaper" && !economy.escalated)
+        #expect(economy.reasons.contains { $0.contains("economy: not escalated to top") })
+        #expect(try selector.select(capability: "code", prompt: "check security", in: Self.catalog, needs: .none, quality: .balanced).escalated)
+        // small cannot call tools: balanced passes over it to the next by priority.
+        let tools = try selector.select(capability: "code", prompt: "", in: Self.catalog, needs: RequestNeeds(tools: true), quality: .balanced)
+        #expect(tools.model.alias == "cheaper")
+        #expect(RoutingQuality(name: " Best ") == .best && RoutingQuality(name: "cheap") == nil)
+    }
+}

@@ -160,8 +160,42 @@ struct ServiceHardeningTests {
                 #expect(String(buffer: response.body).contains("tokens of context"))
             }
         }
-        // Tools routed to "tooled": its chain skipped nothing; JSON went to "large" directly.
+        // Tools routed to "tooled"; JSON and the long prompts to "large".
         #expect(upstream.received.map { $0.body["model"] as? String } == ["small", "tooled", "large", "large", "small", "large"])
+    }
+
+    @Test("quality: the x-pointsman-quality header or the body's pointsman object (never forwarded), else the service default")
+    func quality() async throws {
+        let upstream = RecordingUpstream()
+        var dependencies = try await fakeDependencies(upstream)
+        dependencies.configuration.quality = .economy
+        let app = Application(router: buildRouter(dependencies))
+        let model = HTTPField.Name("x-pointsman-model")!
+        // A code prompt: deepseek-coder-1.3b is both the workshop's pick and the cheapest; gpt-oss-20b is the top tier.
+        @Sendable func ask(_ extra: [String: Any] = [:]) throws -> ByteBuffer {
+            try body(["model": "auto", "messages": [["role": "user", "content": "Refactor this Python function for readability"]]]
+                .merging(extra) { $1 })
+        }
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/chat/completions", method: .post, headers: [HTTPField.Name("x-pointsman-quality")!: "best"],
+                                     body: try ask()) { #expect($0.headers[model] == "gpt-oss-20b") }
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: try ask(["pointsman": ["quality": "best"]])) {
+                #expect($0.headers[model] == "gpt-oss-20b")
+            }
+            // The service default (economy) does not escalate a prompt that mentions security.
+            let security = try body(["model": "auto", "messages": [["role": "user", "content": "Refactor this code to fix a security bug"]]])
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: security) {
+                #expect($0.headers[model] == "deepseek-coder-1.3b")
+            }
+            try await client.execute(uri: "/v1/chat/completions", method: .post, headers: [HTTPField.Name("x-pointsman-quality")!: "cheap"],
+                                     body: try ask()) { expectError($0, .badRequest, code: "invalid_value") }
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: try ask(["pointsman": ["qualty": "best"]])) { response in
+                expectError(response, .badRequest, code: "invalid_value")
+                #expect(String(buffer: response.body).contains("pointsman.qualty"))
+            }
+        }
+        #expect(upstream.received.allSatisfy { $0.body["pointsman"] == nil })
+        #expect(upstream.received.count == 3)
     }
 
     @Test("per-model first-byte timeouts from the catalog reach the upstream call; a total deadline answers 504")

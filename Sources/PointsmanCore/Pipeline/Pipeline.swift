@@ -15,9 +15,13 @@ public struct Pipeline: Sendable {
         /// Counts a prompt's tokens for the context-window check of every call (plan, steps, refine); the default
         /// estimates one token per 4 bytes of UTF-8.
         public var countTokens: @Sendable (String) -> Int
+        /// The cost–quality trade-off of every call (see `RoutingQuality`).
+        public var quality: RoutingQuality
 
         public init(steps: Int = 3, maxTokens: Int = 350, temperature: Double = 0.4, deterministic: Bool = false, seed: Int = 7,
-                    countTokens: @escaping @Sendable (String) -> Int = { ($0.utf8.count + 3) / 4 }) {
+                    countTokens: @escaping @Sendable (String) -> Int = { ($0.utf8.count + 3) / 4 },
+                    quality: RoutingQuality = .balanced) {
+            self.quality = quality
             self.steps = steps
             self.maxTokens = maxTokens
             self.temperature = temperature
@@ -93,7 +97,7 @@ public struct Pipeline: Sendable {
 
         // Plan with the general model (no escalation: the plan prompt is ours, not the user's).
         let planPrompt = "Break the task into \(options.steps) ordered steps. Answer with a numbered list, one step per line, and nothing else. Task: \(task)"
-        let planner = try router.selector.select(capability: "general", prompt: "", in: catalog, needs: options.needs(planPrompt)).model
+        let planner = try router.selector.select(capability: "general", prompt: "", in: catalog, needs: options.needs(planPrompt), quality: options.quality).model
         let plan = try await invoker.call(
             model: planner, messages: [.user(planPrompt)], parameters: parameters, catalog: catalog,
             context: .init(task: runID, step: 0, phase: "plan", capability: "general", method: .regex,
@@ -105,7 +109,7 @@ public struct Pipeline: Sendable {
         // Solve each step with the model its capability calls for (escalation applies per step).
         var results: [StepResult] = []
         for (index, step) in steps.enumerated() {
-            let decision = try await router.route(step, needs: options.needs(step))
+            let decision = try await router.route(step, needs: options.needs(step), quality: options.quality)
             let outcome = try await invoker.call(
                 model: decision.selected, messages: [.user(step)], parameters: parameters, catalog: catalog,
                 context: .init(task: runID, step: index + 1, phase: "solve", capability: decision.capability,
@@ -120,7 +124,7 @@ public struct Pipeline: Sendable {
         let combined = results.enumerated().map { "Step \($0.offset + 1): \($0.element.step)\n\($0.element.output)" }
             .joined(separator: "\n\n")
         let refinePrompt = "Task: \(task)\n\nCondense these results into one cohesive answer to the task:\n\n\(combined)"
-        let refiner = try router.selector.select(capability: "summarize", prompt: "", in: catalog, needs: options.needs(refinePrompt)).model
+        let refiner = try router.selector.select(capability: "summarize", prompt: "", in: catalog, needs: options.needs(refinePrompt), quality: options.quality).model
         let final = try await invoker.call(
             model: refiner, messages: [.user(refinePrompt)], parameters: parameters, catalog: catalog,
             context: .init(task: runID, step: steps.count + 1, phase: "refine", capability: "summarize", method: .regex,

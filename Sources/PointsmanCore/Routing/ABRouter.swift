@@ -60,11 +60,13 @@ public struct ABRouter: Sendable {
 
     /// Routes a conversation for request/user `id` exactly as `Router.route(messages:)` does on each arm (earlier
     /// user turns blended in); the record's prompt is the last user turn.
-    public func route(messages: [ChatMessage], id: String, label: String? = nil, needs: RequestNeeds = .none)
-        async throws -> (decision: RouteDecision, record: ABDecisionRecord)
+    public func route(messages: [ChatMessage], id: String, label: String? = nil, needs: RequestNeeds = .none,
+                      quality: RoutingQuality = .balanced) async throws -> (decision: RouteDecision, record: ABDecisionRecord)
     {
         let last = messages.last { $0.role == .user }?.content ?? ""
-        return try await route(text: last, id: id, label: label) { try await $0.route(messages: messages, needs: needs) }
+        return try await route(text: last, id: id, label: label) {
+            try await $0.route(messages: messages, needs: needs, quality: quality)
+        }
     }
 
     private func route(

@@ -49,15 +49,18 @@ public struct Router: Sendable {
     }
 
     /// Routes one prompt to a model that can serve `needs` (throws `UnservableRequestError` when none can).
-    public func route(_ prompt: String, needs: RequestNeeds = .none) async throws -> RouteDecision {
+    /// `quality` trades cost against quality (see `RoutingQuality`).
+    public func route(_ prompt: String, needs: RequestNeeds = .none, quality: RoutingQuality = .balanced) async throws -> RouteDecision {
         guard !prompt.trimmingWhitespace().isEmpty else { throw RoutingError.emptyPrompt }
         let detection = try await detector.detect(prompt)
-        return try decide(detection, prompt: prompt, catalog: await catalog.current(), needs: needs)
+        return try decide(detection, prompt: prompt, catalog: await catalog.current(), needs: needs, quality: quality)
     }
 
     /// Routes many prompts in one batch; decisions in input order.
     /// `needs`, when given, holds one entry per prompt (a prompt without one has no needs).
-    public func route(batch prompts: [String], needs: [RequestNeeds]? = nil) async throws -> [RouteDecision] {
+    public func route(batch prompts: [String], needs: [RequestNeeds]? = nil, quality: RoutingQuality = .balanced)
+        async throws -> [RouteDecision]
+    {
         if let index = prompts.firstIndex(where: { $0.trimmingWhitespace().isEmpty }) {
             throw RoutingError.emptyPromptInBatch(index: index)
         }
@@ -65,23 +68,28 @@ public struct Router: Sendable {
         let current = await catalog.current()
         return try detections.indices.map { index in
             let need = needs.flatMap { $0.indices.contains(index) ? $0[index] : nil } ?? .none
-            return try decide(detections[index], prompt: prompts[index], catalog: current, needs: need)
+            return try decide(detections[index], prompt: prompts[index], catalog: current, needs: need, quality: quality)
         }
     }
 
     /// Routes a conversation: the detector decides from the conversation (the embedding detector blends earlier user
     /// turns into the last one; the regex detector reads the last user turn); escalation reads the last user turn.
     /// The chosen model can serve `needs` (throws `UnservableRequestError` when no model can).
-    public func route(messages: [ChatMessage], needs: RequestNeeds = .none) async throws -> RouteDecision {
+    public func route(messages: [ChatMessage], needs: RequestNeeds = .none, quality: RoutingQuality = .balanced)
+        async throws -> RouteDecision
+    {
         guard let last = messages.last(where: { $0.role == .user && !$0.content.trimmingWhitespace().isEmpty }) else {
             throw RoutingError.noUserTurn
         }
         let detection = try await detector.detect(conversation: messages)
-        return try decide(detection, prompt: last.content, catalog: await catalog.current(), needs: needs)
+        return try decide(detection, prompt: last.content, catalog: await catalog.current(), needs: needs, quality: quality)
     }
 
-    func decide(_ detection: Detection, prompt: String, catalog: Catalog, needs: RequestNeeds) throws -> RouteDecision {
-        let selection = try selector.select(capability: detection.capability, prompt: prompt, in: catalog, needs: needs)
+    func decide(_ detection: Detection, prompt: String, catalog: Catalog, needs: RequestNeeds, quality: RoutingQuality)
+        throws -> RouteDecision
+    {
+        let selection = try selector.select(
+            capability: detection.capability, prompt: prompt, in: catalog, needs: needs, quality: quality)
         return RouteDecision(
             capability: detection.capability, selected: selection.model,
             confidence: detection.confidence, method: detection.method, escalated: selection.escalated,

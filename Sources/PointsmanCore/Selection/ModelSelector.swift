@@ -33,16 +33,29 @@ public struct ModelSelector: Sendable {
     /// JSON output). When no model that declares the capability can, the nearest model by priority that can is
     /// chosen, a larger one first, and the reasons say so; escalation only goes to a model that can. Throws when no
     /// model in the catalog can serve the request.
-    public func select(capability: String, prompt: String, in catalog: Catalog, needs: RequestNeeds)
-        throws(UnservableRequestError) -> Selection
+    /// `quality` reorders the models that declare the capability (see `RoutingQuality`); economy never escalates.
+    public func select(capability: String, prompt: String, in catalog: Catalog, needs: RequestNeeds,
+                       quality: RoutingQuality = .balanced) throws(UnservableRequestError) -> Selection
     {
         var reasons: [String] = []
         var chosen: ModelEntry
-        let declaring = candidates(for: capability, in: catalog)
+        var declaring = candidates(for: capability, in: catalog)
+        switch quality {
+        case .balanced: break
+        case .economy:
+            declaring.sort { ($0.costPer1KInput + $0.costPer1KOutput, $0.priority, $0.alias)
+                < ($1.costPer1KInput + $1.costPer1KOutput, $1.priority, $1.alias) }
+        case .best:
+            declaring.sort { ($1.priority, $0.alias) < ($0.priority, $1.alias) }
+        }
         let base = declaring.first ?? catalog.defaultEntry
         if let best = declaring.first(where: { needs.unmet(by: $0).isEmpty }) {
             chosen = best
-            reasons.append("\(best.alias) declares \(capability) with priority \(best.priority)")
+            switch quality {
+            case .balanced: reasons.append("\(best.alias) declares \(capability) with priority \(best.priority)")
+            case .economy: reasons.append("economy: \(best.alias) is the cheapest model that declares \(capability)")
+            case .best: reasons.append("best: \(best.alias) is the top-tier model that declares \(capability) (priority \(best.priority))")
+            }
             let passedOver = declaring.prefix { $0.alias != best.alias }
             if !passedOver.isEmpty {
                 reasons.append("passed over " + passedOver.map { "\($0.alias) (\(needs.unmet(by: $0).joined(separator: ", ")))" }
@@ -64,6 +77,10 @@ public struct ModelSelector: Sendable {
         }
         if let rule = catalog.escalation, let why = rule.reason(for: prompt), let target = catalog.model(rule.target),
            target.alias != chosen.alias {
+            guard quality != .economy else {
+                reasons.append("economy: not escalated to \(target.alias) (\(why))")
+                return Selection(model: chosen, escalated: false, reasons: reasons)
+            }
             let problems = needs.unmet(by: target)
             guard problems.isEmpty else {
                 reasons.append("not escalated to \(target.alias) (\(why)): \(problems.joined(separator: ", "))")

@@ -61,6 +61,29 @@ public struct IncomingMessage: Sendable, Equatable, Encodable {
 }
 
 /// Reads the `messages` list shared by `/v1/chat/completions` and `/v1/route`.
+/// Reads the `pointsman` object of a request body: `{"quality": "economy" | "balanced" | "best"}`.
+func routingQuality(_ value: JSONValue?) throws(RequestError) -> RoutingQuality? {
+    switch value {
+    case nil, .null?: return nil
+    case .object(let fields)?:
+        if let unknown = fields.keys.sorted().first(where: { $0 != "quality" }) {
+            throw RequestError(message: "pointsman.\(unknown) is not a known field (pointsman accepts quality)",
+                               code: "invalid_value", param: "pointsman.\(unknown)")
+        }
+        switch fields["quality"] {
+        case nil, .null?: return nil
+        case .string(let name)?:
+            guard let quality = RoutingQuality(name: name) else {
+                throw RequestError(message: "pointsman.quality must be economy, balanced or best, got \"\(name)\"",
+                                   code: "invalid_value", param: "pointsman.quality")
+            }
+            return quality
+        case let other?: throw .wrongType("pointsman.quality", "\"economy\", \"balanced\" or \"best\"", found: other)
+        }
+    case let other?: throw .wrongType("pointsman", "an object", found: other)
+    }
+}
+
 func incomingMessages(_ value: JSONValue?, field: String = "messages") throws(RequestError) -> [IncomingMessage] {
     guard let value else { throw .missing(field) }
     guard case .array(let list) = value else { throw .wrongType(field, "a list of message objects", found: value) }
@@ -84,6 +107,8 @@ public struct ChatCompletionRequest: Sendable, Equatable, Encodable {
     public var user: String?
     /// Every other field, forwarded unchanged.
     public var otherFields: [String: JSONValue]
+    /// The body's `pointsman.quality`, if sent (the `pointsman` object is ours and never forwarded).
+    public var quality: RoutingQuality?
     /// Whether `stream` was in the body (it is forwarded only then).
     var streamGiven: Bool
 
@@ -103,6 +128,7 @@ public struct ChatCompletionRequest: Sendable, Equatable, Encodable {
         case .string(let value)?: user = value
         case let other?: throw .wrongType("user", "a string", found: other)
         }
+        quality = try routingQuality(fields.removeValue(forKey: "pointsman"))
         self.model = model
         otherFields = fields
     }

@@ -14,6 +14,7 @@ extension HTTPField.Name {
     static let pointsmanConfidence = Self("x-pointsman-confidence")!
     static let pointsmanUser = Self("x-pointsman-user")!
     static let pointsmanRoutingVersion = Self("x-pointsman-routing-version")!
+    static let pointsmanQuality = Self("x-pointsman-quality")!
 }
 
 extension ServiceDependencies {
@@ -27,17 +28,18 @@ extension ServiceDependencies {
         let chain: FallbackChain
         var decision: RouteDecision?
         let needs = chat.needs(countTokens: countTokens)
+        let quality = try chat.quality ?? Self.quality(request.headers[.pointsmanQuality]) ?? configuration.quality
         if chat.model == configuration.autoModelName, !chat.hasUserText, chat.hasUserNonTextContent {
             // Only images (or other non-text parts) to go on: nothing to route by, so the catalog's default model
             // answers, or the nearest model that can read images when it cannot.
             let selection: Selection
             do {
-                selection = try ModelSelector().select(capability: "", prompt: "", in: snapshot.catalog, needs: needs)
+                selection = try ModelSelector().select(capability: "", prompt: "", in: snapshot.catalog, needs: needs, quality: quality)
             } catch { throw Self.unservable(error) }
             chain = FallbackChain(models: able(selection.model, needs, snapshot.catalog))
         } else if chat.model == configuration.autoModelName {
             let id = chat.user ?? request.headers[.pointsmanUser] ?? UUID().uuidString
-            let routed = try await routeConversation(chat.chatMessages, id: id, snapshot: snapshot, needs: needs)
+            let routed = try await routeConversation(chat.chatMessages, id: id, snapshot: snapshot, needs: needs, quality: quality)
             decision = routed
             if configuration.logPrompts {
                 context.logger.info("routed", metadata: ["prompt": "\(chat.chatMessages.last?.content ?? "")", "model": "\(routed.model)"])
@@ -86,17 +88,17 @@ extension ServiceDependencies {
     /// Routes a conversation with the primary router, or with both A/B arms when A/B is on (the same conversation
     /// blending either way), and counts the decision.
     func routeConversation(_ messages: [ChatMessage], id: String, snapshot: RoutingStore.Snapshot,
-                           needs: RequestNeeds = .none) async throws -> RouteDecision {
+                           needs: RequestNeeds = .none, quality: RoutingQuality = .balanced) async throws -> RouteDecision {
         let start = ContinuousClock.now
         defer { metrics.scoreSeconds.recordNanoseconds(EmbeddingBatcher.nanoseconds(ContinuousClock.now - start)) }
         do {
             if let ab = snapshot.ab {
-                let (used, record) = try await ab.route(messages: messages, id: id, needs: needs)
+                let (used, record) = try await ab.route(messages: messages, id: id, needs: needs, quality: quality)
                 await trace?.write(record)
                 metrics.decision(capability: used.capability, model: used.model, method: used.method.rawValue, arm: record.arm, language: used.language, fallback: used.fallback?.rawValue)
                 return used
             }
-            let routed = try await snapshot.router.route(messages: messages, needs: needs)
+            let routed = try await snapshot.router.route(messages: messages, needs: needs, quality: quality)
             metrics.decision(capability: routed.capability, model: routed.model, method: routed.method.rawValue, arm: "A", language: routed.language, fallback: routed.fallback?.rawValue)
             return routed
         } catch let error as RoutingError {
@@ -104,6 +106,16 @@ extension ServiceDependencies {
         } catch let error as UnservableRequestError {
             throw Self.unservable(error)
         }
+    }
+
+    /// The `x-pointsman-quality` header: nil when absent, a 400 naming the header when it is not a known value.
+    static func quality(_ header: String?) throws -> RoutingQuality? {
+        guard let header else { return nil }
+        guard let quality = RoutingQuality(name: header) else {
+            throw OpenAIError(.badRequest, "x-pointsman-quality must be economy, balanced or best, got \"\(header)\"",
+                              type: "invalid_request_error", code: "invalid_value", param: "x-pointsman-quality")
+        }
+        return quality
     }
 
     /// No model can serve the request: a 400 that names what it needs and why each model falls short.
