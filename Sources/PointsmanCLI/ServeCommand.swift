@@ -84,6 +84,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Milliseconds an idle encoder waits for more requests before starting a batch (0: start at once; requests arriving during a batch are batched anyway).")
     var batchWaitMs: Double = 0
 
+    @Option(name: .long, help: "Routing vectors kept in memory (LRU, keyed by embedder and text) so repeated prompts and earlier turns are not embedded again; 0 turns the cache off.")
+    var embeddingCache: Int = 10_000
+
     @Option(name: .long, help: "Most texts waiting for the encoder before requests get 503 with Retry-After.")
     var queueLimit: Int = 1024
 
@@ -97,6 +100,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard headerTimeout > 0, idleTimeout > 0, bodyTimeout > 0, requestDeadline > 0 else {
             throw ValidationError("--header-timeout, --body-timeout and --idle-timeout must be positive")
         }
+        guard embeddingCache >= 0 else { throw ValidationError("--embedding-cache must be 0 (off) or a positive number of vectors") }
         guard batchMax >= 1, batchMaxTokens >= 1, queueLimit >= 1, batchWaitMs >= 0 else {
             throw ValidationError("--batch-max, --batch-max-tokens and --queue-limit must be positive, --batch-wait-ms not negative")
         }
@@ -133,6 +137,7 @@ struct ServeCommand: AsyncParsableCommand {
         c.idleTimeout = .milliseconds(Int(idleTimeout * 1000))
         c.batchMaxTexts = batchMax
         c.batchMaxTokens = batchMaxTokens
+        c.embeddingCacheEntries = embeddingCache
         c.batchMaxWait = .microseconds(Int(batchWaitMs * 1000))
         c.queueLimit = queueLimit
         var keys = (env["POINTSMAN_SERVICE_API_KEYS"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }

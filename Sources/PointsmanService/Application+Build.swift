@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import MiniLMEncoder
 import NIOCore
+import PointsmanInterfaces
 import OpenAIClient
 import ServiceLifecycle
 import UnixSignals
@@ -18,8 +19,15 @@ public func buildApplication(
         EmbeddingBatcher(encoder: $0, maxTexts: configuration.batchMaxTexts, maxTokens: configuration.batchMaxTokens, maxWait: configuration.batchMaxWait,
                          queueLimit: configuration.queueLimit, metrics: metrics)
     }
+    // Routing vectors go through an in-memory LRU; /v1/embeddings asks the batcher directly.
+    let vectorCache = configuration.embeddingCacheEntries > 0 ? VectorLRU(capacity: configuration.embeddingCacheEntries) : nil
+    if let vectorCache { metrics.observe(vectorCache) }
+    let routingEmbedder: (any LeadTokenEmbedder)? = batcher.map { batcher -> any LeadTokenEmbedder in
+        guard let vectorCache else { return batcher }
+        return LRUCachedLeadTokenEmbedder(base: batcher, cache: vectorCache)
+    }
     let state = try await RoutingStore(
-        files: configuration.routingFiles, embedder: batcher, detector: .hybrid,
+        files: configuration.routingFiles, embedder: routingEmbedder, detector: .hybrid,
         options: RoutingSetup.Options(ruleCandidates: configuration.ruleCandidates),
         ab: configuration.abMode.map {
             RoutingStore.ABConfiguration(b: configuration.abDetector, mode: $0, recordPrompts: configuration.logPrompts)

@@ -46,6 +46,9 @@ public struct ServiceConfiguration: Sendable {
     public var batchMaxTokens: Int = 128
     public var batchMaxWait: Duration = .zero
     public var queueLimit: Int = 1024
+    /// Routing vectors kept in memory, keyed by (embedder fingerprint, text), so repeated prompts and earlier turns of
+    /// a conversation are not embedded again (0: no cache). About 1.6 KB each for all-MiniLM-L6-v2.
+    public var embeddingCacheEntries: Int = 10_000
     /// Longest wait for an answer to start across a model and all its fallbacks (above: 504).
     public var requestDeadline: Duration = .seconds(300)
     /// Seconds allowed for an upstream chat request, and the idle gap in a stream.

@@ -78,6 +78,43 @@ struct ServiceRouteTests {
         }
     }
 
+    @Test("routing vectors are cached: a repeated prompt and earlier turns are not embedded again; --embedding-cache 0 turns it off")
+    func vectorCache() async throws {
+        @Sendable func metric(_ text: String, _ name: String) -> Double {
+            text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") } ?? -1
+        }
+        let prompt = try body(["prompt": "Write a Python function that merges two dicts"])
+        let conversation = try body(["messages": [
+            ["role": "user", "content": "Write a Python function that merges two dicts"],
+            ["role": "assistant", "content": "def merge(a, b): return {**a, **b}"],
+            ["role": "user", "content": "Now add type hints to it"],
+        ]])
+        try await makeApp(testConfiguration()).test(.router) { client in
+            for _ in 0..<3 {
+                try await client.execute(uri: "/v1/route", method: .post, body: prompt) { #expect(json($0.body)["capability"] as? String == "code") }
+            }
+            try await client.execute(uri: "/v1/route", method: .post, body: conversation) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                let text = String(buffer: response.body)
+                // Three routes of one prompt: one miss, two hits; the conversation's first turn is a hit too.
+                #expect(metric(text, "pointsman_embedding_cache_lookups_total{result=\"hit\"}") >= 3)
+                #expect(metric(text, "pointsman_embedding_cache_lookups_total{result=\"miss\"}") >= 2)
+                #expect(metric(text, "pointsman_embedding_cache_vectors") >= 2)
+                #expect(metric(text, "pointsman_embed_batch_texts_sum") < 6)
+            }
+        }
+        var off = testConfiguration()
+        off.embeddingCacheEntries = 0
+        try await makeApp(off).test(.router) { client in
+            for _ in 0..<3 { try await client.execute(uri: "/v1/route", method: .post, body: prompt) { #expect($0.status == .ok) } }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                let text = String(buffer: response.body)
+                #expect(metric(text, "pointsman_embedding_cache_lookups_total{result=\"hit\"}") == 0)
+                #expect(metric(text, "pointsman_embed_batch_texts_sum") >= 3)
+            }
+        }
+    }
+
     @Test("route: one prompt, many prompts, a conversation")
     func route() async throws {
         try await makeApp(testConfiguration()).test(.router) { client in

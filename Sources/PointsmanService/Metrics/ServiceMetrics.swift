@@ -22,6 +22,10 @@ public final class ServiceMetrics: Sendable {
     let batchSize: ValueHistogram
     let queueDepth: Gauge
     private let versionInfo = Mutex<(version: String, gauge: Gauge)?>(nil)
+    private let cacheCounts = Mutex<(cache: VectorLRU?, hits: Int, misses: Int)>((nil, 0, 0))
+    let cacheHits: Counter
+    let cacheMisses: Counter
+    let cacheEntries: Gauge
 
     public init() {
         let fast: [Duration] = [.microseconds(100), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
@@ -33,6 +37,27 @@ public final class ServiceMetrics: Sendable {
             buckets: fast + [.seconds(5), .seconds(30)])
         batchSize = registry.makeValueHistogram(descriptor: Self.name("embed_batch", "texts", "Texts per encoder call"), buckets: [1, 2, 4, 8, 16, 32, 64])
         queueDepth = registry.makeGauge(descriptor: Self.name("embed_queue", "texts", "Texts waiting for the encoder"))
+        let lookups = Self.name("embedding_cache_lookups", "total", "Routing-vector cache lookups by result (hit: not embedded again)")
+        cacheHits = registry.makeCounter(descriptor: lookups, labels: [("result", "hit")])
+        cacheMisses = registry.makeCounter(descriptor: lookups, labels: [("result", "miss")])
+        cacheEntries = registry.makeGauge(descriptor: Self.name("embedding_cache", "vectors", "Routing vectors held in the cache"))
+    }
+
+    /// Reports `cache`'s hits, misses and size on every `/metrics` render.
+    public func observe(_ cache: VectorLRU) {
+        cacheCounts.withLock { $0.cache = cache }
+    }
+
+    private func updateCacheMetrics() {
+        cacheCounts.withLock { state in
+            guard let cache = state.cache else { return }
+            let now = cache.statistics
+            cacheHits.increment(by: Int64(now.hits - state.hits))
+            cacheMisses.increment(by: Int64(now.misses - state.misses))
+            cacheEntries.set(Double(now.count))
+            state.hits = now.hits
+            state.misses = now.misses
+        }
     }
 
     func request(route: String, status: Int) {
@@ -76,5 +101,8 @@ public final class ServiceMetrics: Sendable {
     }
 
     /// The Prometheus text exposition.
-    public func render() -> String { registry.emitToString() }
+    public func render() -> String {
+        updateCacheMetrics()
+        return registry.emitToString()
+    }
 }
