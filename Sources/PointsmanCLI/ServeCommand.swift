@@ -42,6 +42,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Cost-quality trade-off for requests that do not choose one (x-pointsman-quality header or the body's pointsman.quality): economy, balanced (default) or best.")
     var quality: String?
 
+    @Option(name: .long, help: "Conversations whose model is remembered between turns (session stickiness; keyed by the x-pointsman-session header, else the body's user, else a hash of the first user turn); 0 turns stickiness off.")
+    var sessionCapacity: Int?
+
+    @Option(name: .long, help: "Seconds after its last turn that a conversation's model is forgotten.")
+    var sessionTtl: Double?
+
+    @Option(name: .long, help: "Confidence (0-1) a turn of another capability needs to move its conversation to another model.")
+    var sessionSwitchConfidence: Double?
+
     @Option(name: .long, help: "Largest request body in bytes (default 1 MiB; larger gets 413).")
     var maxBodyBytes: Int?
 
@@ -146,6 +155,14 @@ struct ServeCommand: AsyncParsableCommand {
             keys += text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
         }
         c.apiKeys = keys.filter { !$0.isEmpty }
+        c.sessionCapacity = value(sessionCapacity, "session_capacity") ?? c.sessionCapacity
+        let ttl = value(sessionTtl, "session_ttl_seconds") ?? 1800
+        let switchConfidence = value(sessionSwitchConfidence, "session_switch_confidence") ?? c.sessionSwitchConfidence
+        guard c.sessionCapacity >= 0, ttl > 0, ttl.isFinite, (0...1).contains(switchConfidence) else {
+            throw ValidationError("--session-capacity must be 0 (off) or positive, --session-ttl positive, --session-switch-confidence within 0-1")
+        }
+        c.sessionTTL = .milliseconds(Int(ttl * 1000))
+        c.sessionSwitchConfidence = switchConfidence
         if let name = value(quality, "quality") {
             guard let chosen = RoutingQuality(name: name) else {
                 throw ValidationError("--quality must be economy, balanced or best, got \"\(name)\"")
@@ -196,7 +213,8 @@ struct ServeCommand: AsyncParsableCommand {
             throw CLIFailure("\(path): not a JSON object")
         }
         let known: Set<String> = ["host", "port", "catalog", "centroids", "rules", "upstream", "auto_model", "api_key_file",
-                                  "max_body_bytes", "log_prompts", "trace", "ab_mode", "ab_detector", "ab_share", "rule_candidates", "quality"]
+                                  "max_body_bytes", "log_prompts", "trace", "ab_mode", "ab_detector", "ab_share", "rule_candidates", "quality",
+                                  "session_capacity", "session_ttl_seconds", "session_switch_confidence"]
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw CLIFailure("\(path): unknown field \"\(unknown)\" (allowed: \(known.sorted().joined(separator: ", ")))")
         }

@@ -34,6 +34,11 @@ public struct ServiceConfiguration: Sendable {
     /// The cost–quality trade-off of requests that do not choose one (header `x-pointsman-quality` or the body's
     /// `pointsman.quality`).
     public var quality: RoutingQuality = .balanced
+    /// Session stickiness: conversations remembered (0: off), how long after their last turn, and the confidence a
+    /// turn of another capability needs to move its conversation to another model.
+    public var sessionCapacity: Int = 10_000
+    public var sessionTTL: Duration = .seconds(1800)
+    public var sessionSwitchConfidence: Double = 0.6
     /// A/B: the B arm's detector and how traffic is shared; nil: no A/B.
     public var abMode: ABMode?
     public var abDetector: DetectorKind = .regex

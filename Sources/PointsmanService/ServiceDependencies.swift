@@ -15,6 +15,8 @@ public struct ServiceDependencies: Sendable {
     public var metrics: ServiceMetrics
     /// The A/B decision trace, if one is written.
     public var trace: ABTraceWriter?
+    /// Which model each conversation is on (nil: no session stickiness).
+    public var sessions: SessionTable?
 
     /// Creates the dependencies.
     public init(configuration: ServiceConfiguration, state: RoutingStore, batcher: EmbeddingBatcher? = nil,
@@ -25,5 +27,7 @@ public struct ServiceDependencies: Sendable {
         self.upstream = upstream
         self.metrics = metrics
         self.trace = trace
+        sessions = configuration.sessionCapacity > 0
+            ? SessionTable(capacity: configuration.sessionCapacity, ttl: configuration.sessionTTL) : nil
     }
 }

@@ -198,6 +198,55 @@ struct ServiceHardeningTests {
         #expect(upstream.received.count == 3)
     }
 
+    @Test("session stickiness: a conversation stays on its model until a turn confidently needs another; off with capacity 0")
+    func sessions() async throws {
+        let upstream = RecordingUpstream()
+        let app = Application(router: buildRouter(try await fakeDependencies(upstream)))
+        let model = HTTPField.Name("x-pointsman-model")!, outcome = HTTPField.Name("x-pointsman-session-outcome")!
+        let poem = ["role": "user", "content": "Write a haiku about snow"], answer = ["role": "assistant", "content": "Snow falls..."]
+        @Sendable func turn(_ messages: [[String: String]], user: String? = "alice") throws -> ByteBuffer {
+            var request: [String: Any] = ["model": "auto", "messages": messages]
+            if let user { request["user"] = user }
+            return try body(request)
+        }
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: try turn([poem])) { response in
+                #expect(response.headers[model] == "mistral-7b" && response.headers[outcome] == "new")
+            }
+            // No rule matches: the router is unsure, so the conversation stays on its model.
+            try await client.execute(uri: "/v1/chat/completions", method: .post,
+                                     body: try turn([poem, answer, ["role": "user", "content": "Make it longer and sadder"]])) { response in
+                #expect(response.headers[model] == "mistral-7b" && response.headers[outcome] == "kept")
+            }
+            // A code request is certain: the conversation moves.
+            try await client.execute(uri: "/v1/chat/completions", method: .post,
+                                     body: try turn([poem, answer, ["role": "user", "content": "Now write a Python function that prints it"]])) { response in
+                #expect(response.headers[model] == "deepseek-coder-1.3b" && response.headers[outcome] == "switched")
+            }
+            // Without a user or header, the first user turn names the session.
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: try turn([poem], user: nil)) {
+                #expect($0.headers[outcome] == "new")
+            }
+            try await client.execute(uri: "/v1/chat/completions", method: .post,
+                                     body: try turn([poem, answer, ["role": "user", "content": "Make it longer and sadder"]], user: nil)) {
+                #expect($0.headers[outcome] == "kept" && $0.headers[model] == "mistral-7b")
+            }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                let text = String(buffer: response.body)
+                #expect(text.contains("pointsman_session_turns_total{outcome=\"kept\"} 2"))
+                #expect(text.contains("pointsman_session_turns_total{outcome=\"switched\"} 1"))
+            }
+        }
+        var off = try await fakeDependencies(RecordingUpstream())
+        off.sessions = nil
+        try await Application(router: buildRouter(off)).test(.router) { client in
+            try await client.execute(uri: "/v1/chat/completions", method: .post,
+                                     body: try turn([poem, answer, ["role": "user", "content": "Make it longer and sadder"]])) { response in
+                #expect(response.headers[outcome] == nil && response.headers[model] == "phi-4-mini")
+            }
+        }
+    }
+
     @Test("per-model first-byte timeouts from the catalog reach the upstream call; a total deadline answers 504")
     func timeouts() async throws {
         let dir = TestPaths.temporaryDirectory("timeouts")

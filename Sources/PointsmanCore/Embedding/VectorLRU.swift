@@ -10,91 +10,36 @@ public final class VectorLRU: Sendable {
         var text: String
     }
 
-    struct Entry {
-        var key: Key
-        var vector: [Float]
-        var older: Int?
-        var newer: Int?
-    }
-
-    struct Storage {
-        var index: [Key: Int] = [:]
-        var entries: [Entry] = []
-        var newest: Int?
-        var oldest: Int?
-        var hits = 0
-        var misses = 0
-
-        mutating func unlink(_ slot: Int) {
-            let entry = entries[slot]
-            if let older = entry.older { entries[older].newer = entry.newer } else { oldest = entry.newer }
-            if let newer = entry.newer { entries[newer].older = entry.older } else { newest = entry.older }
-            entries[slot].older = nil
-            entries[slot].newer = nil
-        }
-
-        mutating func makeNewest(_ slot: Int) {
-            entries[slot].older = newest
-            entries[slot].newer = nil
-            if let newest { entries[newest].newer = slot }
-            newest = slot
-            if oldest == nil { oldest = slot }
-        }
-    }
-
     /// Most vectors kept.
     public let capacity: Int
-    private let storage = Mutex(Storage())
+    private let storage: Mutex<(lru: LRUStorage<Key, [Float]>, hits: Int, misses: Int)>
 
     /// A cache of at most `capacity` vectors (at least 1).
     public init(capacity: Int) {
         self.capacity = max(1, capacity)
+        storage = Mutex((LRUStorage(capacity: max(1, capacity)), 0, 0))
     }
 
     /// The cached vector, marked as just used; nil (counted as a miss) when absent.
     public func vector(fingerprint: String, text: String) -> [Float]? {
         storage.withLock { s in
-            guard let slot = s.index[Key(fingerprint: fingerprint, text: text)] else {
+            guard let vector = s.lru.value(for: Key(fingerprint: fingerprint, text: text)) else {
                 s.misses += 1
                 return nil
             }
             s.hits += 1
-            s.unlink(slot)
-            s.makeNewest(slot)
-            return s.entries[slot].vector
+            return vector
         }
     }
 
     /// Stores a vector, evicting the least recently used one when full.
     public func store(_ vector: [Float], fingerprint: String, text: String) {
-        let key = Key(fingerprint: fingerprint, text: text)
-        storage.withLock { s in
-            if let slot = s.index[key] {
-                s.entries[slot].vector = vector
-                s.unlink(slot)
-                s.makeNewest(slot)
-                return
-            }
-            let slot: Int
-            if s.entries.count < capacity {
-                slot = s.entries.count
-                s.entries.append(Entry(key: key, vector: vector))
-            } else {
-                // Full: the oldest entry's slot is reused.
-                guard let oldest = s.oldest else { return }
-                slot = oldest
-                s.unlink(slot)
-                s.index[s.entries[slot].key] = nil
-                s.entries[slot] = Entry(key: key, vector: vector)
-            }
-            s.index[key] = slot
-            s.makeNewest(slot)
-        }
+        storage.withLock { $0.lru.store(vector, for: Key(fingerprint: fingerprint, text: text)) }
     }
 
     /// Vectors held, lookups that found a vector, lookups that did not.
     public var statistics: (count: Int, hits: Int, misses: Int) {
-        storage.withLock { ($0.index.count, $0.hits, $0.misses) }
+        storage.withLock { ($0.lru.count, $0.hits, $0.misses) }
     }
 }
 

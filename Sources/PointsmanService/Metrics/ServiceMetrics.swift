@@ -96,6 +96,12 @@ public final class ServiceMetrics: Sendable {
         }
     }
 
+    /// Counts a conversation turn by what session stickiness did (new, kept, switched).
+    func session(outcome: String) {
+        registry.makeCounter(descriptor: Self.name("session_turns", "total", "Routed conversation turns by session outcome (new, kept, switched)"),
+                             labels: [("outcome", outcome)]).increment()
+    }
+
     func upstreamFailure(model: String) {
         registry.makeCounter(descriptor: upstreamFailuresName, labels: [("model", model)]).increment()
     }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -15,6 +16,8 @@ extension HTTPField.Name {
     static let pointsmanUser = Self("x-pointsman-user")!
     static let pointsmanRoutingVersion = Self("x-pointsman-routing-version")!
     static let pointsmanQuality = Self("x-pointsman-quality")!
+    static let pointsmanSession = Self("x-pointsman-session")!
+    static let pointsmanSessionOutcome = Self("x-pointsman-session-outcome")!
 }
 
 extension ServiceDependencies {
@@ -29,6 +32,7 @@ extension ServiceDependencies {
         var decision: RouteDecision?
         let needs = chat.needs(countTokens: countTokens)
         let quality = try chat.quality ?? Self.quality(request.headers[.pointsmanQuality]) ?? configuration.quality
+        var sessionOutcome: SessionStickiness.Outcome?
         if chat.model == configuration.autoModelName, !chat.hasUserText, chat.hasUserNonTextContent {
             // Only images (or other non-text parts) to go on: nothing to route by, so the catalog's default model
             // answers, or the nearest model that can read images when it cannot.
@@ -39,7 +43,10 @@ extension ServiceDependencies {
             chain = FallbackChain(models: able(selection.model, needs, snapshot.catalog))
         } else if chat.model == configuration.autoModelName {
             let id = chat.user ?? request.headers[.pointsmanUser] ?? UUID().uuidString
-            let routed = try await routeConversation(chat.chatMessages, id: id, snapshot: snapshot, needs: needs, quality: quality)
+            let session = request.headers[.pointsmanSession] ?? chat.user ?? Self.sessionKey(chat.chatMessages)
+            let (routed, outcome) = try await routeConversation(
+                chat.chatMessages, id: id, snapshot: snapshot, needs: needs, quality: quality, session: session)
+            sessionOutcome = outcome
             decision = routed
             if configuration.logPrompts {
                 context.logger.info("routed", metadata: ["prompt": "\(chat.chatMessages.last?.content ?? "")", "model": "\(routed.model)"])
@@ -54,16 +61,17 @@ extension ServiceDependencies {
         do {
             let deadline = configuration.requestDeadline
             return try await withThrowingTaskGroup(of: Response?.self) { group in
-                let logger = context.logger, decided = decision
+                let logger = context.logger, decided = decision, outcome = sessionOutcome
                 group.addTask { try await chain.run { entry, _ in try await forward(chat, to: entry, decision: decided, logger: logger) } }
                 group.addTask {
                     try await Task.sleep(for: deadline)
                     return nil
                 }
                 defer { group.cancelAll() }
-                guard let first = try await group.next(), let response = first else {
+                guard let first = try await group.next(), var response = first else {
                     throw OpenAIError(.gatewayTimeout, "no upstream model started answering within \(deadline)", code: "upstream_timeout")
                 }
+                if let outcome { response.headers[.pointsmanSessionOutcome] = outcome.rawValue }
                 return response
             }
         } catch let failure as AllModelsFailedError {
@@ -85,22 +93,41 @@ extension ServiceDependencies {
         }
     }
 
+    /// A conversation's session key when the client names none: a hash of its first user turn.
+    static func sessionKey(_ messages: [ChatMessage]) -> String {
+        let first = messages.first { $0.role == .user }?.content ?? ""
+        return "first-turn:" + SHA256.hash(data: Data(first.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
+    }
+
     /// Routes a conversation with the primary router, or with both A/B arms when A/B is on (the same conversation
-    /// blending either way), and counts the decision.
+    /// blending either way), keeps it on its session's model unless the turn calls for a switch (`session`: its key,
+    /// nil: no stickiness), and counts the decision.
     func routeConversation(_ messages: [ChatMessage], id: String, snapshot: RoutingStore.Snapshot,
-                           needs: RequestNeeds = .none, quality: RoutingQuality = .balanced) async throws -> RouteDecision {
+                           needs: RequestNeeds = .none, quality: RoutingQuality = .balanced, session: String? = nil)
+        async throws -> (decision: RouteDecision, session: SessionStickiness.Outcome?)
+    {
         let start = ContinuousClock.now
         defer { metrics.scoreSeconds.recordNanoseconds(EmbeddingBatcher.nanoseconds(ContinuousClock.now - start)) }
+        func sticky(_ decision: RouteDecision) -> (RouteDecision, SessionStickiness.Outcome?) {
+            guard let sessions, let session else { return (decision, nil) }
+            let policy = SessionStickiness(switchConfidence: configuration.sessionSwitchConfidence)
+            let (kept, entry, outcome) = policy.apply(decision, previous: sessions.entry(session), catalog: snapshot.catalog, needs: needs)
+            sessions.record(session, entry)
+            metrics.session(outcome: outcome.rawValue)
+            return (kept, outcome)
+        }
         do {
             if let ab = snapshot.ab {
                 let (used, record) = try await ab.route(messages: messages, id: id, needs: needs, quality: quality)
                 await trace?.write(record)
-                metrics.decision(capability: used.capability, model: used.model, method: used.method.rawValue, arm: record.arm, language: used.language, fallback: used.fallback?.rawValue)
-                return used
+                let (decided, outcome) = sticky(used)
+                metrics.decision(capability: decided.capability, model: decided.model, method: decided.method.rawValue, arm: record.arm, language: decided.language, fallback: decided.fallback?.rawValue)
+                return (decided, outcome)
             }
             let routed = try await snapshot.router.route(messages: messages, needs: needs, quality: quality)
-            metrics.decision(capability: routed.capability, model: routed.model, method: routed.method.rawValue, arm: "A", language: routed.language, fallback: routed.fallback?.rawValue)
-            return routed
+            let (decided, outcome) = sticky(routed)
+            metrics.decision(capability: decided.capability, model: decided.model, method: decided.method.rawValue, arm: "A", language: decided.language, fallback: decided.fallback?.rawValue)
+            return (decided, outcome)
         } catch let error as RoutingError {
             throw OpenAIError(.badRequest, error.description, code: "empty_input", param: "messages")
         } catch let error as UnservableRequestError {
