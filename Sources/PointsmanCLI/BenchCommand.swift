@@ -8,7 +8,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (run from a release build).",
-        subcommands: [EncoderBench.self, ScoringBench.self])
+        subcommands: [EncoderBench.self, ScoringBench.self, PoliciesBench.self])
 }
 
 /// Native encoder vs the reference sentence-transformers pipeline, on the same prompts, in one run.
@@ -330,5 +330,74 @@ struct ScoringBench: AsyncParsableCommand {
             print(String(format: "| one prompt's scoring with the shipped task centroids (%@: word vector, routing pass, label scores), median | %.2f µs |",
                          shipped.shape, shipped.micros))
         }
+    }
+}
+
+struct PoliciesBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "policies",
+        abstract: "Time the routing policies' work per decision: counting a conversation's tokens, the capability filters and quality order, and a session lookup with its update.")
+
+    @Option(name: .long, help: "Rounds of 1,000 calls per measurement (the median round is reported).")
+    var rounds: Int = 50
+
+    @OptionGroup var model: ModelOptions
+
+    func run() async throws {
+        let tokenizer = try model.loadEncoder().tokenizer
+        let catalog = Catalog.shipped
+        let selector = ModelSelector()
+        let conversation = [
+            "Write a short story about a lighthouse keeper who finds a message in a bottle.",
+            "Once upon a time, on a rocky island far from the coast, an old keeper tended the light every night.",
+            "Make it sadder, and end it with the keeper leaving the island for good.",
+        ]
+        let sessions = SessionTable(capacity: 10_000, ttl: .seconds(1800))
+        let now = ContinuousClock.now
+        for i in 0..<10_000 { sessions.record("s\(i)", SessionEntry(model: "mistral-7b", capability: "creative", lastSeen: now)) }
+        let decision = try selector.select(capability: "creative", prompt: conversation[2], in: catalog, needs: .none)
+        let routed = RouteDecision(capability: "creative", selected: decision.model, confidence: 0.5, method: .embedding,
+                                   escalated: false, reasons: decision.reasons, scores: [:], label: "creative")
+        let clock = ContinuousClock()
+        func median(_ body: () throws -> Void) rethrows -> Double {
+            var times: [Double] = []
+            for _ in 0..<rounds {
+                let start = clock.now
+                for _ in 0..<1000 { try body() }
+                times.append(Stats.milliseconds(clock.now - start))  // ms per 1,000 calls = µs per call
+            }
+            return Stats.median(times)
+        }
+        var sink = 0
+        let count: (String) -> Int = { tokenizer.encode($0, truncate: false).count }
+        // What the service does per request: tokenise only when some model's window could be too small.
+        let tokens = median {
+            sink &+= RequestNeeds.promptTokens(conversation, maxOutputTokens: 400, catalog: catalog, count: count) ?? 0
+        }
+        let counting = median { sink &+= conversation.reduce(0) { $0 + 4 + count($1) } }
+        let needs = RequestNeeds(promptTokens: 80, maxOutputTokens: 400, tools: true)
+        let plain = try median { sink &+= try selector.select(capability: "creative", prompt: conversation[2], in: catalog, needs: .none).reasons.count }
+        let filtered = try median {
+            sink &+= try selector.select(capability: "creative", prompt: conversation[2], in: catalog, needs: needs, quality: .economy).reasons.count
+        }
+        let policy = SessionStickiness()
+        var key = 0
+        let session = median {
+            key = (key + 7919) % 10_000
+            let (kept, entry, _) = policy.apply(routed, previous: sessions.entry("s\(key)"), catalog: catalog, needs: needs)
+            sessions.record("s\(key)", entry)
+            sink &+= kept.reasons.count
+        }
+        print("| per decision (release build, median of \(rounds) rounds of 1,000) | µs |")
+        print("|---|---:|")
+        print(String(format: "| context check of a 3-message conversation that fits every window (not tokenised) | %.2f |", tokens))
+        print(String(format: "| (for comparison) tokenising it, as for a conversation that might not fit (WordPiece, %d tokens) | %.2f |",
+                     conversation.reduce(0) { $0 + 4 + count($1) }, counting))
+        print(String(format: "| selection without needs (the workshop's rule) | %.2f |", plain))
+        print(String(format: "| selection with tools, context and economy quality | %.2f |", filtered))
+        print(String(format: "| session lookup, stickiness rule and update (10,000 sessions) | %.2f |", session))
+        print(String(format: "| added by the policies (context check + filtered selection − plain selection + session) | %.2f |",
+                     tokens + filtered - plain + session))
+        if sink == 42 { print("") }  // keeps the measured work from being optimised away
     }
 }

@@ -30,9 +30,10 @@ public struct Pipeline: Sendable {
             self.countTokens = countTokens
         }
 
-        /// What a call with `prompt` needs: room for it and the answer.
-        func needs(_ prompt: String) -> RequestNeeds {
-            RequestNeeds(promptTokens: countTokens(prompt) + 4, maxOutputTokens: maxTokens)
+        /// What a call with `prompt` needs in `catalog`: room for it and the answer.
+        func needs(_ prompt: String, in catalog: Catalog) -> RequestNeeds {
+            RequestNeeds(promptTokens: RequestNeeds.promptTokens([prompt], maxOutputTokens: maxTokens, catalog: catalog, count: countTokens),
+                         maxOutputTokens: maxTokens)
         }
 
         var parameters: ChatParameters {
@@ -97,7 +98,7 @@ public struct Pipeline: Sendable {
 
         // Plan with the general model (no escalation: the plan prompt is ours, not the user's).
         let planPrompt = "Break the task into \(options.steps) ordered steps. Answer with a numbered list, one step per line, and nothing else. Task: \(task)"
-        let planner = try router.selector.select(capability: "general", prompt: "", in: catalog, needs: options.needs(planPrompt), quality: options.quality).model
+        let planner = try router.selector.select(capability: "general", prompt: "", in: catalog, needs: options.needs(planPrompt, in: catalog), quality: options.quality).model
         let plan = try await invoker.call(
             model: planner, messages: [.user(planPrompt)], parameters: parameters, catalog: catalog,
             context: .init(task: runID, step: 0, phase: "plan", capability: "general", method: .regex,
@@ -109,7 +110,7 @@ public struct Pipeline: Sendable {
         // Solve each step with the model its capability calls for (escalation applies per step).
         var results: [StepResult] = []
         for (index, step) in steps.enumerated() {
-            let decision = try await router.route(step, needs: options.needs(step), quality: options.quality)
+            let decision = try await router.route(step, needs: options.needs(step, in: catalog), quality: options.quality)
             let outcome = try await invoker.call(
                 model: decision.selected, messages: [.user(step)], parameters: parameters, catalog: catalog,
                 context: .init(task: runID, step: index + 1, phase: "solve", capability: decision.capability,
@@ -124,7 +125,7 @@ public struct Pipeline: Sendable {
         let combined = results.enumerated().map { "Step \($0.offset + 1): \($0.element.step)\n\($0.element.output)" }
             .joined(separator: "\n\n")
         let refinePrompt = "Task: \(task)\n\nCondense these results into one cohesive answer to the task:\n\n\(combined)"
-        let refiner = try router.selector.select(capability: "summarize", prompt: "", in: catalog, needs: options.needs(refinePrompt), quality: options.quality).model
+        let refiner = try router.selector.select(capability: "summarize", prompt: "", in: catalog, needs: options.needs(refinePrompt, in: catalog), quality: options.quality).model
         let final = try await invoker.call(
             model: refiner, messages: [.user(refinePrompt)], parameters: parameters, catalog: catalog,
             context: .init(task: runID, step: steps.count + 1, phase: "refine", capability: "summarize", method: .regex,

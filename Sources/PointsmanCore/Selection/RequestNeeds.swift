@@ -25,6 +25,17 @@ public struct RequestNeeds: Sendable, Equatable {
         self.json = json
     }
 
+    /// The tokens of `texts` (each message counted with `count`, plus 4 for its role and separators), or nil when no
+    /// model in `catalog` could be short of room for them: a text never has more tokens than UTF-8 bytes plus 2 (the
+    /// tokenizer's [CLS] and [SEP]), so short prompts are not tokenised at all.
+    public static func promptTokens(_ texts: [String], maxOutputTokens: Int?, catalog: Catalog,
+                                    count: (String) -> Int) -> Int? {
+        guard let smallest = catalog.models.compactMap(\.contextLength).min() else { return nil }
+        let bound = texts.reduce(0) { $0 + $1.utf8.count + 6 } + (maxOutputTokens ?? 0)
+        guard bound > smallest else { return nil }
+        return texts.reduce(0) { $0 + 4 + count($1) }
+    }
+
     /// Tokens the context window must hold: the prompt plus the output asked for.
     public var contextTokens: Int? { promptTokens.map { $0 + (maxOutputTokens ?? 0) } }
 

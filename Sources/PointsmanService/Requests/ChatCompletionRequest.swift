@@ -164,8 +164,9 @@ public struct ChatCompletionRequest: Sendable, Equatable, Encodable {
     }
 
     /// What the request needs from the model beyond a capability. `countTokens` counts a text's tokens (the
-    /// service uses the native tokenizer); each message adds 4 tokens for its role and separators.
-    public func needs(countTokens: (String) -> Int) -> RequestNeeds {
+    /// service uses the native tokenizer); each message adds 4 tokens for its role and separators. Messages are only
+    /// tokenised when some model in `catalog` could lack room for them (see `RequestNeeds.promptTokens`).
+    public func needs(catalog: Catalog, countTokens: (String) -> Int) -> RequestNeeds {
         func nonEmptyArray(_ key: String) -> Bool {
             if case .array(let items)? = otherFields[key] { return !items.isEmpty }
             return false
@@ -178,7 +179,7 @@ public struct ChatCompletionRequest: Sendable, Equatable, Encodable {
         for key in ["max_completion_tokens", "max_tokens"] where output == nil {
             if case .integer(let value)? = otherFields[key], value > 0 { output = Int(clamping: value) }
         }
-        let prompt = messages.reduce(0) { $0 + 4 + countTokens($1.text) }
+        let prompt = RequestNeeds.promptTokens(messages.map(\.text), maxOutputTokens: output, catalog: catalog, count: countTokens)
         return RequestNeeds(promptTokens: prompt, maxOutputTokens: output,
                             tools: nonEmptyArray("tools") || nonEmptyArray("functions"), vision: hasImages, json: json)
     }

@@ -30,7 +30,7 @@ extension ServiceDependencies {
         let snapshot = await state.current()
         let chain: FallbackChain
         var decision: RouteDecision?
-        let needs = chat.needs(countTokens: countTokens)
+        let needs = chat.needs(catalog: snapshot.catalog, countTokens: countTokens)
         let quality = try chat.quality ?? Self.quality(request.headers[.pointsmanQuality]) ?? configuration.quality
         var sessionOutcome: SessionStickiness.Outcome?
         if chat.model == configuration.autoModelName, !chat.hasUserText, chat.hasUserNonTextContent {
