@@ -51,6 +51,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Confidence (0-1) a turn of another capability needs to move its conversation to another model.")
     var sessionSwitchConfidence: Double?
 
+    @Option(name: .long, help: "JSON file that keeps spend across restarts (rewritten atomically after each answer); default: spend is kept in memory only. Budget limits go in --config under \"budget\".")
+    var spendLedger: String?
+
     @Option(name: .long, help: "Largest request body in bytes (default 1 MiB; larger gets 413).")
     var maxBodyBytes: Int?
 
@@ -155,6 +158,17 @@ struct ServeCommand: AsyncParsableCommand {
             keys += text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
         }
         c.apiKeys = keys.filter { !$0.isEmpty }
+        c.spendLedgerPath = value(spendLedger, "spend_ledger")
+        if let budget = file["budget"] {
+            do {
+                let data = try JSONSerialization.data(withJSONObject: budget)
+                let policy = try JSONDecoder().decode(BudgetPolicy.self, from: data)
+                try policy.validate()
+                c.budget = policy
+            } catch {
+                throw CLIFailure("\(config ?? "the config file"): budget: \(error)")
+            }
+        }
         c.sessionCapacity = value(sessionCapacity, "session_capacity") ?? c.sessionCapacity
         let ttl = value(sessionTtl, "session_ttl_seconds") ?? 1800
         let switchConfidence = value(sessionSwitchConfidence, "session_switch_confidence") ?? c.sessionSwitchConfidence
@@ -214,7 +228,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let known: Set<String> = ["host", "port", "catalog", "centroids", "rules", "upstream", "auto_model", "api_key_file",
                                   "max_body_bytes", "log_prompts", "trace", "ab_mode", "ab_detector", "ab_share", "rule_candidates", "quality",
-                                  "session_capacity", "session_ttl_seconds", "session_switch_confidence"]
+                                  "session_capacity", "session_ttl_seconds", "session_switch_confidence", "budget", "spend_ledger"]
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw CLIFailure("\(path): unknown field \"\(unknown)\" (allowed: \(known.sorted().joined(separator: ", ")))")
         }

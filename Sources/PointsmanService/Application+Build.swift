@@ -39,8 +39,11 @@ public func buildApplication(
         baseURL: configuration.upstreamURL, apiKey: configuration.upstreamAPIKey,
         requestTimeout: configuration.upstreamTimeout, idleTimeout: configuration.upstreamIdleTimeout, maxRetries: 0))
     let trace = try configuration.tracePath.map { try ABTraceWriter(path: $0) }
+    try configuration.budget?.validate()
+    let ledger = try FileSpendLedger(path: configuration.spendLedgerPath)
     let dependencies = ServiceDependencies(
-        configuration: configuration, state: state, batcher: batcher, upstream: upstream, metrics: metrics, trace: trace)
+        configuration: configuration, state: state, batcher: batcher, upstream: upstream, metrics: metrics, trace: trace,
+        ledger: ledger)
     let router = buildRouter(dependencies)
     var app = Application(
         router: router,
@@ -75,9 +78,10 @@ public func buildRouter(_ d: ServiceDependencies) -> Hummingbird.Router<BasicReq
     router.post("/v1/embeddings") { request, _ in try await d.embeddings(request) }
     router.post("/v1/chat/completions") { request, context in try await d.chatCompletions(request, context: context) }
     router.post("/admin/reload") { _, _ in await d.reload() }
+    router.get("/v1/spend") { request, _ in try await d.spend(request) }
     // A known path asked with the wrong method is a 405 that names the allowed one, not a 404.
     for (path, allowed) in [("/v1/route", "POST"), ("/v1/embeddings", "POST"), ("/v1/chat/completions", "POST"),
-                            ("/admin/reload", "POST"), ("/v1/models", "GET"), ("/healthz", "GET"), ("/readyz", "GET"),
+                            ("/admin/reload", "POST"), ("/v1/models", "GET"), ("/v1/spend", "GET"), ("/healthz", "GET"), ("/readyz", "GET"),
                             ("/metrics", "GET")] {
         let methods: [HTTPRequest.Method] = allowed == "POST" ? [.get, .put, .delete, .patch] : [.post, .put, .delete, .patch]
         for method in methods {

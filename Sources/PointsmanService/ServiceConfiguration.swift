@@ -39,6 +39,9 @@ public struct ServiceConfiguration: Sendable {
     public var sessionCapacity: Int = 10_000
     public var sessionTTL: Duration = .seconds(1800)
     public var sessionSwitchConfidence: Double = 0.6
+    /// Spending limits (nil: none) and the file spend is kept in across restarts (nil: memory only).
+    public var budget: BudgetPolicy?
+    public var spendLedgerPath: String?
     /// A/B: the B arm's detector and how traffic is shared; nil: no A/B.
     public var abMode: ABMode?
     public var abDetector: DetectorKind = .regex

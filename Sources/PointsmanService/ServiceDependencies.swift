@@ -17,10 +17,14 @@ public struct ServiceDependencies: Sendable {
     public var trace: ABTraceWriter?
     /// Which model each conversation is on (nil: no session stickiness).
     public var sessions: SessionTable?
+    /// Where spend is recorded (nil: not recorded, no budget enforced).
+    public var ledger: (any SpendLedger)?
 
     /// Creates the dependencies.
     public init(configuration: ServiceConfiguration, state: RoutingStore, batcher: EmbeddingBatcher? = nil,
-                upstream: any ChatForwarding, metrics: ServiceMetrics = ServiceMetrics(), trace: ABTraceWriter? = nil) {
+                upstream: any ChatForwarding, metrics: ServiceMetrics = ServiceMetrics(), trace: ABTraceWriter? = nil,
+                ledger: (any SpendLedger)? = nil) {
+        self.ledger = ledger
         self.configuration = configuration
         self.state = state
         self.batcher = batcher

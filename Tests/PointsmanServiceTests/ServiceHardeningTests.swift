@@ -364,3 +364,127 @@ actor CompletionOrder {
     var names: [String] = []
     func record(_ name: String) { names.append(name) }
 }
+
+@Suite("Budgets in the service (fake upstream, no sockets)")
+struct ServiceBudgetTests {
+    /// An answer that used 1,000 prompt and 1,000 completion tokens: 0.0006 on phi-4-mini.
+    static let answer = #"{"choices":[{"message":{"role":"assistant","content":"ok"}}],"usage":{"prompt_tokens":1000,"completion_tokens":1000,"total_tokens":2000}}"#
+
+    static func dependencies(_ upstream: RecordingUpstream, budget: BudgetPolicy, keys: [String] = []) async throws -> ServiceDependencies {
+        var d = try await fakeDependencies(upstream, keys: keys)
+        d.configuration.budget = budget
+        d.ledger = try FileSpendLedger(path: nil)
+        return d
+    }
+
+    @Test("spend comes from usage times prices; above the soft limit the cheapest model answers, at the hard limit 429")
+    func limits() async throws {
+        let upstream = RecordingUpstream(replies: ["phi-4-mini": .json(Self.answer), "gpt-oss-20b": .json(Self.answer)])
+        let budget = BudgetPolicy(globalDaily: BudgetLimit(soft: 0.001, hard: 0.0015))
+        let app = Application(router: buildRouter(try await Self.dependencies(upstream, budget: budget)))
+        // "security" escalates to gpt-oss-20b while within budget; economy (above the soft limit) does not escalate.
+        let ask = try body(["model": "auto", "messages": [["role": "user", "content": "Give me some advice for my weekend plans, security first"]]])
+        let plain = try body(["model": "auto", "messages": [["role": "user", "content": "Give me some advice for my weekend plans"]]])
+        let model = HTTPField.Name("x-pointsman-model")!, budgetHeader = HTTPField.Name("x-pointsman-budget")!
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: plain) { response in
+                #expect(response.headers[model] == "phi-4-mini" && response.headers[budgetHeader] == nil)
+            }
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: plain) { #expect($0.status == .ok) }
+            // 0.0012 spent: above the soft limit.
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: ask) { response in
+                #expect(response.status == .ok && response.headers[model] == "phi-4-mini")
+                #expect(response.headers[budgetHeader]?.contains("soft limit of 0.001") == true)
+            }
+            // 0.0018 spent: at the hard limit.
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: plain) { response in
+                expectError(response, .tooManyRequests, code: "budget_exceeded")
+                #expect(String(buffer: response.body).contains("daily budget of 0.0015 is spent"))
+            }
+            try await client.execute(uri: "/v1/spend", method: .get) { response in
+                let report = json(response.body)
+                let totals = report["totals"] as? [String: Double] ?? [:]
+                #expect(abs((totals["global_day"] ?? 0) - 0.0018) < 1e-9)
+                #expect(abs(((report["models"] as? [String: Double])?["phi-4-mini"] ?? 0) - 0.0018) < 1e-9)
+            }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                let text = String(buffer: response.body)
+                #expect(text.contains("pointsman_budget_refusals_total 1"))
+                #expect(text.contains("pointsman_tokens_total{key=\"anonymous\",model=\"phi-4-mini\"} 6000"))
+            }
+        }
+        #expect(upstream.received.count == 3)
+    }
+
+    @Test("per-key limits count each key apart; the ledger never sees the key itself")
+    func perKey() async throws {
+        let upstream = RecordingUpstream(replies: ["phi-4-mini": .json(Self.answer)])
+        let budget = BudgetPolicy(perKeyDaily: BudgetLimit(hard: 0.001))
+        let app = Application(router: buildRouter(try await Self.dependencies(upstream, budget: budget, keys: ["alpha", "beta"])))
+        let ask = try body(["model": "auto", "messages": [["role": "user", "content": "Give me some advice for my weekend plans"]]])
+        try await app.test(.router) { client in
+            for (key, expected) in [("alpha", HTTPResponse.Status.ok), ("alpha", .ok), ("alpha", .tooManyRequests), ("beta", .ok)] {
+                try await client.execute(uri: "/v1/chat/completions", method: .post, headers: [.authorization: "Bearer \(key)"], body: ask) {
+                    #expect($0.status == expected, "\(key)")
+                }
+            }
+            try await client.execute(uri: "/v1/spend", method: .get, headers: [.authorization: "Bearer beta"]) { response in
+                let report = json(response.body)
+                #expect(report["key"] as? String == SpendLedgers.keyID("beta"))
+                #expect(abs(((report["totals"] as? [String: Double])?["key_day"] ?? 0) - 0.0006) < 1e-9)
+                #expect(!String(buffer: response.body).contains("beta\""))
+            }
+        }
+    }
+
+    @Test("a streamed answer's usage chunk is recorded (the upstream is asked for it); without one, tokens are counted")
+    func streams() async throws {
+        let withUsage = "data: {\"choices\":[{\"delta\":{\"content\":\"Hel\"}}]}\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"lo\"}}]}\n\n"
+            + "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":2000,\"completion_tokens\":500}}\n\ndata: [DONE]\n\n"
+        let without = "data: {\"choices\":[{\"delta\":{\"content\":\"Hello there, friend\"}}]}\n\ndata: [DONE]\n\n"
+        let upstream = RecordingUpstream(replies: ["phi-4-mini": .json(withUsage), "qwen2.5-1.5b": .json(without)])
+        let app = Application(router: buildRouter(try await Self.dependencies(upstream, budget: BudgetPolicy())))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: try body([
+                "model": "auto", "stream": true, "messages": [["role": "user", "content": "Give me some advice for my weekend plans"]]])) { response in
+                #expect(String(buffer: response.body).contains("Hel"))
+            }
+            try await client.execute(uri: "/v1/spend", method: .get) { response in
+                // 2,000 × 0.0002 / 1,000 + 500 × 0.0004 / 1,000 = 0.0006
+                #expect(abs(((json(response.body)["totals"] as? [String: Double])?["global_day"] ?? 0) - 0.0006) < 1e-9)
+            }
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: try body([
+                "model": "auto", "stream": true, "messages": [["role": "user", "content": "Translate good morning into Spanish"]]])) { _ in }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                // Counted here: 4 + the prompt's tokens (a 4-bytes estimate without an encoder) + the answer's.
+                let text = String(buffer: response.body)
+                #expect(text.contains("pointsman_tokens_total{key=\"anonymous\",model=\"qwen2.5-1.5b\"}"))
+            }
+        }
+        let options = upstream.received.first?.body["stream_options"] as? [String: Any]
+        #expect(options?["include_usage"] as? Bool == true)
+    }
+
+    @Test("concurrent clients overshoot a hard limit by at most one request each")
+    func concurrency() async throws {
+        let upstream = RecordingUpstream(replies: ["phi-4-mini": .json(Self.answer)])
+        let dependencies = try await Self.dependencies(upstream, budget: BudgetPolicy(globalDaily: BudgetLimit(hard: 0.006)))
+        let app = Application(router: buildRouter(dependencies))
+        let ask = try body(["model": "auto", "messages": [["role": "user", "content": "Give me some advice for my weekend plans"]]])
+        let clients = 4
+        try await app.test(.router) { client in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<clients {
+                    group.addTask {
+                        for _ in 0..<8 { try await client.execute(uri: "/v1/chat/completions", method: .post, body: ask) { _ in } }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        let spent = try await dependencies.ledger?.totals(key: "anonymous", at: Date()).globalDay ?? 0
+        #expect(spent >= 0.006 - 1e-9)
+        #expect(spent <= 0.006 + Double(clients) * 0.0006 + 1e-9)
+        #expect(upstream.received.count < clients * 8)
+    }
+}

@@ -55,6 +55,29 @@ struct ServiceLiveTests {
         }
     }
 
+    @Test("spend is recorded for plain and streamed answers of the real peer (it ignores stream_options.include_usage, so a stream's tokens are counted)")
+    func spend() async throws {
+        let url = try Peers.llama()
+        let config = testConfiguration(upstream: url, catalog: try livePeerCatalog(url, in: TestPaths.temporaryDirectory("live-spend")))
+        try await makeApp(config).test(.live) { client in
+            let ask: [String: Any] = ["model": "auto", "max_tokens": 12, "temperature": 0,
+                                      "messages": [["role": "user", "content": "Give me some advice for my weekend plans"]]]
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: try body(ask)) { #expect($0.status == .ok) }
+            var afterPlain = 0.0
+            try await client.execute(uri: "/v1/spend", method: .get) { response in
+                afterPlain = (json(response.body)["totals"] as? [String: Double])?["global_day"] ?? 0
+            }
+            #expect(afterPlain > 0)
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: try body(ask.merging(["stream": true]) { $1 })) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body).contains("data:"))
+            }
+            try await client.execute(uri: "/v1/spend", method: .get) { response in
+                #expect(((json(response.body)["totals"] as? [String: Double])?["global_day"] ?? 0) > afterPlain)
+            }
+        }
+    }
+
     @Test("streamed chunks reach the client as they are produced, not all at the end")
     func passThrough() async throws {
         // A slow fake upstream: four events 300 ms apart. The first must arrive long before the last is sent.

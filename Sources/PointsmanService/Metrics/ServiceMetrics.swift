@@ -102,6 +102,19 @@ public final class ServiceMetrics: Sendable {
                              labels: [("outcome", outcome)]).increment()
     }
 
+    /// Adds an answer's cost and tokens, by client key (the ledger's key id, bounded by the configured keys) and model.
+    func spend(key: String, model: String, cost: Double, tokens: Int) {
+        registry.makeCounter(descriptor: Self.name("spend", "total", "Spend from answered requests, in the catalog's price unit, by key id and model"),
+                             labels: [("key", key), ("model", model)]).increment(by: cost)
+        registry.makeCounter(descriptor: Self.name("tokens", "total", "Prompt plus completion tokens of answered requests, by key id and model"),
+                             labels: [("key", key), ("model", model)]).increment(by: Int64(tokens))
+    }
+
+    /// Counts a request refused at a hard budget limit.
+    func budgetRefusal() {
+        registry.makeCounter(descriptor: Self.name("budget_refusals", "total", "Requests refused at a hard budget limit")).increment()
+    }
+
     func upstreamFailure(model: String) {
         registry.makeCounter(descriptor: upstreamFailuresName, labels: [("model", model)]).increment()
     }

@@ -24,6 +24,14 @@ struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
         return try await next(request, context)
     }
 
+    /// The bearer key a request presents (checked by the middleware when keys are configured), or nil.
+    static func presentedKey(_ request: Request) -> String? {
+        guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+            return nil
+        }
+        return header.dropFirst(7).trimmingCharacters(in: .whitespaces)
+    }
+
     /// Compares without an early exit, so timing does not reveal how much of a key matched.
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         var difference = UInt8(a.count == b.count ? 0 : 1)

@@ -184,10 +184,15 @@ public struct ChatCompletionRequest: Sendable, Equatable, Encodable {
                             tools: nonEmptyArray("tools") || nonEmptyArray("functions"), vision: hasImages, json: json)
     }
 
-    /// The body to send upstream for `upstreamModel`: every field as it came, the model replaced.
-    public func upstreamBody(model upstreamModel: String) throws -> Data {
+    /// The body to send upstream for `upstreamModel`: every field as it came, the model replaced. With
+    /// `includeUsage`, a stream asks the upstream for a final usage chunk (`stream_options.include_usage`) unless the
+    /// client set `stream_options` itself.
+    public func upstreamBody(model upstreamModel: String, includeUsage: Bool = false) throws -> Data {
         var copy = self
         copy.model = upstreamModel
+        if includeUsage, stream, copy.otherFields["stream_options"] == nil {
+            copy.otherFields["stream_options"] = .object(["include_usage": .bool(true)])
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
         return try encoder.encode(copy)

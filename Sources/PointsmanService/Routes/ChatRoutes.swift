@@ -31,8 +31,12 @@ extension ServiceDependencies {
         let chain: FallbackChain
         var decision: RouteDecision?
         let needs = chat.needs(catalog: snapshot.catalog, countTokens: countTokens)
-        let quality = try chat.quality ?? Self.quality(request.headers[.pointsmanQuality]) ?? configuration.quality
+        var quality = try chat.quality ?? Self.quality(request.headers[.pointsmanQuality]) ?? configuration.quality
         var sessionOutcome: SessionStickiness.Outcome?
+        let key = SpendLedgers.keyID(APIKeyMiddleware<BasicRequestContext>.presentedKey(request))
+        // Above a soft limit the request still runs, on the cheapest capable model and without escalation.
+        let softLimit = try await checkBudget(key: key, logger: context.logger)
+        if softLimit != nil { quality = .economy }
         if chat.model == configuration.autoModelName, !chat.hasUserText, chat.hasUserNonTextContent {
             // Only images (or other non-text parts) to go on: nothing to route by, so the catalog's default model
             // answers, or the nearest model that can read images when it cannot.
@@ -62,7 +66,9 @@ extension ServiceDependencies {
             let deadline = configuration.requestDeadline
             return try await withThrowingTaskGroup(of: Response?.self) { group in
                 let logger = context.logger, decided = decision, outcome = sessionOutcome
-                group.addTask { try await chain.run { entry, _ in try await forward(chat, to: entry, decision: decided, logger: logger) } }
+                group.addTask {
+                    try await chain.run { entry, _ in try await forward(chat, to: entry, decision: decided, key: key, logger: logger) }
+                }
                 group.addTask {
                     try await Task.sleep(for: deadline)
                     return nil
@@ -72,6 +78,7 @@ extension ServiceDependencies {
                     throw OpenAIError(.gatewayTimeout, "no upstream model started answering within \(deadline)", code: "upstream_timeout")
                 }
                 if let outcome { response.headers[.pointsmanSessionOutcome] = outcome.rawValue }
+                if let softLimit { response.headers[.pointsmanBudget] = "soft limit: \(softLimit)" }
                 return response
             }
         } catch let failure as AllModelsFailedError {
@@ -164,8 +171,9 @@ extension ServiceDependencies {
 
     /// One upstream attempt. Failures before the first byte throw (the chain tries the next model); a client error
     /// from upstream is the answer, passed on as it is.
-    func forward(_ chat: ChatCompletionRequest, to entry: ModelEntry, decision: RouteDecision?, logger: Logger) async throws -> Response {
-        let body = ByteBuffer(bytes: try chat.upstreamBody(model: entry.upstreamID))
+    func forward(_ chat: ChatCompletionRequest, to entry: ModelEntry, decision: RouteDecision?, key: String,
+                 logger: Logger) async throws -> Response {
+        let body = ByteBuffer(bytes: try chat.upstreamBody(model: entry.upstreamID, includeUsage: ledger != nil))
         let start = ContinuousClock.now
         let answer: ForwardedResponse
         do { answer = try await upstream.forwardChatCompletion(body, baseURL: entry.baseURL, timeouts: UpstreamTimeouts(entry)) } catch {
@@ -182,13 +190,26 @@ extension ServiceDependencies {
             headers[.contentType] = response.headers.first(name: "Content-Type") ?? (chat.stream ? "text/event-stream" : "application/json")
             guard chat.stream else {
                 let bytes = try await response.body.collect(upTo: 64 << 20)
+                await recordSpend(key: key, model: entry, usage: usage(ofAnswer: bytes, request: chat), logger: logger)
                 return Response(status: .ok, headers: headers, body: .init(byteBuffer: bytes))
             }
             headers[.cacheControl] = "no-cache"
             return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+                var reader = StreamUsageReader()
+                // Spend is recorded however the stream ends: from the upstream's usage chunk, else counted here.
+                func record() async {
+                    let usage = reader.usage.map { UsageCount(promptTokens: $0.prompt, completionTokens: $0.completion, reported: true) }
+                        ?? counted(chat, answer: reader.text)
+                    await recordSpend(key: key, model: entry, usage: usage, logger: logger)
+                }
                 do {
-                    for try await chunk in response.body { try await writer.write(chunk) }
+                    for try await chunk in response.body {
+                        reader.read(chunk)
+                        try await writer.write(chunk)
+                    }
+                    await record()
                 } catch {
+                    await record()
                     // After the first byte there is no fallback: end the stream with an error event.
                     logger.warning("upstream stream broke", metadata: ["model": "\(entry.alias)", "error": "\(error)"])
                     let event = #"data: {"error":{"message":"upstream stream interrupted","type":"server_error","code":"upstream_interrupted"}}"# + "\n\n"

@@ -1,0 +1,120 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import PointsmanCore
+
+extension HTTPField.Name {
+    static let pointsmanBudget = Self("x-pointsman-budget")!
+}
+
+/// Token counts read from an upstream answer (the `usage` object), or counted when it sent none.
+struct UsageCount: Sendable, Equatable {
+    var promptTokens: Int
+    var completionTokens: Int
+    /// Whether the counts came from the upstream (else they were counted here).
+    var reported: Bool
+}
+
+/// Reads `usage` and the streamed text out of a chat-completions SSE stream, chunk by chunk, without holding it.
+struct StreamUsageReader: Sendable {
+    private var pending = ""
+    private(set) var usage: (prompt: Int, completion: Int)?
+    /// The streamed answer's text, up to 1 MiB (for counting tokens when the upstream reports none).
+    private(set) var text = ""
+
+    mutating func read(_ chunk: ByteBuffer) {
+        pending += String(buffer: chunk)
+        while let newline = pending.firstIndex(of: "\n") {
+            let line = pending[..<newline].trimmingCharacters(in: .whitespaces)
+            pending = String(pending[pending.index(after: newline)...])
+            guard line.hasPrefix("data:") else { continue }
+            let payload = line.dropFirst(5).trimmingCharacters(in: .whitespaces)
+            guard payload != "[DONE]", let data = payload.data(using: .utf8),
+                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { continue }
+            if let found = ChatUsage.counts(in: object) { usage = found }
+            if let choices = object["choices"] as? [[String: Any]], let delta = choices.first?["delta"] as? [String: Any],
+               let content = delta["content"] as? String, text.utf8.count < 1 << 20 {
+                text += content
+            }
+        }
+    }
+}
+
+enum ChatUsage {
+    /// `usage.prompt_tokens` and `usage.completion_tokens` of a chat-completions object, if both are there.
+    static func counts(in object: [String: Any]) -> (prompt: Int, completion: Int)? {
+        guard let usage = object["usage"] as? [String: Any], let prompt = usage["prompt_tokens"] as? Int,
+              let completion = usage["completion_tokens"] as? Int else { return nil }
+        return (prompt, completion)
+    }
+}
+
+extension ServiceDependencies {
+    /// Where the caller stands against the budget: throws 429 at a hard limit; returns the soft-limit reason, if any.
+    func checkBudget(key: String, logger: Logger) async throws -> String? {
+        guard let ledger, let budget = configuration.budget else { return nil }
+        let totals: SpendTotals
+        do { totals = try await ledger.totals(key: key, at: Date()) } catch {
+            // A ledger that cannot answer does not stop requests; the failure is logged.
+            logger.error("spend ledger unavailable; budget not checked", metadata: ["error": "\(error)"])
+            return nil
+        }
+        switch budget.state(of: totals) {
+        case .within: return nil
+        case .soft(let why): return why
+        case .hard(let why):
+            metrics.budgetRefusal()
+            throw OpenAIError(.tooManyRequests, "budget exceeded: \(why); try again in the next period",
+                              type: "insufficient_quota", code: "budget_exceeded")
+        }
+    }
+
+    /// Records what an answer cost: the upstream's token counts times the model's prices, or counted tokens when the
+    /// upstream reported none. A ledger failure is logged; the answer is not affected.
+    func recordSpend(key: String, model: ModelEntry, usage: UsageCount, logger: Logger) async {
+        let cost = model.cost(promptTokens: usage.promptTokens, completionTokens: usage.completionTokens)
+        metrics.spend(key: key, model: model.alias, cost: cost, tokens: usage.promptTokens + usage.completionTokens)
+        guard let ledger else { return }
+        do { try await ledger.record(key: key, model: model.alias, cost: cost, at: Date()) } catch {
+            logger.error("spend not recorded", metadata: ["error": "\(error)", "model": "\(model.alias)", "cost": "\(cost)"])
+        }
+    }
+
+    /// Token counts of a non-streamed answer.
+    func usage(ofAnswer bytes: ByteBuffer, request chat: ChatCompletionRequest) -> UsageCount {
+        let object = (try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView))) as? [String: Any] ?? [:]
+        if let counts = ChatUsage.counts(in: object) {
+            return UsageCount(promptTokens: counts.prompt, completionTokens: counts.completion, reported: true)
+        }
+        let text = ((object["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any])?["content"] as? String ?? ""
+        return counted(chat, answer: text)
+    }
+
+    /// Tokens counted here: the messages (4 each for role and separators) and the answer's text.
+    func counted(_ chat: ChatCompletionRequest, answer: String) -> UsageCount {
+        UsageCount(promptTokens: chat.messages.reduce(0) { $0 + 4 + countTokens($1.text) },
+                   completionTokens: answer.isEmpty ? 0 : countTokens(answer), reported: false)
+    }
+
+    /// `GET /v1/spend`: the caller's and the service's spend this UTC day and month, spend per model this month, and
+    /// the limits in force.
+    func spend(_ request: Request) async throws -> Response {
+        guard let ledger else { throw OpenAIError(.notFound, "spend is not recorded by this service", code: "not_found") }
+        let key = SpendLedgers.keyID(APIKeyMiddleware<BasicRequestContext>.presentedKey(request))
+        let now = Date()
+        struct Report: Encodable {
+            var key: String
+            var periods: [String: String]
+            var totals: SpendTotals
+            var models: [String: Double]?
+            var budget: BudgetPolicy?
+        }
+        let periods = SpendLedgers.periods(now)
+        let models = await (ledger as? FileSpendLedger)?.models(at: now)
+        let report = Report(key: key, periods: ["day": periods.day, "month": periods.month],
+                            totals: try await ledger.totals(key: key, at: now), models: models, budget: configuration.budget)
+        return jsonResponse(encoding: report, status: .ok)
+    }
+}
