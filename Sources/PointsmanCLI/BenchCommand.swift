@@ -388,6 +388,19 @@ struct PoliciesBench: AsyncParsableCommand {
             sessions.record("s\(key)", entry)
             sink &+= kept.reasons.count
         }
+        // The budget check: the ledger's totals (an actor call) and the policy's verdict, with 1,000 keys on record.
+        let ledger = try FileSpendLedger(path: nil)
+        for i in 0..<1000 { try await ledger.record(key: "key-\(i)", model: "phi-4-mini", cost: 0.001, at: Date()) }
+        let budget = BudgetPolicy(perKeyDaily: BudgetLimit(soft: 1, hard: 2), globalMonthly: BudgetLimit(soft: 50, hard: 100))
+        var budgetTimes: [Double] = []
+        for _ in 0..<rounds {
+            let start = clock.now
+            for i in 0..<1000 {
+                if case .hard = budget.state(of: await ledger.totals(key: "key-\(i)", at: Date())) { sink &+= 1 }
+            }
+            budgetTimes.append(Stats.milliseconds(clock.now - start))
+        }
+        let budgetCheck = Stats.median(budgetTimes)
         print("| per decision (release build, median of \(rounds) rounds of 1,000) | µs |")
         print("|---|---:|")
         print(String(format: "| context check of a 3-message conversation that fits every window (not tokenised) | %.2f |", tokens))
@@ -396,8 +409,9 @@ struct PoliciesBench: AsyncParsableCommand {
         print(String(format: "| selection without needs (the workshop's rule) | %.2f |", plain))
         print(String(format: "| selection with tools, context and economy quality | %.2f |", filtered))
         print(String(format: "| session lookup, stickiness rule and update (10,000 sessions) | %.2f |", session))
-        print(String(format: "| added by the policies (context check + filtered selection − plain selection + session) | %.2f |",
-                     tokens + filtered - plain + session))
+        print(String(format: "| budget check: ledger totals and the limits' verdict (1,000 keys on record) | %.2f |", budgetCheck))
+        print(String(format: "| added by the policies (context check + filtered selection − plain selection + session + budget) | %.2f |",
+                     tokens + filtered - plain + session + budgetCheck))
         if sink == 42 { print("") }  // keeps the measured work from being optimised away
     }
 }
