@@ -131,6 +131,45 @@ struct ServiceLiveTests {
         }
     }
 
+    @Test("the anthropic Python package talks to the service through /v1/messages: plain, streamed, and an error")
+    func anthropicPackage() async throws {
+        let url = try Peers.llama()
+        let python = try Peers.openAIPython()
+        let config = testConfiguration(upstream: url, catalog: try livePeerCatalog(url, in: TestPaths.temporaryDirectory("live-anthropic")))
+        try await makeApp(config).test(.live) { client in
+            let port = try #require(client.port)
+            let script = """
+            import json, anthropic
+            c = anthropic.Anthropic(base_url="http://127.0.0.1:\(port)", api_key="unused", max_retries=0)
+            m = c.messages.create(model="auto", max_tokens=12, system="Answer briefly.",
+                                  messages=[{"role": "user", "content": "Give me some advice for my weekend plans"}])
+            texts, kinds = [], []
+            with c.messages.stream(model="auto", max_tokens=12, messages=[{"role": "user", "content": "Count to five"}]) as s:
+                for event in s:
+                    kinds.append(event.type)
+                final = s.get_final_message()
+            try:
+                c.messages.create(model="no-such-model", max_tokens=5, messages=[{"role": "user", "content": "hi"}])
+                error = None
+            except anthropic.NotFoundError as e:
+                error = e.body["error"]["type"]
+            print(json.dumps({"type": m.type, "text": m.content[0].text if m.content else "", "stop": m.stop_reason,
+                              "out": m.usage.output_tokens, "kinds": sorted(set(kinds)),
+                              "final": "".join(b.text for b in final.content if b.type == "text"), "error": error}))
+            """
+            let run = try runProcess(python, ["-c", script])
+            #expect(run.status == 0, "\(run.stderr)")
+            let result = (try? JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]) ?? [:]
+            #expect(result["type"] as? String == "message")
+            #expect(!((result["text"] as? String) ?? "").isEmpty)
+            #expect(["end_turn", "max_tokens"].contains(result["stop"] as? String ?? ""))
+            #expect((result["out"] as? Int ?? 0) > 0)
+            #expect(Set(result["kinds"] as? [String] ?? []).isSuperset(of: ["message_start", "content_block_start", "content_block_delta", "message_stop"]))
+            #expect(!((result["final"] as? String) ?? "").isEmpty)
+            #expect(result["error"] as? String == "not_found_error")
+        }
+    }
+
     @Test("the openai Python package talks to the service: chat, streaming, embeddings")
     func openAIPackage() async throws {
         let url = try Peers.llama()

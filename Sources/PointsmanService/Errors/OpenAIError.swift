@@ -23,6 +23,13 @@ public struct OpenAIError: HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
+        // Anthropic clients read errors in Anthropic's shape.
+        if request.uri.path == "/v1/messages" {
+            var headers = extraHeaders
+            headers[.contentType] = "application/json"
+            let body = AnthropicTranslation.jsonText(.object(AnthropicTranslation.errorBody(status: Int(status.code), message: message)))
+            return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
         var error: [String: Any] = ["message": message, "type": type]
         error["code"] = code ?? NSNull()
         error["param"] = param ?? NSNull()

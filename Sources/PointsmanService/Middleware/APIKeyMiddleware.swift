@@ -1,8 +1,10 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 
-/// Requires `Authorization: Bearer <key>` (the scheme in any case) with one of the configured keys on every route
-/// except the health probes. Keys are compared in constant time.
+/// Requires one of the configured keys on every route except the health probes, as `Authorization: Bearer <key>`
+/// (the scheme in any case, what OpenAI clients send) or `x-api-key: <key>` (what Anthropic clients send). Keys are
+/// compared in constant time.
 struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
     let keys: [[UInt8]]
     let open: Set<String> = ["/healthz", "/readyz"]
@@ -13,23 +15,26 @@ struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if keys.isEmpty || open.contains(request.uri.path) { return try await next(request, context) }
-        guard let header = request.headers[.authorization], header.count > 7,
-              header.prefix(7).lowercased() == "bearer " else {
-            throw OpenAIError(.unauthorized, "missing API key: send Authorization: Bearer <key>", code: "missing_api_key")
+        guard let key = Self.presentedKey(request) else {
+            throw OpenAIError(.unauthorized, "missing API key: send Authorization: Bearer <key> or x-api-key: <key>", code: "missing_api_key")
         }
-        let presented = Array(header.dropFirst(7).trimmingCharacters(in: .whitespaces).utf8)
+        let presented = Array(key.utf8)
         var matched = false
         for key in keys where Self.constantTimeEqual(key, presented) { matched = true }
         guard matched else { throw OpenAIError(.unauthorized, "invalid API key", code: "invalid_api_key") }
         return try await next(request, context)
     }
 
-    /// The bearer key a request presents (checked by the middleware when keys are configured), or nil.
+    /// The key a request presents, bearer first, then `x-api-key` (checked by the middleware when keys are
+    /// configured), or nil.
     static func presentedKey(_ request: Request) -> String? {
-        guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
-            return nil
+        if let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " {
+            return header.dropFirst(7).trimmingCharacters(in: .whitespaces)
         }
-        return header.dropFirst(7).trimmingCharacters(in: .whitespaces)
+        if let key = request.headers[HTTPField.Name("x-api-key")!]?.trimmingCharacters(in: .whitespaces), !key.isEmpty {
+            return key
+        }
+        return nil
     }
 
     /// Compares without an early exit, so timing does not reveal how much of a key matched.

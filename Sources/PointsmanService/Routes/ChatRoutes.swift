@@ -20,6 +20,14 @@ extension HTTPField.Name {
     static let pointsmanSessionOutcome = Self("x-pointsman-session-outcome")!
 }
 
+/// The wire format a client speaks; answers and stream events go back in it.
+enum ReplyDialect: Sendable {
+    /// OpenAI Chat Completions: the upstream's answer as it is.
+    case openAI
+    /// Anthropic Messages, for a client that asked for `model`.
+    case anthropic(model: String)
+}
+
 extension ServiceDependencies {
     /// `POST /v1/chat/completions`: `auto` is routed (with the catalog's fallbacks), a catalog alias forwarded as
     /// asked. Every field the router does not read goes upstream unchanged.
@@ -27,6 +35,23 @@ extension ServiceDependencies {
         let fields = try await request.jsonFields(limit: configuration.maxBodyBytes)
         let chat: ChatCompletionRequest
         do { chat = try ChatCompletionRequest(json: fields) } catch { throw OpenAIError(error) }
+        return try await serveChat(chat, request: request, context: context, dialect: .openAI)
+    }
+
+    /// `POST /v1/messages` (Anthropic Messages): translated to a chat request, routed and forwarded exactly like
+    /// `/v1/chat/completions`, and the answer (or its stream) translated back. Errors take Anthropic's shape.
+    func messages(_ request: Request, context: some RequestContext) async throws -> Response {
+        let fields = try await request.jsonFields(limit: configuration.maxBodyBytes)
+        let chat: ChatCompletionRequest
+        do { chat = try ChatCompletionRequest(json: AnthropicTranslation.chatRequest(fromMessages: fields)) } catch {
+            throw OpenAIError(error)
+        }
+        return try await serveChat(chat, request: request, context: context, dialect: .anthropic(model: chat.model))
+    }
+
+    /// Routes and forwards one chat request; the answer goes back in `dialect`.
+    func serveChat(_ chat: ChatCompletionRequest, request: Request, context: some RequestContext,
+                   dialect: ReplyDialect) async throws -> Response {
         let snapshot = await state.current()
         let chain: FallbackChain
         var decision: RouteDecision?
@@ -67,7 +92,9 @@ extension ServiceDependencies {
             return try await withThrowingTaskGroup(of: Response?.self) { group in
                 let logger = context.logger, decided = decision, outcome = sessionOutcome
                 group.addTask {
-                    try await chain.run { entry, _ in try await forward(chat, to: entry, decision: decided, key: key, logger: logger) }
+                    try await chain.run { entry, _ in
+                        try await forward(chat, to: entry, decision: decided, key: key, dialect: dialect, logger: logger)
+                    }
                 }
                 group.addTask {
                     try await Task.sleep(for: deadline)
@@ -172,7 +199,7 @@ extension ServiceDependencies {
     /// One upstream attempt. Failures before the first byte throw (the chain tries the next model); a client error
     /// from upstream is the answer, passed on as it is.
     func forward(_ chat: ChatCompletionRequest, to entry: ModelEntry, decision: RouteDecision?, key: String,
-                 logger: Logger) async throws -> Response {
+                 dialect: ReplyDialect = .openAI, logger: Logger) async throws -> Response {
         let body = ByteBuffer(bytes: try chat.upstreamBody(model: entry.upstreamID, includeUsage: ledger != nil))
         let start = ContinuousClock.now
         let answer: ForwardedResponse
@@ -184,18 +211,46 @@ extension ServiceDependencies {
         switch answer {
         case .rejected(let status, let contentType, let bytes):
             headers[.contentType] = contentType ?? "application/json"
-            return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: bytes))
+            guard case .anthropic = dialect else {
+                return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: bytes))
+            }
+            // The upstream's own error message, in Anthropic's shape.
+            let object = (try? JSONDecoder().decode(JSONValue.self, from: Data(bytes.readableBytesView)))
+            var message = "the upstream model answered HTTP \(status)"
+            if case .object(let top)? = object, case .object(let error)? = top["error"], case .string(let text)? = error["message"] {
+                message = text
+            }
+            headers[.contentType] = "application/json"
+            return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string:
+                AnthropicTranslation.jsonText(.object(AnthropicTranslation.errorBody(status: status, message: message))))))
         case .accepted(let response):
             metrics.upstreamSeconds.recordNanoseconds(EmbeddingBatcher.nanoseconds(ContinuousClock.now - start))
             headers[.contentType] = response.headers.first(name: "Content-Type") ?? (chat.stream ? "text/event-stream" : "application/json")
             guard chat.stream else {
                 let bytes = try await response.body.collect(upTo: 64 << 20)
                 await recordSpend(key: key, model: entry, usage: usage(ofAnswer: bytes, request: chat), logger: logger)
-                return Response(status: .ok, headers: headers, body: .init(byteBuffer: bytes))
+                guard case .anthropic(let model) = dialect else {
+                    return Response(status: .ok, headers: headers, body: .init(byteBuffer: bytes))
+                }
+                let object: [String: JSONValue]
+                do {
+                    guard case .object(let fields) = try JSONDecoder().decode(JSONValue.self, from: Data(bytes.readableBytesView)) else {
+                        throw OpenAIClientError.malformedResponse(url: entry.alias, reason: "not a JSON object")
+                    }
+                    object = fields
+                } catch {
+                    throw OpenAIClientError.malformedResponse(url: entry.alias, reason: "the answer is not a chat completion")
+                }
+                headers[.contentType] = "application/json"
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string:
+                    AnthropicTranslation.jsonText(.object(AnthropicTranslation.message(fromChat: object, model: model))))))
             }
+            if case .anthropic = dialect { headers[.contentType] = "text/event-stream" }
             headers[.cacheControl] = "no-cache"
             return Response(status: .ok, headers: headers, body: ResponseBody { writer in
                 var reader = StreamUsageReader()
+                var translator: AnthropicStreamTranslator?
+                if case .anthropic(let model) = dialect { translator = AnthropicStreamTranslator(model: model) }
                 // Spend is recorded however the stream ends: from the upstream's usage chunk, else counted here.
                 func record() async {
                     let usage = reader.usage.map { UsageCount(promptTokens: $0.prompt, completionTokens: $0.completion, reported: true) }
@@ -204,15 +259,23 @@ extension ServiceDependencies {
                 }
                 do {
                     for try await chunk in response.body {
-                        reader.read(chunk)
-                        try await writer.write(chunk)
+                        let payloads = reader.read(chunk, payloads: translator != nil)
+                        guard translator != nil else {
+                            try await writer.write(chunk)
+                            continue
+                        }
+                        var events = ""
+                        for payload in payloads { events += translator?.events(for: payload) ?? "" }
+                        if !events.isEmpty { try await writer.write(ByteBuffer(string: events)) }
                     }
+                    if var translator { try await writer.write(ByteBuffer(string: translator.finishEvents())) }
                     await record()
                 } catch {
                     await record()
                     // After the first byte there is no fallback: end the stream with an error event.
                     logger.warning("upstream stream broke", metadata: ["model": "\(entry.alias)", "error": "\(error)"])
-                    let event = #"data: {"error":{"message":"upstream stream interrupted","type":"server_error","code":"upstream_interrupted"}}"# + "\n\n"
+                    let event = translator != nil ? AnthropicStreamTranslator.errorEvent("upstream stream interrupted")
+                        : #"data: {"error":{"message":"upstream stream interrupted","type":"server_error","code":"upstream_interrupted"}}"# + "\n\n"
                     try await writer.write(ByteBuffer(string: event))
                 }
                 try await writer.finish(nil)

@@ -24,7 +24,10 @@ struct StreamUsageReader: Sendable {
     /// The streamed answer's text, up to 1 MiB (for counting tokens when the upstream reports none).
     private(set) var text = ""
 
-    mutating func read(_ chunk: ByteBuffer) {
+    /// Reads a chunk; with `payloads`, returns the JSON objects of the `data:` lines it completed, in order.
+    @discardableResult
+    mutating func read(_ chunk: ByteBuffer, payloads wanted: Bool = false) -> [[String: JSONValue]] {
+        var payloads: [[String: JSONValue]] = []
         pending += String(buffer: chunk)
         while let newline = pending.firstIndex(of: "\n") {
             let line = pending[..<newline].trimmingCharacters(in: .whitespaces)
@@ -33,12 +36,14 @@ struct StreamUsageReader: Sendable {
             let payload = line.dropFirst(5).trimmingCharacters(in: .whitespaces)
             guard payload != "[DONE]", let data = payload.data(using: .utf8),
                   let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { continue }
+            if wanted, case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: data) { payloads.append(fields) }
             if let found = ChatUsage.counts(in: object) { usage = found }
             if let choices = object["choices"] as? [[String: Any]], let delta = choices.first?["delta"] as? [String: Any],
                let content = delta["content"] as? String, text.utf8.count < 1 << 20 {
                 text += content
             }
         }
+        return payloads
     }
 }
 

@@ -207,7 +207,9 @@ public enum AnthropicTranslation {
     /// An error in Anthropic's shape for an HTTP status.
     public static func errorBody(status: Int, message: String) -> [String: JSONValue] {
         let type = switch status {
-        case 400, 404, 405, 413, 422: "invalid_request_error"
+        case 404: "not_found_error"
+        case 413: "request_too_large"
+        case 400, 405, 408, 422: "invalid_request_error"
         case 401: "authentication_error"
         case 403: "permission_error"
         case 429: "rate_limit_error"
