@@ -78,10 +78,11 @@ public func buildRouter(_ d: ServiceDependencies) -> Hummingbird.Router<BasicReq
     router.post("/v1/embeddings") { request, _ in try await d.embeddings(request) }
     router.post("/v1/chat/completions") { request, context in try await d.chatCompletions(request, context: context) }
     router.post("/v1/messages") { request, context in try await d.messages(request, context: context) }
+    router.post("/v1/responses") { request, context in try await d.responses(request, context: context) }
     router.post("/admin/reload") { _, _ in await d.reload() }
     router.get("/v1/spend") { request, _ in try await d.spend(request) }
     // A known path asked with the wrong method is a 405 that names the allowed one, not a 404.
-    for (path, allowed) in [("/v1/route", "POST"), ("/v1/embeddings", "POST"), ("/v1/chat/completions", "POST"), ("/v1/messages", "POST"),
+    for (path, allowed) in [("/v1/route", "POST"), ("/v1/embeddings", "POST"), ("/v1/chat/completions", "POST"), ("/v1/messages", "POST"), ("/v1/responses", "POST"),
                             ("/admin/reload", "POST"), ("/v1/models", "GET"), ("/v1/spend", "GET"), ("/healthz", "GET"), ("/readyz", "GET"),
                             ("/metrics", "GET")] {
         let methods: [HTTPRequest.Method] = allowed == "POST" ? [.get, .put, .delete, .patch] : [.post, .put, .delete, .patch]

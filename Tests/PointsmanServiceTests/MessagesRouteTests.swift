@@ -50,6 +50,52 @@ struct MessagesRouteTests {
         #expect(sent["max_tokens"] as? Int == 64 && sent["model"] as? String == "qwen2.5-1.5b")
     }
 
+    @Test("a tool round trip: the upstream's tool call comes back as a tool_use block; the result goes up as a tool message")
+    func toolRoundTrip() async throws {
+        let call = #"{"choices":[{"finish_reason":"tool_calls","message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_5","type":"function","function":{"name":"weather","arguments":"{\"city\":\"Oslo\"}"}}]}}],"usage":{"prompt_tokens":20,"completion_tokens":9}}"#
+        let upstream = RecordingUpstream(replies: ["phi-4-mini": .json(call)])
+        let app = Application(router: buildRouter(try await fakeDependencies(upstream)))
+        try await app.test(.router) { client in
+            let tools: [[String: Any]] = [["name": "weather", "input_schema": ["type": "object", "properties": ["city": ["type": "string"]]]]]
+            let first: [[String: Any]] = [["role": "user", "content": "Give me some advice for my weekend plans in Oslo"]]
+            var toolUse: [String: Any] = [:]
+            try await client.execute(uri: "/v1/messages", method: .post, body: try body(["model": "auto", "max_tokens": 50, "tools": tools, "messages": first])) { response in
+                let message = json(response.body)
+                #expect(message["stop_reason"] as? String == "tool_use")
+                toolUse = (message["content"] as? [[String: Any]])?.first ?? [:]
+                #expect(toolUse["type"] as? String == "tool_use" && (toolUse["input"] as? [String: Any])?["city"] as? String == "Oslo")
+            }
+            let second = first + [["role": "assistant", "content": [toolUse]],
+                                  ["role": "user", "content": [["type": "tool_result", "tool_use_id": toolUse["id"] as? String ?? "", "content": "Sunny"]]]]
+            try await client.execute(uri: "/v1/messages", method: .post, body: try body(["model": "auto", "max_tokens": 50, "tools": tools, "messages": second])) {
+                #expect($0.status == .ok)
+            }
+        }
+        let sent = try #require(upstream.received.last?.body["messages"] as? [[String: Any]])
+        #expect(sent.map { $0["role"] as? String } == ["user", "assistant", "tool"])
+        #expect(sent[2]["tool_call_id"] as? String == "call_5" && sent[2]["content"] as? String == "Sunny")
+    }
+
+    @Test("a model asked by name that cannot do what the request needs is a clear error in the client's format")
+    func unsupportedByModel() async throws {
+        let app = Application(router: buildRouter(try await fakeDependencies(RecordingUpstream())))
+        try await app.test(.router) { client in
+            let tools: [[String: Any]] = [["name": "weather", "input_schema": ["type": "object"]]]
+            try await client.execute(uri: "/v1/messages", method: .post, body: try body([
+                "model": "mistral-7b", "max_tokens": 20, "tools": tools, "messages": [["role": "user", "content": "Weather?"]]])) { response in
+                #expect(response.status == .badRequest)
+                let error = json(response.body)["error"] as? [String: Any]
+                #expect(error?["type"] as? String == "invalid_request_error")
+                #expect((error?["message"] as? String)?.contains("model \"mistral-7b\" cannot serve this request: no tool calls") == true)
+            }
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: try body([
+                "model": "mistral-7b", "tools": [["type": "function", "function": ["name": "weather"]]],
+                "messages": [["role": "user", "content": "Weather?"]]])) { response in
+                expectError(response, .badRequest, code: "unsupported_by_model")
+            }
+        }
+    }
+
     @Test("a stream comes back as Anthropic's event sequence, chunk by chunk")
     func stream() async throws {
         let sse = "data: {\"id\":\"s1\",\"choices\":[{\"delta\":{\"content\":\"Bon\"}}]}\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"jour\"},\"finish_reason\":\"stop\"}]}\n\n"

@@ -143,6 +143,9 @@ struct ServiceLiveTests {
             c = anthropic.Anthropic(base_url="http://127.0.0.1:\(port)", api_key="unused", max_retries=0)
             m = c.messages.create(model="auto", max_tokens=12, system="Answer briefly.",
                                   messages=[{"role": "user", "content": "Give me some advice for my weekend plans"}])
+            turns = c.messages.create(model="auto", max_tokens=12, system=[{"type": "text", "text": "Be brief."}], messages=[
+                {"role": "user", "content": "My name is Ada."}, {"role": "assistant", "content": "Nice to meet you, Ada."},
+                {"role": "user", "content": [{"type": "text", "text": "What is my name?"}]}])
             texts, kinds = [], []
             with c.messages.stream(model="auto", max_tokens=12, messages=[{"role": "user", "content": "Count to five"}]) as s:
                 for event in s:
@@ -155,7 +158,8 @@ struct ServiceLiveTests {
                 error = e.body["error"]["type"]
             print(json.dumps({"type": m.type, "text": m.content[0].text if m.content else "", "stop": m.stop_reason,
                               "out": m.usage.output_tokens, "kinds": sorted(set(kinds)),
-                              "final": "".join(b.text for b in final.content if b.type == "text"), "error": error}))
+                              "final": "".join(b.text for b in final.content if b.type == "text"), "error": error,
+                              "turns": turns.content[0].text if turns.content else ""}))
             """
             let run = try runProcess(python, ["-c", script])
             #expect(run.status == 0, "\(run.stderr)")
@@ -167,6 +171,48 @@ struct ServiceLiveTests {
             #expect(Set(result["kinds"] as? [String] ?? []).isSuperset(of: ["message_start", "content_block_start", "content_block_delta", "message_stop"]))
             #expect(!((result["final"] as? String) ?? "").isEmpty)
             #expect(result["error"] as? String == "not_found_error")
+            #expect(!((result["turns"] as? String) ?? "").isEmpty)
+        }
+    }
+
+    @Test("the openai Python package's Responses calls work through /v1/responses: plain, streamed, multi-turn with instructions")
+    func responsesPackage() async throws {
+        let url = try Peers.llama()
+        let python = try Peers.openAIPython()
+        let config = testConfiguration(upstream: url, catalog: try livePeerCatalog(url, in: TestPaths.temporaryDirectory("live-responses")))
+        try await makeApp(config).test(.live) { client in
+            let port = try #require(client.port)
+            let script = """
+            import json, openai
+            c = openai.OpenAI(base_url="http://127.0.0.1:\(port)/v1", api_key="unused", max_retries=0)
+            r = c.responses.create(model="auto", input="Give me some advice for my weekend plans", max_output_tokens=16)
+            turns = c.responses.create(model="auto", instructions="Answer in one short sentence.", max_output_tokens=16, input=[
+                {"role": "user", "content": "My name is Ada."},
+                {"role": "assistant", "content": "Nice to meet you, Ada."},
+                {"role": "user", "content": "What is my name?"}])
+            kinds, deltas = [], []
+            for event in c.responses.create(model="auto", input="Count to five", max_output_tokens=16, stream=True):
+                kinds.append(event.type)
+                if event.type == "response.output_text.delta":
+                    deltas.append(event.delta)
+            try:
+                c.responses.create(model="auto", input="hi", previous_response_id="resp_x")
+                error = None
+            except openai.BadRequestError as e:
+                error = e.body["code"] if isinstance(e.body, dict) else str(e)
+            print(json.dumps({"object": r.object, "text": r.output_text, "tokens": r.usage.output_tokens,
+                              "turns": turns.output_text, "kinds": kinds, "streamed": "".join(deltas), "error": error}))
+            """
+            let run = try runProcess(python, ["-c", script])
+            #expect(run.status == 0, "\(run.stderr)")
+            let result = (try? JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]) ?? [:]
+            #expect(result["object"] as? String == "response")
+            #expect(!((result["text"] as? String) ?? "").isEmpty && (result["tokens"] as? Int ?? 0) > 0)
+            #expect(!((result["turns"] as? String) ?? "").isEmpty)
+            let kinds = result["kinds"] as? [String] ?? []
+            #expect(kinds.first == "response.created" && kinds.last == "response.completed" || kinds.last == "response.incomplete")
+            #expect(!((result["streamed"] as? String) ?? "").isEmpty)
+            #expect(result["error"] as? String == "unsupported_parameter")
         }
     }
 

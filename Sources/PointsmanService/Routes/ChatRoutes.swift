@@ -26,6 +26,8 @@ enum ReplyDialect: Sendable {
     case openAI
     /// Anthropic Messages, for a client that asked for `model`.
     case anthropic(model: String)
+    /// OpenAI Responses, for a client that asked for `model`; `id` names the response.
+    case responses(model: String, id: String, createdAt: Int)
 }
 
 extension ServiceDependencies {
@@ -47,6 +49,19 @@ extension ServiceDependencies {
             throw OpenAIError(error)
         }
         return try await serveChat(chat, request: request, context: context, dialect: .anthropic(model: chat.model))
+    }
+
+    /// `POST /v1/responses` (OpenAI Responses): translated to a chat request, routed and forwarded exactly like
+    /// `/v1/chat/completions`, and the answer (or its stream) translated back.
+    func responses(_ request: Request, context: some RequestContext) async throws -> Response {
+        let fields = try await request.jsonFields(limit: configuration.maxBodyBytes)
+        let chat: ChatCompletionRequest
+        do { chat = try ChatCompletionRequest(json: ResponsesTranslation.chatRequest(fromResponses: fields)) } catch {
+            throw OpenAIError(error)
+        }
+        let id = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        return try await serveChat(chat, request: request, context: context,
+                                   dialect: .responses(model: chat.model, id: id, createdAt: Int(Date().timeIntervalSince1970)))
     }
 
     /// Routes and forwards one chat request; the answer goes back in `dialect`.
@@ -82,6 +97,12 @@ extension ServiceDependencies {
             }
             chain = FallbackChain(models: able(routed.selected, needs, snapshot.catalog))
         } else if let entry = snapshot.catalog.model(chat.model) {
+            // A model asked by name is used as asked, unless its catalog entry says it cannot do what the request needs.
+            let problems = needs.unmet(by: entry)
+            guard problems.isEmpty else {
+                throw OpenAIError(.badRequest, "model \"\(entry.alias)\" cannot serve this request: \(problems.joined(separator: ", ")); use \"\(configuration.autoModelName)\" to route to a model that can",
+                                  type: "invalid_request_error", code: "unsupported_by_model", param: "model")
+            }
             chain = FallbackChain(models: [entry])
         } else {
             throw OpenAIError(.notFound, "model \"\(chat.model)\" is not in the catalog; use \"\(configuration.autoModelName)\" or one of: \(snapshot.catalog.models.map(\.alias).joined(separator: ", "))",
@@ -229,9 +250,7 @@ extension ServiceDependencies {
             guard chat.stream else {
                 let bytes = try await response.body.collect(upTo: 64 << 20)
                 await recordSpend(key: key, model: entry, usage: usage(ofAnswer: bytes, request: chat), logger: logger)
-                guard case .anthropic(let model) = dialect else {
-                    return Response(status: .ok, headers: headers, body: .init(byteBuffer: bytes))
-                }
+                if case .openAI = dialect { return Response(status: .ok, headers: headers, body: .init(byteBuffer: bytes)) }
                 let object: [String: JSONValue]
                 do {
                     guard case .object(let fields) = try JSONDecoder().decode(JSONValue.self, from: Data(bytes.readableBytesView)) else {
@@ -242,15 +261,24 @@ extension ServiceDependencies {
                     throw OpenAIClientError.malformedResponse(url: entry.alias, reason: "the answer is not a chat completion")
                 }
                 headers[.contentType] = "application/json"
-                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string:
-                    AnthropicTranslation.jsonText(.object(AnthropicTranslation.message(fromChat: object, model: model))))))
+                let translated: [String: JSONValue] = switch dialect {
+                case .openAI: object
+                case .anthropic(let model): AnthropicTranslation.message(fromChat: object, model: model)
+                case .responses(let model, let id, let createdAt):
+                    ResponsesTranslation.response(fromChat: object, model: model, id: id, createdAt: createdAt)
+                }
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: AnthropicTranslation.jsonText(.object(translated)))))
             }
-            if case .anthropic = dialect { headers[.contentType] = "text/event-stream" }
+            let translation: StreamTranslation? = switch dialect {
+            case .openAI: nil
+            case .anthropic(let model): .anthropic(AnthropicStreamTranslator(model: model))
+            case .responses(let model, let id, let createdAt): .responses(ResponsesStreamTranslator(model: model, id: id, createdAt: createdAt))
+            }
+            if translation != nil { headers[.contentType] = "text/event-stream" }
             headers[.cacheControl] = "no-cache"
             return Response(status: .ok, headers: headers, body: ResponseBody { writer in
                 var reader = StreamUsageReader()
-                var translator: AnthropicStreamTranslator?
-                if case .anthropic(let model) = dialect { translator = AnthropicStreamTranslator(model: model) }
+                var translator = translation
                 // Spend is recorded however the stream ends: from the upstream's usage chunk, else counted here.
                 func record() async {
                     let usage = reader.usage.map { UsageCount(promptTokens: $0.prompt, completionTokens: $0.completion, reported: true) }
@@ -274,8 +302,8 @@ extension ServiceDependencies {
                     await record()
                     // After the first byte there is no fallback: end the stream with an error event.
                     logger.warning("upstream stream broke", metadata: ["model": "\(entry.alias)", "error": "\(error)"])
-                    let event = translator != nil ? AnthropicStreamTranslator.errorEvent("upstream stream interrupted")
-                        : #"data: {"error":{"message":"upstream stream interrupted","type":"server_error","code":"upstream_interrupted"}}"# + "\n\n"
+                    let event = translator?.errorEvent("upstream stream interrupted")
+                        ?? #"data: {"error":{"message":"upstream stream interrupted","type":"server_error","code":"upstream_interrupted"}}"# + "\n\n"
                     try await writer.write(ByteBuffer(string: event))
                 }
                 try await writer.finish(nil)

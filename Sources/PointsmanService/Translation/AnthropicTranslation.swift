@@ -138,9 +138,19 @@ public enum AnthropicTranslation {
             if !toolCalls.isEmpty { message["tool_calls"] = .array(toolCalls) }
             out.append(.object(message))
         } else if !parts.isEmpty {
-            out.append(.object(["role": .string("user"), "content": .array(parts)]))
+            out.append(.object(["role": .string("user"), "content": userContent(parts)]))
         }
         return out
+    }
+
+    /// Text-only parts as one string (what every local upstream's chat template reads); a list when images are there.
+    static func userContent(_ parts: [JSONValue]) -> JSONValue {
+        var texts: [String] = []
+        for part in parts {
+            guard case .object(let f) = part, f["type"] == .string("text"), case .string(let text)? = f["text"] else { return .array(parts) }
+            texts.append(text)
+        }
+        return .string(texts.joined(separator: "\n"))
     }
 
     // MARK: Answers
