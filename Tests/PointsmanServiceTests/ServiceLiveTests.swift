@@ -113,6 +113,40 @@ struct ServiceLiveTests {
         try await upstream.stop()
     }
 
+    @Test("in Messages and Responses format, a stream cut mid-way ends with that format's error event; an upstream error before the first byte is that format's error")
+    func cutStreamInOtherFormats() async throws {
+        let upstream = try await FakeOpenAIServer { request in
+            (request.json["max_tokens"] as? Int) == 7 ? .respond(status: 500, body: #"{"error":{"message":"boom"}}"#)
+                : .stream(pieces: [FakeBodies.chunk("partial")], cut: true)
+        }
+        try await makeApp(testConfiguration(upstream: upstream.baseURL)).test(.live) { client in
+            try await client.execute(uri: "/v1/messages", method: .post, body: try body([
+                "model": "auto", "max_tokens": 20, "stream": true, "messages": [["role": "user", "content": "hi"]]])) { response in
+                let text = String(buffer: response.body)
+                #expect(text.contains("event: content_block_delta") && text.contains("partial"))
+                #expect(text.hasSuffix("\n\n") && text.contains("event: error\ndata: {\"error\":{\"message\":\"upstream stream interrupted\""))
+                #expect(!text.contains("message_stop"))
+            }
+            try await client.execute(uri: "/v1/responses", method: .post, body: try body([
+                "model": "auto", "input": "hi", "stream": true])) { response in
+                let text = String(buffer: response.body)
+                #expect(text.contains("event: response.output_text.delta") && text.contains("event: error"))
+                #expect(!text.contains("response.completed"))
+            }
+            // Every model fails before the first byte: a 502 in each format's own shape.
+            try await client.execute(uri: "/v1/messages", method: .post, body: try body([
+                "model": "auto", "max_tokens": 7, "messages": [["role": "user", "content": "hi"]]])) { response in
+                #expect(response.status == .badGateway && json(response.body)["type"] as? String == "error")
+                #expect((json(response.body)["error"] as? [String: Any])?["type"] as? String == "api_error")
+            }
+            try await client.execute(uri: "/v1/responses", method: .post, body: try body([
+                "model": "auto", "input": "hi", "max_output_tokens": 7])) { response in
+                expectError(response, .badGateway, code: "upstream_unavailable")
+            }
+        }
+        try await upstream.stop()
+    }
+
     @Test("a reload during a stream of requests loses none of them")
     func reloadUnderLoad() async throws {
         try await makeApp(testConfiguration()).test(.live) { client in
