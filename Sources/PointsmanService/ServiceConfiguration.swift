@@ -47,15 +47,16 @@ public struct ServiceConfiguration: Sendable {
     public var abDetector: DetectorKind = .regex
     /// JSON Lines file for A/B decision records.
     public var tracePath: String?
-    /// Micro-batching of embedding work: most texts per encoder call, most tokens per call beyond one text per
-    /// waiting request, longest wait for company when the encoder is idle (0: start at once; requests still batch up
-    /// while a batch computes), most texts queued.
+    /// Micro-batching of embedding work: most texts per encoder call, most tokens per call (its first text always
+    /// fits; see `EmbeddingCallPlanner`), longest wait for company when the encoder is idle (0: start at once; requests
+    /// still batch up while a batch computes), most texts queued.
     public var batchMaxTexts: Int = 8
     public var batchMaxTokens: Int = 128
     public var batchMaxWait: Duration = .zero
     public var queueLimit: Int = 1024
     /// Routing vectors kept in memory, keyed by (embedder fingerprint, text), so repeated prompts and earlier turns of
-    /// a conversation are not embedded again (0: no cache). About 1.6 KB each for all-MiniLM-L6-v2.
+    /// a conversation are not embedded again (0: no cache). About 1.7 KB each for all-MiniLM-L6-v2 (the vector and a
+    /// sha256 of the text).
     public var embeddingCacheEntries: Int = 10_000
     /// Longest wait for an answer to start across a model and all its fallbacks (above: 504).
     public var requestDeadline: Duration = .seconds(300)

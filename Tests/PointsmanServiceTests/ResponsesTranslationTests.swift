@@ -47,7 +47,8 @@ struct ResponsesTranslationTests {
         (#"{"model": "auto"}"#, "input"),
         (#"{"model": "auto", "input": []}"#, "input"),
         (#"{"model": "auto", "input": "hi", "previous_response_id": "resp_1"}"#, "previous_response_id"),
-        (#"{"model": "auto", "input": [{"type": "reasoning"}]}"#, "input[0].type"),
+        (#"{"model": "auto", "input": [{"type": "image_generation_call"}]}"#, "input[0].type"),
+        (#"{"model": "auto", "input": [{"type": "reasoning", "summary": []}]}"#, "input"),
         (#"{"model": "auto", "input": "hi", "tools": [{"type": "web_search"}]}"#, "tools[0]"),
     ])
     func badRequests(text: String, field: String) throws {
@@ -69,6 +70,27 @@ struct ResponsesTranslationTests {
         #expect(((output[0]["content"] as? [[String: Any]])?.first?["text"] as? String) == "Checking.")
         #expect(output[1]["call_id"] as? String == "call_2")
         #expect((response["usage"] as? [String: Any])?["total_tokens"] as? Int == 8)
+    }
+
+    @Test("interleaved pieces of two function calls come out as two whole items; text.format becomes response_format")
+    func interleavedCalls() throws {
+        var translator = ResponsesStreamTranslator(model: "auto", id: "i", createdAt: 1)
+        var out = ""
+        for chunk in [
+            #"{"choices": [{"delta": {"tool_calls": [{"index": 0, "id": "a", "function": {"name": "f", "arguments": ""}}]}}]}"#,
+            #"{"choices": [{"delta": {"tool_calls": [{"index": 1, "id": "b", "function": {"name": "g", "arguments": "{}"}}]}}]}"#,
+            #"{"choices": [{"delta": {"tool_calls": [{"index": 0, "function": {"arguments": "{\"x\":1}"}}]}, "finish_reason": "tool_calls"}]}"#,
+        ] { out += translator.events(for: try Self.object(chunk)) }
+        out += translator.finishEvents()
+        let completed = try #require(out.split(separator: "\n\n").last.map { String($0.split(separator: "\n")[1].dropFirst(6)) })
+        let response = try #require(try JSONSerialization.jsonObject(with: Data(completed.utf8)) as? [String: Any])
+        let items = (response["response"] as? [String: Any])?["output"] as? [[String: Any]] ?? []
+        #expect(items.map { $0["call_id"] as? String } == ["a", "b"])
+        #expect(items.map { $0["arguments"] as? String } == [#"{"x":1}"#, "{}"])
+        let chat = try Self.plain(ResponsesTranslation.chatRequest(fromResponses: Self.object(
+            #"{"model": "auto", "input": "hi", "tools": [], "text": {"format": {"type": "json_schema", "name": "r", "schema": {"type": "object"}}}}"#)))
+        #expect(((chat["response_format"] as? [String: Any])?["json_schema"] as? [String: Any])?["name"] as? String == "r")
+        #expect(chat["tools"] == nil)
     }
 
     @Test("a chat stream becomes the Responses event stream; a cut stream ends with an error event")

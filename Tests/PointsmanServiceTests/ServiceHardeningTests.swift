@@ -465,6 +465,41 @@ struct ServiceBudgetTests {
         #expect(options?["include_usage"] as? Bool == true)
     }
 
+    @Test("the largest max_tokens a client can send is a clear 400 in chat format, and a clamped ceiling in Messages format")
+    func hugeMaxTokens() async throws {
+        let upstream = RecordingUpstream()
+        let app = Application(router: buildRouter(try await fakeDependencies(upstream)))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: ByteBuffer(string:
+                #"{"model":"auto","max_tokens":9223372036854775807,"messages":[{"role":"user","content":"hi"}]}"#)) { response in
+                expectError(response, .badRequest, code: "no_capable_model")
+            }
+            try await client.execute(uri: "/v1/messages", method: .post, body: ByteBuffer(string:
+                #"{"model":"auto","max_tokens":9223372036854775807,"messages":[{"role":"user","content":"Give me some advice for my weekend plans"}]}"#)) { response in
+                #expect(response.status == .ok)
+            }
+        }
+        // phi-4-mini's window is 16,384 tokens: the ceiling sent upstream fits inside it.
+        let sent = try #require(upstream.received.last?.body["max_tokens"] as? Int)
+        #expect(sent > 16_000 && sent < 16_384)
+    }
+
+    @Test("the stream reader cuts lines on bytes: a character split across chunks, CRLF line ends, a CR at a chunk's end")
+    func streamReader() {
+        let line = Array("data: {\"choices\":[{\"delta\":{\"content\":\"café 中\"}}]}\r\n\r\n".utf8)
+        let usage = Array("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2}}\r".utf8)
+        var reader = StreamUsageReader()
+        // Cut inside "é" (two bytes) and inside "中" (three bytes), and between the CR and LF of a line end.
+        let cutE = line.firstIndex(of: 0xC3)! + 1, cutZ = line.firstIndex(of: 0xE4)! + 2
+        var objects: [[String: JSONValue]] = []
+        for piece in [line[..<cutE], line[cutE..<cutZ], line[cutZ...], usage[...], Array("\n".utf8)[...]] {
+            objects += reader.read(ByteBuffer(bytes: piece), payloads: true).compactMap(\.object)
+        }
+        #expect(reader.text == "café 中")
+        #expect(reader.usage?.prompt == 3 && reader.usage?.completion == 2)
+        #expect(objects.count == 2)
+    }
+
     @Test("concurrent clients overshoot a hard limit by at most one request each", arguments: [(4, 8), (32, 2)])
     func concurrency(clients: Int, each: Int) async throws {
         let upstream = RecordingUpstream(replies: ["phi-4-mini": .json(Self.answer)])

@@ -1,3 +1,5 @@
+import Crypto
+import Foundation
 import PointsmanInterfaces
 import Synchronization
 import VectorMath
@@ -5,9 +7,15 @@ import VectorMath
 /// A bounded in-memory cache of vectors keyed by (embedder fingerprint, text), least recently used out first. Safe
 /// to share between concurrent requests; lookups and inserts take one lock for a few dictionary operations.
 public final class VectorLRU: Sendable {
+    /// The text is kept as its sha256, so an entry's size does not depend on how long the prompt was.
     struct Key: Hashable {
         var fingerprint: String
-        var text: String
+        var text: Data
+
+        init(fingerprint: String, text: String) {
+            self.fingerprint = fingerprint
+            self.text = Data(SHA256.hash(data: Data(text.utf8)))
+        }
     }
 
     /// Most vectors kept.

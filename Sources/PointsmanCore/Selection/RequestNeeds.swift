@@ -18,8 +18,9 @@ public struct RequestNeeds: Sendable, Equatable {
 
     public init(promptTokens: Int? = nil, maxOutputTokens: Int? = nil, tools: Bool = false, vision: Bool = false,
                 json: Bool = false) {
-        self.promptTokens = promptTokens
-        self.maxOutputTokens = maxOutputTokens
+        // Clamped so that sums of counts can never overflow, whatever a client sends.
+        self.promptTokens = promptTokens.map { min(max($0, 0), 1 << 40) }
+        self.maxOutputTokens = maxOutputTokens.map { min(max($0, 0), 1 << 40) }
         self.tools = tools
         self.vision = vision
         self.json = json
@@ -31,7 +32,7 @@ public struct RequestNeeds: Sendable, Equatable {
     public static func promptTokens(_ texts: [String], maxOutputTokens: Int?, catalog: Catalog,
                                     count: (String) -> Int) -> Int? {
         guard let smallest = catalog.models.compactMap(\.contextLength).min() else { return nil }
-        let bound = texts.reduce(0) { $0 + $1.utf8.count + 6 } + (maxOutputTokens ?? 0)
+        let bound = texts.reduce(0) { $0 + $1.utf8.count + 6 } + min(max(maxOutputTokens ?? 0, 0), 1 << 40)
         guard bound > smallest else { return nil }
         return texts.reduce(0) { $0 + 4 + count($1) }
     }

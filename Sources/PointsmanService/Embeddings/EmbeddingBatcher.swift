@@ -16,8 +16,8 @@ public struct EmbeddingRequestTooLarge: Error, Sendable {
 /// Micro-batches concurrent embedding requests. One batch runs at a time; requests that arrive while it computes wait
 /// and go together into the next encoder call, which holds at most `maxTexts` texts and `maxTokens` tokens.
 /// `EmbeddingCallPlanner` chooses them: new requests get a call of their own, alternating with calls for requests
-/// already under way, so a batch of long prompts holds up a short prompt that arrives behind it for at most the call
-/// already running, and a stream of new requests cannot starve the batch either. Texts
+/// already under way, so a batch of long prompts holds up a short prompt that arrives behind it for about two calls
+/// (the one running and at most one more), and a stream of new requests cannot starve the batch either. Texts
 /// are tokenised by the caller's task, not on the actor. When the encoder is idle, the first request waits at most
 /// `maxWait` for company (zero: it starts at once). The queue is bounded: past `queueLimit` waiting texts
 /// new requests are refused. Routing may ask for lead-token pooling (`embedder(leadTokens:)`) while `/v1/embeddings`
@@ -159,9 +159,10 @@ public actor EmbeddingBatcher: LeadTokenEmbedder {
             metrics?.embedSeconds.recordNanoseconds(Self.nanoseconds(ContinuousClock.now - start))
             var row = 0
             for part in parts {
+                // Rows advance for every part, even one whose request was cancelled while the encoder ran.
+                defer { row += part.range.count }
                 guard let index = waiting.firstIndex(where: { $0.id == part.id }) else { continue }
                 waiting[index].vectors += vectors.values[(row * vectors.cols)..<((row + part.range.count) * vectors.cols)]
-                row += part.range.count
                 let request = waiting[index]
                 if request.done == request.sequences.count {
                     waiting.remove(at: index)

@@ -2,8 +2,8 @@
 /// stream of small ones cannot starve a large one.
 ///
 /// Requests that fit in one call (at most `maxTokens` tokens) and have not been served yet are small: they get calls
-/// of their own, first come first served, so a short prompt that arrives behind a large batch waits for at most the
-/// call already running and its own. The others (large requests, and any request under way) share the remaining
+/// of their own, first come first served, so a short prompt that arrives behind a large batch waits for the call
+/// already running, at most one call for the others (when calls alternate), and its own. The others (large requests, and any request under way) share the remaining
 /// calls, the least served first (counted in tokens); when both kinds wait, calls alternate between them, so a stream
 /// of small requests cannot starve a large one. Either way a call is filled in that order up to `maxTexts` texts and
 /// `maxTokens` tokens; its first text always fits, so one long text is never refused. A large request is thus

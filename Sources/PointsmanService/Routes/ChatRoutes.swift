@@ -70,10 +70,14 @@ extension ServiceDependencies {
         let snapshot = await state.current()
         let chain: FallbackChain
         var decision: RouteDecision?
-        let needs = chat.needs(catalog: snapshot.catalog, countTokens: countTokens)
+        var needs = chat.needs(catalog: snapshot.catalog, countTokens: countTokens)
+        // Anthropic clients must send max_tokens and usually send a ceiling (Claude Code-style tools ask for tens of
+        // thousands): it is not a need here; the forwarded value is clamped to what fits the chosen model.
+        if case .anthropic = dialect { needs.maxOutputTokens = nil }
         var quality = try chat.quality ?? Self.quality(request.headers[.pointsmanQuality]) ?? configuration.quality
         var sessionOutcome: SessionStickiness.Outcome?
-        let key = SpendLedgers.keyID(APIKeyMiddleware<BasicRequestContext>.presentedKey(request))
+        // Without configured keys, whatever a client presents is not an identity (and must not grow the ledger).
+        let key = configuration.apiKeys.isEmpty ? "anonymous" : SpendLedgers.keyID(APIKeyMiddleware<BasicRequestContext>.presentedKey(request))
         // Above a soft limit the request still runs, on the cheapest capable model and without escalation.
         let softLimit = try await checkBudget(key: key, logger: context.logger)
         if softLimit != nil { quality = .economy }
@@ -87,7 +91,8 @@ extension ServiceDependencies {
             chain = FallbackChain(models: able(selection.model, needs, snapshot.catalog))
         } else if chat.model == configuration.autoModelName {
             let id = chat.user ?? request.headers[.pointsmanUser] ?? UUID().uuidString
-            let session = request.headers[.pointsmanSession] ?? chat.user ?? Self.sessionKey(chat.chatMessages)
+            let session = (request.headers[.pointsmanSession].map { "header:" + Self.digest($0) })
+                ?? (chat.user.map { "user:" + Self.digest($0) }) ?? Self.sessionKey(chat.chatMessages)
             let (routed, outcome) = try await routeConversation(
                 chat.chatMessages, id: id, snapshot: snapshot, needs: needs, quality: quality, session: session)
             sessionOutcome = outcome
@@ -150,8 +155,12 @@ extension ServiceDependencies {
 
     /// A conversation's session key when the client names none: a hash of its first user turn.
     static func sessionKey(_ messages: [ChatMessage]) -> String {
-        let first = messages.first { $0.role == .user }?.content ?? ""
-        return "first-turn:" + SHA256.hash(data: Data(first.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
+        "first-turn:" + digest(messages.first { $0.role == .user }?.content ?? "")
+    }
+
+    /// A fixed-size key for client-supplied text (session ids, user ids, first turns): memory stays bounded per entry.
+    static func digest(_ text: String) -> String {
+        SHA256.hash(data: Data(text.utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
     }
 
     /// Routes a conversation with the primary router, or with both A/B arms when A/B is on (the same conversation
@@ -165,6 +174,12 @@ extension ServiceDependencies {
         defer { metrics.scoreSeconds.recordNanoseconds(EmbeddingBatcher.nanoseconds(ContinuousClock.now - start)) }
         func sticky(_ decision: RouteDecision) -> (RouteDecision, SessionStickiness.Outcome?) {
             guard let sessions, let session else { return (decision, nil) }
+            // An explicit trade-off (economy, best, or a soft budget limit) chooses this turn's model itself; the
+            // session follows it.
+            guard quality == .balanced else {
+                sessions.record(session, SessionEntry(model: decision.model, capability: decision.capability, lastSeen: .now))
+                return (decision, nil)
+            }
             let policy = SessionStickiness(switchConfidence: configuration.sessionSwitchConfidence)
             let (kept, entry, outcome) = policy.apply(decision, previous: sessions.entry(session), catalog: snapshot.catalog, needs: needs)
             sessions.record(session, entry)
@@ -221,7 +236,14 @@ extension ServiceDependencies {
     /// from upstream is the answer, passed on as it is.
     func forward(_ chat: ChatCompletionRequest, to entry: ModelEntry, decision: RouteDecision?, key: String,
                  dialect: ReplyDialect = .openAI, logger: Logger) async throws -> Response {
-        let body = ByteBuffer(bytes: try chat.upstreamBody(model: entry.upstreamID, includeUsage: ledger != nil))
+        let injectedUsage = ledger != nil && chat.stream && chat.otherFields["stream_options"] == nil
+        var sent = chat
+        if case .anthropic = dialect, let window = entry.contextLength, case .integer(let asked)? = chat.otherFields["max_tokens"] {
+            // An estimate of the prompt's size that errs high (3 bytes a token), so the answer's room errs low.
+            let prompt = chat.messages.reduce(0) { $0 + 4 + $1.text.utf8.count / 3 }
+            if Int(clamping: asked) > window - prompt { sent.otherFields["max_tokens"] = .integer(Int64(max(16, window - prompt))) }
+        }
+        let body = ByteBuffer(bytes: try sent.upstreamBody(model: entry.upstreamID, includeUsage: ledger != nil))
         let start = ContinuousClock.now
         let answer: ForwardedResponse
         do { answer = try await upstream.forwardChatCompletion(body, baseURL: entry.baseURL, timeouts: UpstreamTimeouts(entry)) } catch {
@@ -249,8 +271,10 @@ extension ServiceDependencies {
             headers[.contentType] = response.headers.first(name: "Content-Type") ?? (chat.stream ? "text/event-stream" : "application/json")
             guard chat.stream else {
                 let bytes = try await response.body.collect(upTo: 64 << 20)
-                await recordSpend(key: key, model: entry, usage: usage(ofAnswer: bytes, request: chat), logger: logger)
-                if case .openAI = dialect { return Response(status: .ok, headers: headers, body: .init(byteBuffer: bytes)) }
+                if case .openAI = dialect {
+                    await recordSpend(key: key, model: entry, usage: usage(ofAnswer: bytes, request: chat), logger: logger)
+                    return Response(status: .ok, headers: headers, body: .init(byteBuffer: bytes))
+                }
                 let object: [String: JSONValue]
                 do {
                     guard case .object(let fields) = try JSONDecoder().decode(JSONValue.self, from: Data(bytes.readableBytesView)) else {
@@ -260,6 +284,8 @@ extension ServiceDependencies {
                 } catch {
                     throw OpenAIClientError.malformedResponse(url: entry.alias, reason: "the answer is not a chat completion")
                 }
+                // Charged once the answer is known to be good: a malformed one falls back without a charge.
+                await recordSpend(key: key, model: entry, usage: usage(ofAnswer: bytes, request: chat), logger: logger)
                 headers[.contentType] = "application/json"
                 let translated: [String: JSONValue] = switch dialect {
                 case .openAI: object
@@ -286,17 +312,35 @@ extension ServiceDependencies {
                     await recordSpend(key: key, model: entry, usage: usage, logger: logger)
                 }
                 do {
+                    var failed = false
                     for try await chunk in response.body {
-                        let payloads = reader.read(chunk, payloads: translator != nil)
+                        let lines = reader.read(chunk, payloads: translator != nil)
                         guard translator != nil else {
-                            try await writer.write(chunk)
+                            // The usage chunk the service asked for is not passed to a client that did not ask.
+                            guard injectedUsage else {
+                                try await writer.write(chunk)
+                                continue
+                            }
+                            let kept = lines.filter { !$0.usageOnly }.flatMap(\.raw)
+                            if !kept.isEmpty { try await writer.write(ByteBuffer(bytes: kept)) }
                             continue
                         }
                         var events = ""
-                        for payload in payloads { events += translator?.events(for: payload) ?? "" }
+                        for line in lines {
+                            guard let object = line.object, !failed else { continue }
+                            if object["error"] != nil {
+                                // An error the upstream sent inside the stream ends it, in the client's format.
+                                failed = true
+                                var message = "the upstream model reported an error"
+                                if case .object(let error)? = object["error"], case .string(let text)? = error["message"] { message = text }
+                                events += translator?.errorEvent(message) ?? ""
+                                continue
+                            }
+                            events += translator?.events(for: object) ?? ""
+                        }
                         if !events.isEmpty { try await writer.write(ByteBuffer(string: events)) }
                     }
-                    if var translator { try await writer.write(ByteBuffer(string: translator.finishEvents())) }
+                    if !failed, var translator { try await writer.write(ByteBuffer(string: translator.finishEvents())) }
                     await record()
                 } catch {
                     await record()

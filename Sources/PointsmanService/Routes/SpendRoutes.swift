@@ -18,32 +18,67 @@ struct UsageCount: Sendable, Equatable {
 }
 
 /// Reads `usage` and the streamed text out of a chat-completions SSE stream, chunk by chunk, without holding it.
-struct StreamUsageReader: Sendable {
-    private var pending = ""
-    private(set) var usage: (prompt: Int, completion: Int)?
+/// Lines are cut on bytes (LF, CRLF or CR), so a character split across two chunks or a CRLF stream reads right.
+public struct StreamUsageReader: Sendable {
+    private var pending: [UInt8] = []
+    /// The last usage the stream reported.
+    public private(set) var usage: (prompt: Int, completion: Int)?
     /// The streamed answer's text, up to 1 MiB (for counting tokens when the upstream reports none).
-    private(set) var text = ""
+    public private(set) var text = ""
 
-    /// Reads a chunk; with `payloads`, returns the JSON objects of the `data:` lines it completed, in order.
+    public init() {}
+
+    /// One complete line: its raw bytes (with the line end) and, for a `data:` line, its JSON object.
+    public struct Line: Sendable {
+        public var raw: [UInt8]
+        public var object: [String: JSONValue]?
+        /// A chunk that carries only usage (`choices` empty): what `stream_options.include_usage` adds.
+        public var usageOnly: Bool
+    }
+
+    /// Reads a chunk; returns the complete lines it finished, in order (with `payloads`, their parsed objects).
     @discardableResult
-    mutating func read(_ chunk: ByteBuffer, payloads wanted: Bool = false) -> [[String: JSONValue]] {
-        var payloads: [[String: JSONValue]] = []
-        pending += String(buffer: chunk)
-        while let newline = pending.firstIndex(of: "\n") {
-            let line = pending[..<newline].trimmingCharacters(in: .whitespaces)
-            pending = String(pending[pending.index(after: newline)...])
-            guard line.hasPrefix("data:") else { continue }
-            let payload = line.dropFirst(5).trimmingCharacters(in: .whitespaces)
-            guard payload != "[DONE]", let data = payload.data(using: .utf8),
-                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { continue }
-            if wanted, case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: data) { payloads.append(fields) }
-            if let found = ChatUsage.counts(in: object) { usage = found }
-            if let choices = object["choices"] as? [[String: Any]], let delta = choices.first?["delta"] as? [String: Any],
-               let content = delta["content"] as? String, text.utf8.count < 1 << 20 {
-                text += content
+    public mutating func read(_ chunk: ByteBuffer, payloads wanted: Bool = false) -> [Line] {
+        pending += chunk.readableBytesView
+        var lines: [Line] = []
+        var start = pending.startIndex
+        var index = start
+        while index < pending.endIndex {
+            let byte = pending[index]
+            guard byte == 0x0A || byte == 0x0D else { index += 1; continue }
+            var end = index + 1
+            if byte == 0x0D {
+                // A CR at the very end may be the first half of a CRLF: wait for the next chunk.
+                if end == pending.endIndex { break }
+                if pending[end] == 0x0A { end += 1 }
             }
+            lines.append(parse(Array(pending[start..<index]), raw: Array(pending[start..<end]), wanted: wanted))
+            start = end
+            index = end
         }
-        return payloads
+        pending.removeSubrange(pending.startIndex..<start)
+        // A line that never ends is not held forever.
+        if pending.count > 4 << 20 { pending.removeAll() }
+        return lines
+    }
+
+    private mutating func parse(_ line: [UInt8], raw: [UInt8], wanted: Bool) -> Line {
+        var result = Line(raw: raw, object: nil, usageOnly: false)
+        guard let text = String(validating: line, as: UTF8.self)?.trimmingCharacters(in: .whitespaces), text.hasPrefix("data:") else {
+            return result
+        }
+        let payload = text.dropFirst(5).trimmingCharacters(in: .whitespaces)
+        guard payload != "[DONE]", let data = payload.data(using: .utf8),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return result }
+        if let found = ChatUsage.counts(in: object) { usage = found }
+        let choices = object["choices"] as? [[String: Any]]
+        result.usageOnly = object["usage"] is [String: Any] && (choices?.isEmpty ?? true)
+        if let delta = choices?.first?["delta"] as? [String: Any], let content = delta["content"] as? String,
+           self.text.utf8.count < 1 << 20 {
+            self.text += content
+        }
+        if wanted, case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: data) { result.object = fields }
+        return result
     }
 }
 
@@ -107,7 +142,7 @@ extension ServiceDependencies {
     /// the limits in force.
     func spend(_ request: Request) async throws -> Response {
         guard let ledger else { throw OpenAIError(.notFound, "spend is not recorded by this service", code: "not_found") }
-        let key = SpendLedgers.keyID(APIKeyMiddleware<BasicRequestContext>.presentedKey(request))
+        let key = configuration.apiKeys.isEmpty ? "anonymous" : SpendLedgers.keyID(APIKeyMiddleware<BasicRequestContext>.presentedKey(request))
         let now = Date()
         struct Report: Encodable {
             var key: String

@@ -44,7 +44,8 @@ public enum AnthropicTranslation {
         for key in ["temperature", "top_p", "stream"] { if let value = body[key] { chat[key] = value } }
         if let stops = body["stop_sequences"] { chat["stop"] = stops }
         if case .object(let metadata)? = body["metadata"], case .string(let user)? = metadata["user_id"] { chat["user"] = .string(user) }
-        if case .array(let tools)? = body["tools"] {
+        if let pointsman = body["pointsman"] { chat["pointsman"] = pointsman }
+        if case .array(let tools)? = body["tools"], !tools.isEmpty {
             chat["tools"] = .array(try tools.enumerated().map { (index, tool) throws(RequestError) -> JSONValue in
                 guard case .object(let fields) = tool, case .string(let name)? = fields["name"] else {
                     throw .wrongType("tools[\(index)]", "a tool with a name", found: tool)
@@ -249,8 +250,8 @@ public struct AnthropicStreamTranslator: Sendable {
     private var started = false
     private var openBlock: (index: Int, kind: String)?
     private var nextIndex = 0
-    /// Chat's tool call index → the content block that carries it.
-    private var toolBlocks: [Int: Int] = [:]
+    /// The tool calls so far, their arguments gathered piece by piece.
+    private var toolCalls = ToolCallAccumulator()
     private var finish: String?
     private var usage = (input: 0, output: 0)
 
@@ -283,32 +284,25 @@ public struct AnthropicStreamTranslator: Sendable {
                 "index": .integer(Int64(openBlock?.index ?? 0)),
                 "delta": .object(["type": .string("text_delta"), "text": .string(text)])])
         }
-        if case .array(let calls)? = delta["tool_calls"] {
-            for call in calls {
-                guard case .object(let c) = call else { continue }
-                var callIndex = 0
-                if case .integer(let i)? = c["index"] { callIndex = Int(i) }
-                let function: [String: JSONValue] = if case .object(let f)? = c["function"] { f } else { [:] }
-                if toolBlocks[callIndex] == nil {
-                    out += close()
-                    toolBlocks[callIndex] = nextIndex
-                    out += open(kind: "tool", block: ["type": .string("tool_use"), "id": c["id"] ?? .string("toolu_\(callIndex)"),
-                                                      "name": function["name"] ?? .string(""), "input": .object([:])])
-                }
-                if case .string(let piece)? = function["arguments"], !piece.isEmpty, let block = toolBlocks[callIndex] {
-                    out += AnthropicTranslation.event("content_block_delta", ["type": .string("content_block_delta"),
-                        "index": .integer(Int64(block)),
-                        "delta": .object(["type": .string("input_json_delta"), "partial_json": .string(piece)])])
-                }
-            }
-        }
+        if case .array(let calls)? = delta["tool_calls"] { toolCalls.add(calls) }
         return out
     }
 
-    /// The closing events after the upstream's last chunk.
+    /// The closing events after the upstream's last chunk. Tool calls go out here, each as one complete block:
+    /// upstreams may interleave the pieces of several calls, which Anthropic's block order cannot express.
     public mutating func finishEvents() -> String {
         var out = started ? "" : events(for: [:])
         out += close()
+        for call in toolCalls.calls {
+            out += open(kind: "tool", block: ["type": .string("tool_use"), "id": .string(call.id), "name": .string(call.name),
+                                              "input": .object([:])])
+            if !call.arguments.isEmpty {
+                out += AnthropicTranslation.event("content_block_delta", ["type": .string("content_block_delta"),
+                    "index": .integer(Int64(openBlock?.index ?? 0)),
+                    "delta": .object(["type": .string("input_json_delta"), "partial_json": .string(call.arguments)])])
+            }
+            out += close()
+        }
         out += AnthropicTranslation.event("message_delta", ["type": .string("message_delta"),
             "delta": .object(["stop_reason": .string(AnthropicTranslation.stopReason(finish)), "stop_sequence": .null]),
             "usage": .object(["input_tokens": .integer(Int64(usage.input)), "output_tokens": .integer(Int64(usage.output))])])
@@ -332,5 +326,38 @@ public struct AnthropicStreamTranslator: Sendable {
         guard let block = openBlock else { return "" }
         openBlock = nil
         return AnthropicTranslation.event("content_block_stop", ["type": .string("content_block_stop"), "index": .integer(Int64(block.index))])
+    }
+}
+
+/// Gathers a chat stream's tool calls from their pieces: by `index` when the upstream sends one, else by `id`, else
+/// into the last call. Order is the order calls first appeared.
+struct ToolCallAccumulator: Sendable {
+    struct Call: Sendable {
+        var key: String
+        var id: String
+        var name: String
+        var arguments: String
+    }
+
+    private(set) var calls: [Call] = []
+
+    mutating func add(_ pieces: [JSONValue]) {
+        for piece in pieces {
+            guard case .object(let c) = piece else { continue }
+            let function: [String: JSONValue] = if case .object(let f)? = c["function"] { f } else { [:] }
+            var key: String?
+            if case .integer(let index)? = c["index"] { key = "index:\(index)" } else if case .string(let id)? = c["id"] { key = "id:\(id)" }
+            let position = key.flatMap { k in calls.firstIndex { $0.key == k } } ?? (key == nil ? calls.indices.last : nil)
+            let slot: Int
+            if let position { slot = position } else {
+                calls.append(Call(key: key ?? "call:\(calls.count)", id: "call_\(calls.count)", name: "", arguments: ""))
+                slot = calls.count - 1
+            }
+            if case .string(let id)? = c["id"], !id.isEmpty { calls[slot].id = id }
+            if case .string(let name)? = function["name"], !name.isEmpty { calls[slot].name = name }
+            if case .string(let arguments)? = function["arguments"], calls[slot].arguments.utf8.count < 1 << 20 {
+                calls[slot].arguments += arguments
+            }
+        }
     }
 }

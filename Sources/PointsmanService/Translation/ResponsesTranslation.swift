@@ -49,6 +49,9 @@ public enum ResponsesTranslation {
                     pendingCalls.append(.object(["id": .string(callID), "type": .string("function"), "function": .object([
                         "name": .string(name), "arguments": fields["arguments"] ?? .string("{}"),
                     ])]))
+                case "reasoning", "item_reference":
+                    // Reasoning summaries and references to stored items carry nothing a chat upstream can use.
+                    continue
                 case "function_call_output":
                     flushCalls()
                     guard case .string(let callID)? = fields["call_id"] else { throw .missing("\(at).call_id") }
@@ -62,6 +65,7 @@ public enum ResponsesTranslation {
                 }
             }
             flushCalls()
+            guard messages.contains(where: { $0 != .null && !(Self.isSystem($0)) }) else { throw .empty("input") }
         case nil: throw .missing("input")
         case let other?: throw .wrongType("input", "a string or a list of input items", found: other)
         }
@@ -72,7 +76,19 @@ public enum ResponsesTranslation {
         case let other?: throw .wrongType("max_output_tokens", "a positive integer", found: other)
         }
         for key in ["temperature", "top_p", "stream", "user", "parallel_tool_calls"] { if let value = body[key] { chat[key] = value } }
-        if case .array(let tools)? = body["tools"] {
+        if let pointsman = body["pointsman"] { chat["pointsman"] = pointsman }
+        // Structured output: text.format json_schema or json_object becomes response_format.
+        if case .object(let text)? = body["text"], case .object(let format)? = text["format"], case .string(let type)? = format["type"] {
+            switch type {
+            case "json_object": chat["response_format"] = .object(["type": .string("json_object")])
+            case "json_schema":
+                var schema: [String: JSONValue] = [:]
+                for key in ["name", "schema", "strict", "description"] { if let value = format[key] { schema[key] = value } }
+                chat["response_format"] = .object(["type": .string("json_schema"), "json_schema": .object(schema)])
+            default: break
+            }
+        }
+        if case .array(let tools)? = body["tools"], !tools.isEmpty {
             chat["tools"] = .array(try tools.enumerated().map { (index, tool) throws(RequestError) -> JSONValue in
                 guard case .object(let fields) = tool, fields["type"] == .string("function"), case .string(let name)? = fields["name"] else {
                     throw .wrongType("tools[\(index)]", "a function tool with a name (other tool types are not served)", found: tool)
@@ -94,6 +110,11 @@ public enum ResponsesTranslation {
         return chat
     }
 
+    static func isSystem(_ message: JSONValue) -> Bool {
+        if case .object(let fields) = message { return fields["role"] == .string("system") }
+        return false
+    }
+
     static func message(_ fields: [String: JSONValue], path: String) throws(RequestError) -> JSONValue {
         guard case .string(var role)? = fields["role"], ["user", "assistant", "system", "developer"].contains(role) else {
             throw .wrongType("\(path).role", "user, assistant, system or developer", found: fields["role"] ?? .null)
@@ -108,6 +129,8 @@ public enum ResponsesTranslation {
                     throw .wrongType("\(path).content[\(index)]", "a content part with a type", found: part)
                 }
                 switch type {
+                case "refusal":
+                    continue
                 case "input_text", "output_text", "text":
                     out.append(.object(["type": .string("text"), "text": p["text"] ?? .string("")]))
                 case "input_image":
@@ -194,8 +217,8 @@ public struct ResponsesStreamTranslator: Sendable {
     private var output: [JSONValue] = []
     /// The item being streamed: a message's text, or a function call's arguments.
     private var open: (kind: String, index: Int, itemID: String, text: String, callID: JSONValue, name: JSONValue)?
-    /// Chat's tool call index → whether its item was opened.
-    private var openedCalls: Set<Int> = []
+    /// The function calls so far, their arguments gathered piece by piece.
+    private var toolCalls = ToolCallAccumulator()
     private var finish: String?
     private var usage: (input: Int, output: Int)?
 
@@ -241,36 +264,27 @@ public struct ResponsesStreamTranslator: Sendable {
             out += event("response.output_text.delta", ["item_id": .string(open?.itemID ?? ""), "output_index": .integer(Int64(open?.index ?? 0)),
                                                         "content_index": .integer(0), "delta": .string(text)])
         }
-        if case .array(let calls)? = delta["tool_calls"] {
-            for call in calls {
-                guard case .object(let c) = call else { continue }
-                var callIndex = 0
-                if case .integer(let i)? = c["index"] { callIndex = Int(i) }
-                let function: [String: JSONValue] = if case .object(let f)? = c["function"] { f } else { [:] }
-                if !openedCalls.contains(callIndex) {
-                    openedCalls.insert(callIndex)
-                    out += close()
-                    let itemID = "fc_\(id)_\(output.count)"
-                    let callID: JSONValue = c["id"] ?? .string("call_\(callIndex)")
-                    let name: JSONValue = function["name"] ?? .string("")
-                    open = ("function", output.count, itemID, "", callID, name)
-                    out += event("response.output_item.added", ["output_index": .integer(Int64(output.count)), "item":
-                        ResponsesTranslation.functionItem(id: itemID, callID: callID, name: name, arguments: .string(""), status: "in_progress")])
-                }
-                if case .string(let piece)? = function["arguments"], !piece.isEmpty, open?.kind == "function" {
-                    open?.text += piece
-                    out += event("response.function_call_arguments.delta", ["item_id": .string(open?.itemID ?? ""),
-                        "output_index": .integer(Int64(open?.index ?? 0)), "delta": .string(piece)])
-                }
-            }
-        }
+        if case .array(let calls)? = delta["tool_calls"] { toolCalls.add(calls) }
         return out
     }
 
-    /// The closing events after the upstream's last chunk.
+    /// The closing events after the upstream's last chunk. Function calls go out here, each as one complete item:
+    /// upstreams may interleave the pieces of several calls.
     public mutating func finishEvents() -> String {
         var out = started ? "" : events(for: [:])
         out += close()
+        for call in toolCalls.calls {
+            let itemID = "fc_\(id)_\(output.count)"
+            open = ("function", output.count, itemID, call.arguments, .string(call.id), .string(call.name))
+            out += event("response.output_item.added", ["output_index": .integer(Int64(output.count)), "item":
+                ResponsesTranslation.functionItem(id: itemID, callID: .string(call.id), name: .string(call.name), arguments: .string(""),
+                                                  status: "in_progress")])
+            if !call.arguments.isEmpty {
+                out += event("response.function_call_arguments.delta", ["item_id": .string(itemID),
+                    "output_index": .integer(Int64(output.count)), "delta": .string(call.arguments)])
+            }
+            out += close()
+        }
         let status = finish == "length" ? "incomplete" : "completed"
         let response = ResponsesTranslation.envelope(id: id, model: model, createdAt: createdAt, status: status, output: output,
                                                      usage: usage ?? (0, 0))
