@@ -9,10 +9,7 @@ public enum AnthropicTranslation {
     /// definitions, tool calls and results, `max_tokens`, sampling and stop sequences. A malformed body is a
     /// `RequestError` naming the field.
     public static func chatRequest(fromMessages body: [String: JSONValue]) throws(RequestError) -> [String: JSONValue] {
-        var chat: [String: JSONValue] = [:]
-        guard let model = body["model"] else { throw .missing("model") }
-        guard case .string = model else { throw .wrongType("model", "a string", found: model) }
-        chat["model"] = model
+        var chat: [String: JSONValue] = ["model": try ChatRequestParts.model(body)]
         switch body["max_tokens"] {
         case .integer(let value)? where value > 0: chat["max_tokens"] = .integer(value)
         case nil: throw .missing("max_tokens")
@@ -50,10 +47,7 @@ public enum AnthropicTranslation {
                 guard case .object(let fields) = tool, case .string(let name)? = fields["name"] else {
                     throw .wrongType("tools[\(index)]", "a tool with a name", found: tool)
                 }
-                var function: [String: JSONValue] = ["name": .string(name)]
-                if let description = fields["description"] { function["description"] = description }
-                function["parameters"] = fields["input_schema"] ?? .object(["type": .string("object")])
-                return .object(["type": .string("function"), "function": .object(function)])
+                return ChatRequestParts.functionTool(name: name, description: fields["description"], parameters: fields["input_schema"])
             })
         }
         if case .object(let choice)? = body["tool_choice"], case .string(let type)? = choice["type"] {

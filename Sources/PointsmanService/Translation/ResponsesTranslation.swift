@@ -7,10 +7,7 @@ public enum ResponsesTranslation {
     /// function-call and function-call-output items with text and image parts), function tools, `tool_choice`,
     /// `max_output_tokens`, sampling, `user`.
     public static func chatRequest(fromResponses body: [String: JSONValue]) throws(RequestError) -> [String: JSONValue] {
-        var chat: [String: JSONValue] = [:]
-        guard let model = body["model"] else { throw .missing("model") }
-        guard case .string = model else { throw .wrongType("model", "a string", found: model) }
-        chat["model"] = model
+        var chat: [String: JSONValue] = ["model": try ChatRequestParts.model(body)]
         if let previous = body["previous_response_id"], previous != .null {
             throw RequestError(message: "previous_response_id is not supported: Pointsman keeps no conversation state, send the whole conversation in input",
                                code: "unsupported_parameter", param: "previous_response_id")
@@ -93,10 +90,7 @@ public enum ResponsesTranslation {
                 guard case .object(let fields) = tool, fields["type"] == .string("function"), case .string(let name)? = fields["name"] else {
                     throw .wrongType("tools[\(index)]", "a function tool with a name (other tool types are not served)", found: tool)
                 }
-                var function: [String: JSONValue] = ["name": .string(name)]
-                if let description = fields["description"] { function["description"] = description }
-                function["parameters"] = fields["parameters"] ?? .object(["type": .string("object")])
-                return .object(["type": .string("function"), "function": .object(function)])
+                return ChatRequestParts.functionTool(name: name, description: fields["description"], parameters: fields["parameters"])
             })
         }
         switch body["tool_choice"] {
