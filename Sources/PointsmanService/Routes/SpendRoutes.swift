@@ -68,16 +68,16 @@ public struct StreamUsageReader: Sendable {
             return result
         }
         let payload = text.dropFirst(5).trimmingCharacters(in: .whitespaces)
+        // One parse per line, shared by the usage reading and the stream translators.
         guard payload != "[DONE]", let data = payload.data(using: .utf8),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return result }
-        if let found = ChatUsage.counts(in: object) { usage = found }
-        let choices = object["choices"] as? [[String: Any]]
-        result.usageOnly = object["usage"] is [String: Any] && (choices?.isEmpty ?? true)
-        if let delta = choices?.first?["delta"] as? [String: Any], let content = delta["content"] as? String,
-           self.text.utf8.count < 1 << 20 {
-            self.text += content
-        }
-        if wanted, case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: data) { result.object = fields }
+              case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: data) else { return result }
+        let piece = ChatStreamChunk(fields)
+        if let counts = piece.usage { usage = (counts.input, counts.output) }
+        var noChoices = true
+        if case .array(let choices)? = fields["choices"] { noChoices = choices.isEmpty }
+        if case .object? = fields["usage"] { result.usageOnly = noChoices }
+        if let content = piece.text, self.text.utf8.count < 1 << 20 { self.text += content }
+        if wanted { result.object = fields }
         return result
     }
 }

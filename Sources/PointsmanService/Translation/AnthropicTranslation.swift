@@ -264,12 +264,10 @@ public struct AnthropicStreamTranslator: Sendable {
                 "usage": .object(["input_tokens": .integer(0), "output_tokens": .integer(0)]),
             ])])
         }
-        let counts = AnthropicTranslation.usageCounts(chunk)
-        if counts != (0, 0) { usage = counts }
-        guard case .array(let choices)? = chunk["choices"], case .object(let choice)? = choices.first else { return out }
-        if case .string(let reason)? = choice["finish_reason"] { finish = reason }
-        guard case .object(let delta)? = choice["delta"] else { return out }
-        if case .string(let text)? = delta["content"], !text.isEmpty {
+        let piece = ChatStreamChunk(chunk)
+        if let counts = piece.usage { usage = counts }
+        if let reason = piece.finishReason { finish = reason }
+        if let text = piece.text {
             if openBlock?.kind != "text" {
                 out += close()
                 out += open(kind: "text", block: ["type": .string("text"), "text": .string("")])
@@ -278,7 +276,7 @@ public struct AnthropicStreamTranslator: Sendable {
                 "index": .integer(Int64(openBlock?.index ?? 0)),
                 "delta": .object(["type": .string("text_delta"), "text": .string(text)])])
         }
-        if case .array(let calls)? = delta["tool_calls"] { toolCalls.add(calls) }
+        toolCalls.add(piece.toolCalls)
         return out
     }
 

@@ -15,3 +15,24 @@ enum ChatRequestParts {
         return .object(["type": .string("function"), "function": .object(function)])
     }
 }
+
+/// What one chat-completions stream chunk carries, read once for either stream translator.
+struct ChatStreamChunk {
+    /// Prompt and completion tokens, when the chunk reports them.
+    var usage: (input: Int, output: Int)?
+    var finishReason: String?
+    /// New answer text (nil when the chunk adds none).
+    var text: String?
+    /// Pieces of tool calls, to gather with `ToolCallAccumulator`.
+    var toolCalls: [JSONValue] = []
+
+    init(_ chunk: [String: JSONValue]) {
+        let counts = AnthropicTranslation.usageCounts(chunk)
+        if counts != (0, 0) { usage = counts }
+        guard case .array(let choices)? = chunk["choices"], case .object(let choice)? = choices.first else { return }
+        if case .string(let reason)? = choice["finish_reason"] { finishReason = reason }
+        guard case .object(let delta)? = choice["delta"] else { return }
+        if case .string(let content)? = delta["content"], !content.isEmpty { text = content }
+        if case .array(let calls)? = delta["tool_calls"] { toolCalls = calls }
+    }
+}

@@ -238,12 +238,10 @@ public struct ResponsesStreamTranslator: Sendable {
             let created = ResponsesTranslation.envelope(id: id, model: model, createdAt: createdAt, status: "in_progress", output: [], usage: nil)
             out += event("response.created", ["response": .object(created)])
         }
-        let counts = AnthropicTranslation.usageCounts(chunk)
-        if counts != (0, 0) { usage = counts }
-        guard case .array(let choices)? = chunk["choices"], case .object(let choice)? = choices.first else { return out }
-        if case .string(let reason)? = choice["finish_reason"] { finish = reason }
-        guard case .object(let delta)? = choice["delta"] else { return out }
-        if case .string(let text)? = delta["content"], !text.isEmpty {
+        let piece = ChatStreamChunk(chunk)
+        if let counts = piece.usage { usage = counts }
+        if let reason = piece.finishReason { finish = reason }
+        if let text = piece.text {
             if open?.kind != "message" {
                 out += close()
                 let itemID = "msg_\(id)_\(output.count)"
@@ -258,7 +256,7 @@ public struct ResponsesStreamTranslator: Sendable {
             out += event("response.output_text.delta", ["item_id": .string(open?.itemID ?? ""), "output_index": .integer(Int64(open?.index ?? 0)),
                                                         "content_index": .integer(0), "delta": .string(text)])
         }
-        if case .array(let calls)? = delta["tool_calls"] { toolCalls.add(calls) }
+        toolCalls.add(piece.toolCalls)
         return out
     }
 
