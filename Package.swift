@@ -3,7 +3,7 @@ import PackageDescription
 
 // Import arrows run one way:
 // CBLAS <- VectorMath <- PointsmanInterfaces <- MiniLMEncoder, OpenAIClient <- PointsmanCore <- PointsmanEval,
-// PointsmanService <- PointsmanCLI. Each target lists exactly what its files import.
+// PointsmanMCP <- PointsmanService <- PointsmanCLI. Each target lists exactly what its files import.
 let package = Package(
     name: "Pointsman",
     platforms: [.macOS(.v14)],
@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
     ],
     targets: [
         /// OpenBLAS, as a C module with no API of its own.
@@ -76,7 +77,7 @@ let package = Package(
         .target(
             name: "PointsmanService",
             dependencies: [
-                "PointsmanCore", "PointsmanInterfaces", "MiniLMEncoder", "OpenAIClient", "VectorMath",
+                "PointsmanCore", "PointsmanInterfaces", "MiniLMEncoder", "OpenAIClient", "VectorMath", "PointsmanMCP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -87,12 +88,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        /// Pointsman as a Model Context Protocol server: tools (route, ask, pipeline, compare), resources, and the
+        /// Streamable HTTP session table the service mounts at /mcp.
+        .target(
+            name: "PointsmanMCP",
+            dependencies: [
+                "PointsmanCore", "PointsmanInterfaces", "OpenAIClient",
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         /// The `pointsman` command line.
         .executableTarget(
             name: "PointsmanCLI",
             dependencies: [
                 "PointsmanCore", "PointsmanInterfaces", "MiniLMEncoder", "OpenAIClient", "VectorMath", "PointsmanEval",
-                "PointsmanService",
+                "PointsmanService", "PointsmanMCP",
+                .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -134,7 +146,8 @@ let package = Package(
             name: "PointsmanServiceTests",
             dependencies: [
                 "PointsmanService", "PointsmanCore", "PointsmanInterfaces", "MiniLMEncoder", "OpenAIClient",
-                "PointsmanTestSupport",
+                "PointsmanTestSupport", "PointsmanMCP",
+                .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

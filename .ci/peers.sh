@@ -34,10 +34,10 @@ install_infinity() {
 
 install_openai_client() {
   local v="$PEERS/openai-client"
-  if [ -x "$v/bin/python" ] && "$v/bin/python" -c 'import openai, anthropic' 2>/dev/null; then return; fi
-  say "installing the openai and anthropic Python clients (for tests that talk to pointsman serve)"
+  if [ -x "$v/bin/python" ] && "$v/bin/python" -c 'import openai, anthropic, mcp' 2>/dev/null; then return; fi
+  say "installing the openai, anthropic and mcp Python clients (for tests that talk to pointsman serve)"
   [ -x "$v/bin/python" ] || python3 -m venv "$v"
-  "$v/bin/pip" install -q openai anthropic
+  "$v/bin/pip" install -q openai anthropic 'mcp==1.*'
 }
 
 wait_ready() {  # url seconds

@@ -19,6 +19,23 @@ public enum OpenAIClientError: Error, Sendable, Equatable, CustomStringConvertib
     /// The configuration cannot work (bad URL).
     case invalidConfiguration(String)
 
+    /// A short reason safe to show to clients: no URL, no upstream message text.
+    public var summary: String {
+        switch self {
+        case .unreachable(_, let reason):
+            let known = ["connection refused", "the server closed the connection"]
+            return known.contains(reason) ? reason : reason.hasPrefix("connect timed out") ? "connect timed out" : "unreachable"
+        case .http(let status, _, _): return "HTTP \(status)"
+        case .rateLimited: return "rate limited"
+        case .modelNotFound: return "model not found upstream"
+        case .malformedResponse: return "malformed response"
+        case .timedOut: return "timed out"
+        case .streamStalled: return "stalled"
+        case .streamInterrupted: return "cut off"
+        case .invalidConfiguration: return "misconfigured"
+        }
+    }
+
     public var description: String {
         switch self {
         case .unreachable(let url, let reason): "endpoint \(url) is unreachable: \(reason)"

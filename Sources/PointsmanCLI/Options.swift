@@ -85,6 +85,42 @@ struct RoutingOptions: ParsableArguments {
         }
     }
 
+    /// A routing store for a long-running command (`pointsman mcp`): the same files and detector as `makeSetup`,
+    /// reloadable. Returns the encoder (for token counts) when it is local, and the client to shut down when embeddings
+    /// come over HTTP.
+    func makeStore() async throws -> (store: RoutingStore, encoder: MiniLMEncoder?, client: OpenAIClient?) {
+        let found = centroids ?? ShippedFiles.centroids()
+        let kind = detector ?? (found == nil ? .regex : .hybrid)
+        let options = RoutingSetup.Options(ruleCandidates: ruleCandidates.count, embedTimeout: embedTimeoutDuration)
+        guard kind != .regex else {
+            let store = try await RoutingStore(files: RoutingFiles(catalog: catalog, rules: rules), embedder: nil, detector: .regex, options: options)
+            return (store, nil, nil)
+        }
+        guard let path = found else {
+            throw CLIFailure("no centroid file: pass --centroids FILE (or set POINTSMAN_CENTROIDS); train one with `pointsman train`")
+        }
+        var client: OpenAIClient?
+        var encoder: MiniLMEncoder?
+        let embedder: any EmbeddingProvider
+        if let url = embeddingEndpoint {
+            let made = try OpenAIClient(configuration: .init(baseURL: url, requestTimeout: .seconds(10), maxRetries: 0))
+            client = made
+            embedder = RemoteEmbeddingProvider(client: made, model: embeddingModel)
+        } else {
+            let local = try model.loadEncoder()
+            encoder = local
+            embedder = local
+        }
+        do {
+            let store = try await RoutingStore(
+                files: RoutingFiles(catalog: catalog, rules: rules, centroids: path), embedder: embedder, detector: kind, options: options)
+            return (store, encoder, client)
+        } catch {
+            try? await client?.shutdown()
+            throw error
+        }
+    }
+
     /// The catalog the flags name, or the shipped one.
     func loadCatalog() throws -> Catalog {
         guard let catalog else { return .shipped }

@@ -105,6 +105,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds SIGTERM waits for in-flight requests and streams before cancelling them and exiting 0 (under common 30 s kill periods).")
     var shutdownGrace: Double = 25
 
+    @Flag(name: .long, help: "Do not mount the MCP endpoint (Streamable HTTP) at /mcp.")
+    var noMcp = false
+
+    @Option(name: .long, help: "MCP sessions open at once at /mcp; a new session closes the least recently used one when full.")
+    var mcpMaxSessions: Int?
+
+    @Option(name: .long, help: "Seconds an unused MCP session at /mcp is kept.")
+    var mcpSessionIdle: Double?
+
     @OptionGroup var model: ModelOptions
 
     func validate() throws {
@@ -113,6 +122,10 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--header-timeout, --body-timeout and --idle-timeout must be positive")
         }
         guard embeddingCache >= 0 else { throw ValidationError("--embedding-cache must be 0 (off) or a positive number of vectors") }
+        if let mcpMaxSessions, mcpMaxSessions < 1 { throw ValidationError("--mcp-max-sessions must be positive") }
+        if let mcpSessionIdle, !(mcpSessionIdle > 0 && mcpSessionIdle.isFinite) {
+            throw ValidationError("--mcp-session-idle must be a positive number of seconds")
+        }
         guard batchMax >= 1, batchMaxTokens >= 1, queueLimit >= 1, batchWaitMs >= 0 else {
             throw ValidationError("--batch-max, --batch-max-tokens and --queue-limit must be positive, --batch-wait-ms not negative")
         }
@@ -152,6 +165,13 @@ struct ServeCommand: AsyncParsableCommand {
         c.embeddingCacheEntries = embeddingCache
         c.batchMaxWait = .microseconds(Int(batchWaitMs * 1000))
         c.queueLimit = queueLimit
+        c.mcpEnabled = !noMcp && (file["mcp"] as? Bool ?? true)
+        c.mcpMaxSessions = value(mcpMaxSessions, "mcp_max_sessions") ?? c.mcpMaxSessions
+        let mcpIdle = value(mcpSessionIdle, "mcp_session_idle_seconds") ?? 1800
+        guard c.mcpMaxSessions >= 1, mcpIdle > 0, mcpIdle.isFinite else {
+            throw ValidationError("mcp_max_sessions must be positive and mcp_session_idle_seconds a positive number of seconds")
+        }
+        c.mcpSessionIdle = .milliseconds(Int(mcpIdle * 1000))
         var keys = (env["POINTSMAN_SERVICE_API_KEYS"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         if let keyFile = value(apiKeyFile, "api_key_file") {
             guard let text = try? String(contentsOfFile: keyFile, encoding: .utf8) else { throw CLIFailure("cannot read the API key file \(keyFile)") }
@@ -200,7 +220,8 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "pointsman.serve")
         logger.logLevel = .info
         let encoder = try model.loadEncoder()
-        let app = try await buildApplication(configuration: c, encoder: encoder, logger: logger)
+        let app = try await buildApplication(configuration: c, encoder: encoder, version: Pointsman.configuration.version,
+                                             logger: logger)
         logger.info("pointsman serving", metadata: [
             "address": "\(c.host):\(c.port)", "upstream": "\(c.upstreamURL)", "centroids": "\(c.centroidsPath ?? "none")",
             "auth": "\(c.apiKeys.isEmpty ? "off" : "\(c.apiKeys.count) keys")",
@@ -228,7 +249,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let known: Set<String> = ["host", "port", "catalog", "centroids", "rules", "upstream", "auto_model", "api_key_file",
                                   "max_body_bytes", "log_prompts", "trace", "ab_mode", "ab_detector", "ab_share", "rule_candidates", "quality",
-                                  "session_capacity", "session_ttl_seconds", "session_switch_confidence", "budget", "spend_ledger"]
+                                  "session_capacity", "session_ttl_seconds", "session_switch_confidence", "budget", "spend_ledger",
+                                  "mcp", "mcp_max_sessions", "mcp_session_idle_seconds"]
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw CLIFailure("\(path): unknown field \"\(unknown)\" (allowed: \(known.sorted().joined(separator: ", ")))")
         }

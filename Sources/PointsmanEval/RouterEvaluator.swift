@@ -57,6 +57,8 @@ public struct RouterEvaluator: Sendable {
                     if d.confidence > 0 { covered += 1 }
                 case .embedding:
                     covered += 1
+                case .requested:
+                    break  // detectors never answer this
                 }
             }
             var routed = 0.0, allTop = 0.0

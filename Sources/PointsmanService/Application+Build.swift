@@ -8,11 +8,13 @@ import OpenAIClient
 import ServiceLifecycle
 import UnixSignals
 import PointsmanCore
+import PointsmanMCP
 
 /// Wires the real implementations: the micro-batched encoder, the routing store, the upstream client, metrics, the A/B
 /// trace, and the background services (file watching, SIGHUP reload, client shutdown).
 public func buildApplication(
-    configuration: ServiceConfiguration, encoder: MiniLMEncoder?, logger: Logger = Logger(label: "pointsman.serve")
+    configuration: ServiceConfiguration, encoder: MiniLMEncoder?, version: String = "dev",
+    logger: Logger = Logger(label: "pointsman.serve")
 ) async throws -> some ApplicationProtocol {
     let metrics = ServiceMetrics()
     let batcher = encoder.map {
@@ -41,9 +43,25 @@ public func buildApplication(
     let trace = try configuration.tracePath.map { try ABTraceWriter(path: $0) }
     try configuration.budget?.validate()
     let ledger = try FileSpendLedger(path: configuration.spendLedgerPath)
+    let history = DecisionHistory(capacity: configuration.decisionHistory)
+    var mcp: MCPHTTPEndpoint?
+    if configuration.mcpEnabled {
+        // MCP tools call models through the same upstream settings as the proxy (one attempt per model).
+        let toolbox = RoutingToolbox(
+            store: state, backend: try upstream.client(for: UpstreamTimeouts()), history: history,
+            countTokens: { text in
+                if let tokenizer = encoder?.tokenizer { return tokenizer.encode(text, truncate: false).count }
+                return (text.utf8.count + 3) / 4
+            },
+            logger: logger)
+        mcp = MCPHTTPEndpoint(
+            server: PointsmanMCPServer(toolbox: toolbox, version: version),
+            limits: .init(maxSessions: configuration.mcpMaxSessions, idleTimeout: configuration.mcpSessionIdle),
+            localOnly: ["127.0.0.1", "localhost", "::1"].contains(configuration.host), logger: logger)
+    }
     let dependencies = ServiceDependencies(
         configuration: configuration, state: state, batcher: batcher, upstream: upstream, metrics: metrics, trace: trace,
-        ledger: ledger)
+        ledger: ledger, history: history, mcp: mcp)
     let router = buildRouter(dependencies)
     var app = Application(
         router: router,
@@ -57,7 +75,7 @@ public func buildApplication(
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "pointsman"),
         logger: logger)
     app.addServices(ReloadService(state: state, metrics: metrics, interval: configuration.watchInterval),
-                    UpstreamClientService(client: upstream, trace: trace))
+                    UpstreamClientService(client: upstream, trace: trace, mcp: mcp))
     return app
 }
 
@@ -81,6 +99,11 @@ public func buildRouter(_ d: ServiceDependencies) -> Hummingbird.Router<BasicReq
     router.post("/v1/responses") { request, context in try await d.responses(request, context: context) }
     router.post("/admin/reload") { _, _ in await d.reload() }
     router.get("/v1/spend") { request, _ in try await d.spend(request) }
+    if let endpoint = d.mcp {
+        for method in [HTTPRequest.Method.post, .get, .delete] {
+            router.on("/mcp", method: method) { request, _ in try await d.mcp(request, endpoint: endpoint) }
+        }
+    }
     // A known path asked with the wrong method is a 405 that names the allowed one, not a 404.
     for (path, allowed) in [("/v1/route", "POST"), ("/v1/embeddings", "POST"), ("/v1/chat/completions", "POST"), ("/v1/messages", "POST"), ("/v1/responses", "POST"),
                             ("/admin/reload", "POST"), ("/v1/models", "GET"), ("/v1/spend", "GET"), ("/healthz", "GET"), ("/readyz", "GET"),
@@ -130,9 +153,11 @@ struct ReloadService: Service {
 struct UpstreamClientService: Service {
     let client: UpstreamClients
     let trace: ABTraceWriter?
+    let mcp: MCPHTTPEndpoint?
 
     func run() async throws {
         try? await gracefulShutdown()
+        await mcp?.closeAll()
         await trace?.close()
         try await client.shutdown()
     }

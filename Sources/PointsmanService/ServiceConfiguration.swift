@@ -58,6 +58,13 @@ public struct ServiceConfiguration: Sendable {
     /// a conversation are not embedded again (0: no cache). About 1.7 KB each for all-MiniLM-L6-v2 (the vector and a
     /// sha256 of the text).
     public var embeddingCacheEntries: Int = 10_000
+    /// The MCP endpoint at `/mcp` (Streamable HTTP, behind the same API keys): on or off, most sessions open at once,
+    /// and how long an unused session lives.
+    public var mcpEnabled: Bool = true
+    public var mcpMaxSessions: Int = 256
+    public var mcpSessionIdle: Duration = .seconds(1800)
+    /// Recent routing decisions kept for the MCP resource `pointsman://decisions`.
+    public var decisionHistory: Int = 100
     /// Longest wait for an answer to start across a model and all its fallbacks (above: 504).
     public var requestDeadline: Duration = .seconds(300)
     /// Seconds allowed for an upstream chat request, and the idle gap in a stream.

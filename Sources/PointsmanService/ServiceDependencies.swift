@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PointsmanCore
+import PointsmanMCP
 
 /// What the routes work with. `buildApplication` wires the real implementations; tests may build one from fakes
 /// (no sockets, no model files).
@@ -19,12 +20,18 @@ public struct ServiceDependencies: Sendable {
     public var sessions: SessionTable?
     /// Where spend is recorded (nil: not recorded, no budget enforced).
     public var ledger: (any SpendLedger)?
+    /// The most recent routing decisions (chat, `/v1/route`, MCP), for the MCP resource.
+    public var history: DecisionHistory
+    /// The MCP endpoint mounted at `/mcp` (nil: not mounted).
+    public var mcp: MCPHTTPEndpoint?
 
     /// Creates the dependencies.
     public init(configuration: ServiceConfiguration, state: RoutingStore, batcher: EmbeddingBatcher? = nil,
                 upstream: any ChatForwarding, metrics: ServiceMetrics = ServiceMetrics(), trace: ABTraceWriter? = nil,
-                ledger: (any SpendLedger)? = nil) {
+                ledger: (any SpendLedger)? = nil, history: DecisionHistory? = nil, mcp: MCPHTTPEndpoint? = nil) {
         self.ledger = ledger
+        self.history = history ?? DecisionHistory(capacity: configuration.decisionHistory)
+        self.mcp = mcp
         self.configuration = configuration
         self.state = state
         self.batcher = batcher

@@ -289,10 +289,14 @@ func runProcess(_ executable: String, _ arguments: [String]) throws -> (status: 
     process.standardOutput = out
     process.standardError = err
     try process.run()
+    // Both pipes are read at once, so a chatty stderr can never block the child.
+    let e = LockedValues<Data>()
+    let reader = Thread { e.append(err.fileHandleForReading.readDataToEndOfFile()) }
+    reader.start()
     let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    while e.values.isEmpty { usleep(1000) }
+    return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e.values[0], as: UTF8.self))
 }
 
 @Suite("Connection timeouts")

@@ -43,6 +43,9 @@ public final class FakeOpenAIServer: Sendable {
             }
         }
         var all: [FakeRequest] { lock.withLock { items } }
+        private var gone: [ContinuousClock.Instant] = []
+        func noteClientGone() { lock.withLock { gone.append(.now) } }
+        var clientsGone: [ContinuousClock.Instant] { lock.withLock { gone } }
     }
 
     public init(_ responder: @escaping @Sendable (FakeRequest) -> FakeReply) async throws {
@@ -61,6 +64,11 @@ public final class FakeOpenAIServer: Sendable {
 
     public var requests: [FakeRequest] { log.all }
 
+    /// Streams whose client closed the connection before the last piece was written.
+    public var streamsAbandoned: Int { log.clientsGone.count }
+    /// When each of those clients left.
+    public var abandonTimes: [ContinuousClock.Instant] { log.clientsGone }
+
     public func stop() async throws { try await channel.close() }
 
     final class Handler: ChannelInboundHandler {
@@ -70,10 +78,19 @@ public final class FakeOpenAIServer: Sendable {
         let log: RequestLog
         var head: HTTPRequestHead?
         var body = ""
+        var streaming = false
 
         init(responder: @escaping @Sendable (FakeRequest) -> FakeReply, log: RequestLog) {
             self.responder = responder
             self.log = log
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            if streaming {
+                streaming = false
+                log.noteClientGone()
+            }
+            context.fireChannelInactive()
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -112,10 +129,13 @@ public final class FakeOpenAIServer: Sendable {
                 var h = HTTPHeaders([("Content-Type", "text/event-stream")])
                 h.add(name: "Transfer-Encoding", value: "chunked")
                 context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: h))), promise: nil)
+                streaming = true
                 let nanos = Int64(gap.components.seconds * 1_000_000_000 + gap.components.attoseconds / 1_000_000_000)
                 func send(_ index: Int) {
                     let (handler, context) = bound.value
+                    guard handler.streaming else { return }  // the client left
                     if index == pieces.count {
+                        handler.streaming = false
                         if cut {
                             context.close(promise: nil)
                         } else {

@@ -8,6 +8,8 @@ public enum DetectionMethod: String, Sendable, Codable, Equatable {
     case embedding
     /// The embedding detector was unsure or unavailable and the regex rules decided.
     case fallback
+    /// Nothing was detected: the caller named the capability or the model (an MCP `ask` with `capability` or `model`).
+    case requested
 }
 
 /// Why the regex rules decided instead of the centroids.

@@ -81,6 +81,9 @@ public struct ModelInvoker: Sendable {
                         if let u = chunk.usage { usage = u }
                         if let f = chunk.finishReason { finish = f }
                     }
+                    // A stream ends quietly when its consumer is cancelled: a cut-off answer is neither complete nor
+                    // cached.
+                    try Task.checkCancellation()
                     completion = ChatCompletion(content: text, model: entry.upstreamID, finishReason: finish, usage: usage)
                 } else {
                     completion = try await backend.complete(request)

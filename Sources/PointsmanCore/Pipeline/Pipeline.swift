@@ -86,10 +86,23 @@ public struct Pipeline: Sendable {
         self.parser = parser
     }
 
-    /// Runs the pipeline on `task`. `onFinalDelta` receives the final answer piece by piece (streamed).
+    /// Where a run is: reported before each model call, and once when the run is done.
+    public struct Progress: Sendable, Equatable {
+        /// `plan`, `solve`, `refine` or `done`.
+        public var phase: String
+        /// Model calls finished so far.
+        public var completed: Int
+        /// Model calls the run will make (nil until the plan is known).
+        public var total: Int?
+        /// What is happening, for people.
+        public var message: String
+    }
+
+    /// Runs the pipeline on `task`. `onFinalDelta` receives the final answer piece by piece (streamed); `onProgress`
+    /// hears before each call and when the run is done.
     public func run(
         task: String, options: Options, runID: String = UUID().uuidString.lowercased(),
-        onFinalDelta: (@Sendable (String) -> Void)? = nil
+        onFinalDelta: (@Sendable (String) -> Void)? = nil, onProgress: (@Sendable (Progress) -> Void)? = nil
     ) async throws -> Result {
         guard !task.trimmingWhitespace().isEmpty else { throw RoutingError.emptyPrompt }
         let catalog = await router.catalog.current()
@@ -99,6 +112,7 @@ public struct Pipeline: Sendable {
         // Plan with the general model (no escalation: the plan prompt is ours, not the user's).
         let planPrompt = "Break the task into \(options.steps) ordered steps. Answer with a numbered list, one step per line, and nothing else. Task: \(task)"
         let planner = try router.selector.select(capability: "general", prompt: "", in: catalog, needs: options.needs(planPrompt, in: catalog), quality: options.quality).model
+        onProgress?(Progress(phase: "plan", completed: 0, total: nil, message: "planning with \(planner.alias)"))
         let plan = try await invoker.call(
             model: planner, messages: [.user(planPrompt)], parameters: parameters, catalog: catalog,
             context: .init(task: runID, step: 0, phase: "plan", capability: "general", method: .regex,
@@ -111,6 +125,8 @@ public struct Pipeline: Sendable {
         var results: [StepResult] = []
         for (index, step) in steps.enumerated() {
             let decision = try await router.route(step, needs: options.needs(step, in: catalog), quality: options.quality)
+            onProgress?(Progress(phase: "solve", completed: index + 1, total: steps.count + 2,
+                                 message: "step \(index + 1) of \(steps.count): \(decision.capability) -> \(decision.model)"))
             let outcome = try await invoker.call(
                 model: decision.selected, messages: [.user(step)], parameters: parameters, catalog: catalog,
                 context: .init(task: runID, step: index + 1, phase: "solve", capability: decision.capability,
@@ -126,12 +142,15 @@ public struct Pipeline: Sendable {
             .joined(separator: "\n\n")
         let refinePrompt = "Task: \(task)\n\nCondense these results into one cohesive answer to the task:\n\n\(combined)"
         let refiner = try router.selector.select(capability: "summarize", prompt: "", in: catalog, needs: options.needs(refinePrompt, in: catalog), quality: options.quality).model
+        onProgress?(Progress(phase: "refine", completed: steps.count + 1, total: steps.count + 2,
+                             message: "refining with \(refiner.alias)"))
         let final = try await invoker.call(
             model: refiner, messages: [.user(refinePrompt)], parameters: parameters, catalog: catalog,
             context: .init(task: runID, step: steps.count + 1, phase: "refine", capability: "summarize", method: .regex,
                            routingVersion: router.version),
             onDelta: onFinalDelta)
         outcomes.append(final)
+        onProgress?(Progress(phase: "done", completed: steps.count + 2, total: steps.count + 2, message: "done"))
 
         return Result(
             task: task, runID: runID, plan: plan.completion.content, steps: results, final: final.completion.content,

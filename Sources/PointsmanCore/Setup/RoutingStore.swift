@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import PointsmanInterfaces
 
@@ -62,7 +63,7 @@ public actor RoutingStore {
     /// The files watched.
     public let files: RoutingFiles
     /// The detector of the primary router.
-    public let detector: DetectorKind
+    public nonisolated let detector: DetectorKind
     private let embedder: (any EmbeddingProvider)?
     private let options: RoutingSetup.Options
     private let ab: ABConfiguration?
@@ -74,6 +75,8 @@ public actor RoutingStore {
     public private(set) var counts = ReloadCounts()
     /// Bumped by every reload; a build that finishes after a newer reload began is dropped.
     private var generation = 0
+    /// Who is told when the routing version changes.
+    private var versionWatchers: [UUID: AsyncStream<String>.Continuation] = [:]
 
     /// Loads the initial state; an invalid file is an error here (a process does not start half-configured).
     public init(files: RoutingFiles, embedder: (any EmbeddingProvider)?, detector: DetectorKind = .hybrid,
@@ -101,7 +104,11 @@ public actor RoutingStore {
         do {
             let built = try await Self.build(files, embedder: embedder, detector: detector, options: options, ab: ab)
             // Reloads can overlap (SIGHUP, the watcher, /admin/reload): only the newest one's files take effect.
-            if mine == generation { snapshot = built }
+            if mine == generation {
+                let changed = built.setup.version != snapshot.setup.version
+                snapshot = built
+                if changed { for watcher in versionWatchers.values { watcher.yield(built.setup.version) } }
+            }
             counts.succeeded += 1
             logger.info("reloaded catalog, rules and centroids")
             return ReloadResult(ok: true, errors: [], catalogModels: snapshot.catalog.models.count,
@@ -118,6 +125,20 @@ public actor RoutingStore {
     public func reloadIfChanged() async -> ReloadResult? {
         files.signatures() == signatures ? nil : await reload()
     }
+
+    /// The routing version after every reload that changed it (only the newest is buffered). The stream ends when
+    /// its consumer stops iterating.
+    public func versionChanges() -> AsyncStream<String> {
+        let (stream, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(1))
+        let id = UUID()
+        versionWatchers[id] = continuation
+        continuation.onTermination = { [weak self] _ in
+            Task { await self?.removeVersionWatcher(id) }
+        }
+        return stream
+    }
+
+    private func removeVersionWatcher(_ id: UUID) { versionWatchers[id] = nil }
 
     /// Starts polling the files every `interval` (a second call replaces the first).
     public func startWatching(every interval: Duration) {

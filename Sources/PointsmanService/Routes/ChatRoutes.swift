@@ -191,11 +191,13 @@ extension ServiceDependencies {
                 let (used, record) = try await ab.route(messages: messages, id: id, needs: needs, quality: quality)
                 await trace?.write(record)
                 let (decided, outcome) = sticky(used)
+                history.record(decided, source: "chat")
                 metrics.decision(capability: decided.capability, model: decided.model, method: decided.method.rawValue, arm: record.arm, language: decided.language, fallback: decided.fallback?.rawValue)
                 return (decided, outcome)
             }
             let routed = try await snapshot.router.route(messages: messages, needs: needs, quality: quality)
             let (decided, outcome) = sticky(routed)
+            history.record(decided, source: "chat")
             metrics.decision(capability: decided.capability, model: decided.model, method: decided.method.rawValue, arm: "A", language: decided.language, fallback: decided.fallback?.rawValue)
             return (decided, outcome)
         } catch let error as RoutingError {
@@ -358,20 +360,7 @@ extension ServiceDependencies {
     /// What a client may read about a failed attempt: a few words, never an upstream URL or a library's error type
     /// (those go to the log with the request id).
     static func shortReason(_ error: any Error) -> String {
-        guard let failure = error as? OpenAIClientError else { return "failed" }
-        switch failure {
-        case .unreachable(_, let reason):
-            let known = ["connection refused", "the server closed the connection"]
-            return known.contains(reason) ? reason : reason.hasPrefix("connect timed out") ? "connect timed out" : "unreachable"
-        case .http(let status, _, _): return "HTTP \(status)"
-        case .rateLimited: return "rate limited"
-        case .modelNotFound: return "model not found upstream"
-        case .malformedResponse: return "malformed response"
-        case .timedOut: return "timed out"
-        case .streamStalled: return "stalled"
-        case .streamInterrupted: return "cut off"
-        case .invalidConfiguration: return "misconfigured"
-        }
+        (error as? OpenAIClientError)?.summary ?? "failed"
     }
 
     func routingHeaders(_ decision: RouteDecision?, model: ModelEntry) -> HTTPFields {

@@ -27,6 +27,7 @@ extension ServiceDependencies {
         let start = ContinuousClock.now
         defer { metrics.scoreSeconds.recordNanoseconds(EmbeddingBatcher.nanoseconds(ContinuousClock.now - start)) }
         func count(_ decision: RouteDecision) {
+            history.record(decision, source: "route")
             metrics.decision(capability: decision.capability, model: decision.model, method: decision.method.rawValue, arm: "A", language: decision.language, fallback: decision.fallback?.rawValue)
         }
         do {

@@ -1,0 +1,397 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import MCP
+import NIOCore
+import OpenAIClient
+import PointsmanCore
+import PointsmanInterfaces
+import PointsmanMCP
+import PointsmanService
+import PointsmanTestSupport
+import Testing
+
+/// A chat backend that answers every call the same way, or fails every call with `failure`.
+struct ScriptedChat: ChatBackend {
+    var answer = "Red, orange and yellow."
+    var failure: OpenAIClientError?
+
+    func complete(_ request: ChatRequest) async throws -> ChatCompletion {
+        if let failure { throw failure }
+        return ChatCompletion(content: answer, model: request.model, finishReason: "stop",
+                              usage: TokenUsage(promptTokens: 7, completionTokens: 5, totalTokens: 12))
+    }
+
+    func stream(_ request: ChatRequest) async throws -> AsyncThrowingStream<ChatChunk, any Error> {
+        if let failure { throw failure }
+        let words = answer.split(separator: " ").map { String($0) + " " }
+        return AsyncThrowingStream { continuation in
+            for word in words { continuation.yield(ChatChunk(delta: word)) }
+            continuation.yield(ChatChunk(delta: "", finishReason: "stop", usage: TokenUsage(promptTokens: 7, completionTokens: 5, totalTokens: 12)))
+            continuation.finish()
+        }
+    }
+}
+
+/// A regex-routed toolbox over a copy of the shipped catalog (no model files).
+func regexToolbox(_ backend: any ChatBackend = ScriptedChat(), catalog: String? = nil) async throws -> RoutingToolbox {
+    let path = try catalog ?? {
+        let file = TestPaths.temporaryDirectory("mcp") + "/catalog.json"
+        try Catalog.shipped.jsonText().write(toFile: file, atomically: true, encoding: .utf8)
+        return file
+    }()
+    let store = try await RoutingStore(files: RoutingFiles(catalog: path), embedder: nil, detector: .regex)
+    return RoutingToolbox(store: store, backend: backend, configuration: MCPToolConfiguration(detector: .regex))
+}
+
+func text(_ result: CallTool.Result) -> String {
+    result.content.compactMap { if case .text(let text, _, _) = $0 { text } else { nil } }.joined()
+}
+
+@Suite("MCP tools and resources (scripted backend, no sockets)")
+struct MCPToolboxTests {
+    @Test("route returns the decision as structured content and records it in the decision history")
+    func route() async throws {
+        let toolbox = try await regexToolbox()
+        let result = try await toolbox.call("route", arguments: ["prompt": "Translate 'good night' into German"])
+        #expect(result.isError != true)
+        let structured = try #require(result.structuredContent?.objectValue)
+        #expect(structured["capability"]?.stringValue == "translation")
+        #expect(structured["model"]?.stringValue == Catalog.shipped.models.first { $0.capabilities.contains("translation") }?.alias)
+        #expect(structured["method"]?.stringValue == "regex")
+        #expect(toolbox.history.recent().first?.capability == "translation")
+        #expect(toolbox.history.recent().first?.source == "mcp")
+    }
+
+    @Test("ask answers through the backend with the decision, usage and cost; a named capability or model skips detection")
+    func ask() async throws {
+        let toolbox = try await regexToolbox()
+        let routed = try await toolbox.call("ask", arguments: ["prompt": "Write a haiku about rain", "max_tokens": 30])
+        #expect(text(routed) == "Red, orange and yellow. ")
+        let structured = try #require(routed.structuredContent?.objectValue)
+        #expect(structured["decision"]?.objectValue?["capability"]?.stringValue == "creative")
+        #expect(structured["usage"]?.objectValue?["total_tokens"]?.intValue == 12)
+        #expect(structured["usage_estimated"]?.boolValue == false)
+        #expect(structured["fell_back"]?.boolValue == false)
+        let named = try await toolbox.call("ask", arguments: ["prompt": "Write a haiku about rain", "model": "qwen2.5-0.5b"])
+        #expect(named.structuredContent?.objectValue?["model"]?.stringValue == "qwen2.5-0.5b")
+        #expect(named.structuredContent?.objectValue?["decision"]?.objectValue?["method"]?.stringValue == "requested")
+        let capability = try await toolbox.call("ask", arguments: ["prompt": "hello", "capability": "math"])
+        #expect(capability.structuredContent?.objectValue?["decision"]?.objectValue?["capability"]?.stringValue == "math")
+    }
+
+    @Test("bad arguments are tool errors that name the argument and the problem", arguments: [
+        ("route", ["prompt": Value.int(42)], "'prompt' must be a string, got a number"),
+        ("route", [:], "missing required argument 'prompt'"),
+        ("route", ["prompt": "hi", "colour": "blue"], "unknown argument 'colour'"),
+        ("route", ["prompt": "hi", "messages": [["role": "user", "content": "hi"]]], "give 'prompt' or 'messages', not both"),
+        ("route", ["messages": [["role": "robot", "content": "hi"]]], "messages[0].role must be one of system, user, assistant"),
+        ("route", ["prompt": "   "], "'prompt' is empty"),
+        ("route", ["prompt": "hi", "quality": "cheap"], "'quality' must be economy, balanced or best"),
+        ("ask", ["prompt": "hi", "model": "no-such-model"], "unknown model 'no-such-model'; the catalog has"),
+        ("ask", ["prompt": "hi", "capability": "poetry"], "unknown capability 'poetry'"),
+        ("ask", ["prompt": "hi", "capability": "math", "model": "phi-4-mini"], "give 'capability' or 'model', not both"),
+        ("ask", ["prompt": "hi", "max_tokens": "many"], "'max_tokens' must be an integer, got a string"),
+        ("ask", ["prompt": "hi", "max_tokens": 0], "'max_tokens' must be between 1 and 32768, got 0"),
+        ("pipeline", ["task": 3.5], "'task' must be a string, got a number"),
+        ("compare", [:], "missing required argument 'prompt'"),
+        ("translate", ["prompt": "hi"], "unknown tool 'translate'; the tools are route, ask, pipeline, compare"),
+    ] as [(String, [String: Value], String)])
+    func badArguments(tool: String, arguments: [String: Value], message: String) async throws {
+        let toolbox = try await regexToolbox()
+        let result = try await toolbox.call(tool, arguments: arguments)
+        #expect(result.isError == true)
+        #expect(text(result).contains(message), "\(text(result))")
+    }
+
+    @Test("a model that cannot hold the prompt is refused by name; with every upstream down the error lists the models tried, without URLs")
+    func upstreamFailures() async throws {
+        let down = try await regexToolbox(ScriptedChat(failure: .unreachable(url: "http://10.1.2.3:9/v1", reason: "connection refused")))
+        let result = try await down.call("ask", arguments: ["prompt": "Write a haiku about rain"])
+        #expect(result.isError == true)
+        #expect(text(result).contains("no model answered; tried mistral-7b (connection refused), phi-4-mini (connection refused)"), "\(text(result))")
+        #expect(!text(result).contains("10.1.2.3"))
+        let long = String(repeating: "word ", count: 9000)
+        let tooLong = try await down.call("ask", arguments: ["prompt": .string(long), "model": "mistral-7b"])
+        #expect(tooLong.isError == true)
+        #expect(text(tooLong).contains("model 'mistral-7b' cannot serve this request: context 8192 tokens"), "\(text(tooLong))")
+    }
+
+    @Test("pipeline returns the plan, each step and the final answer, and reports progress per call in order")
+    func pipeline() async throws {
+        let toolbox = try await regexToolbox(ScriptedChat(answer: "1. Define a hash map\n2. Show an example"))
+        let seen = LockedValues<Double>()
+        let result = try await toolbox.call("pipeline", arguments: ["task": "Explain hash maps with an example", "steps": 2],
+                                            progress: ToolProgress { value, _, _ in seen.append(value) })
+        #expect(result.isError != true)
+        let structured = try #require(result.structuredContent?.objectValue)
+        #expect(structured["steps"]?.arrayValue?.count == 2)
+        #expect(structured["final"]?.stringValue == "1. Define a hash map\n2. Show an example")
+        #expect(seen.values == [0, 1, 2, 3, 4])
+    }
+
+    @Test("compare shows each detector; without a centroid file the embedding detectors are noted as unavailable")
+    func compare() async throws {
+        let toolbox = try await regexToolbox()
+        let result = try await toolbox.call("compare", arguments: ["prompt": "Solve for x: 3x + 5 = 20"])
+        let structured = try #require(result.structuredContent?.objectValue)
+        #expect(structured["regex"]?.objectValue?["capability"]?.stringValue == "math")
+        #expect(structured["embedding"] == nil || structured["embedding"] == .null)
+        #expect(structured["notes"]?.arrayValue?.count == 2)
+    }
+
+    @Test("resources: the catalog, the centroid summary and the decisions; an unknown URI names the known ones")
+    func resources() async throws {
+        let toolbox = try await regexToolbox()
+        #expect(toolbox.resources().map(\.uri) == ["pointsman://catalog", "pointsman://centroids", "pointsman://decisions"])
+        _ = try await toolbox.call("route", arguments: ["prompt": "Summarize this paragraph for me"])
+        let catalog = try await toolbox.read("pointsman://catalog")
+        let catalogText = try #require(catalog.first?.text)
+        #expect(try Catalog.parse(Data(catalogText.utf8), format: .json, file: "resource").models.count == Catalog.shipped.models.count)
+        let decisions = try await toolbox.read("pointsman://decisions")
+        let decisionsText = try #require(decisions.first?.text)
+        #expect(decisionsText.contains("\"capability\" : \"summarize\""))
+        await #expect(throws: MCPError.self) { try await toolbox.read("pointsman://secrets") }
+    }
+
+    @Test("the decision history keeps the newest decisions, newest first, in fixed memory")
+    func history() throws {
+        let history = DecisionHistory(capacity: 3)
+        let entry = Catalog.shipped.models[0]
+        for index in 0..<5 {
+            history.record(RouteDecision(capability: "c\(index)", selected: entry, confidence: 1, method: .regex, escalated: false,
+                                         reasons: [], scores: [:], label: nil), source: "test")
+        }
+        #expect(history.recent().map(\.capability) == ["c4", "c3", "c2"])
+        #expect(history.recent(2).map(\.capability) == ["c4", "c3"])
+        #expect(DecisionHistory(capacity: 2).recent().isEmpty)
+    }
+
+    @Test("a reload that changes the routing version is announced to watchers; one that changes nothing is not")
+    func versionChanges() async throws {
+        let file = TestPaths.temporaryDirectory("mcp-reload") + "/catalog.json"
+        try Catalog.shipped.jsonText().write(toFile: file, atomically: true, encoding: .utf8)
+        let store = try await RoutingStore(files: RoutingFiles(catalog: file), embedder: nil, detector: .regex)
+        let changes = await store.versionChanges()
+        let before = await store.current().setup.version
+        await store.reload()  // same files: no announcement
+        var catalog = Catalog.shipped
+        catalog.models[0].priority += 1
+        try catalog.jsonText().write(toFile: file, atomically: true, encoding: .utf8)
+        await store.reload()
+        var iterator = changes.makeAsyncIterator()
+        let announced = await iterator.next()
+        #expect(announced == (await store.current().setup.version))
+        #expect(announced != before)
+    }
+}
+
+@Suite("MCP endpoint at /mcp (router, no sockets)")
+struct MCPRouteTests {
+    func dependencies(keys: [String] = []) async throws -> ServiceDependencies {
+        var d = try await fakeDependencies(RecordingUpstream(), keys: keys)
+        let toolbox = RoutingToolbox(store: d.state, backend: ScriptedChat(), history: d.history)
+        d.mcp = MCPHTTPEndpoint(server: PointsmanMCPServer(toolbox: toolbox, version: "test"), localOnly: true)
+        return d
+    }
+
+    static let initialize = #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#
+    static let mcpHeaders: HTTPFields = [.contentType: "application/json", .accept: "application/json, text/event-stream"]
+
+    @Test("a request before initialize is a 400 that says what to do; an unknown session is a 404")
+    func sessions() async throws {
+        let app = Application(router: buildRouter(try await dependencies()))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/mcp", method: .post, headers: Self.mcpHeaders,
+                                     body: ByteBuffer(string: #"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#)) { response in
+                #expect(response.status == .badRequest)
+                #expect(String(buffer: response.body).contains("send an initialize request first"))
+            }
+            var headers = Self.mcpHeaders
+            headers[HTTPField.Name("Mcp-Session-Id")!] = "no-such-session"
+            try await client.execute(uri: "/mcp", method: .post, headers: headers,
+                                     body: ByteBuffer(string: #"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#)) { response in
+                #expect(response.status == .notFound)
+            }
+        }
+    }
+
+    @Test("initialize opens a session named in Mcp-Session-Id; DELETE closes it")
+    func initialize() async throws {
+        let d = try await dependencies()
+        let app = Application(router: buildRouter(d))
+        try await app.test(.router) { client in
+            let session = try await client.execute(uri: "/mcp", method: .post, headers: Self.mcpHeaders,
+                                                   body: ByteBuffer(string: Self.initialize)) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body).contains("\"name\":\"pointsman\""))
+                return response.headers[HTTPField.Name("Mcp-Session-Id")!]
+            }
+            let id = try #require(session)
+            #expect(await d.mcp?.sessionCount == 1)
+            var headers = Self.mcpHeaders
+            headers[HTTPField.Name("Mcp-Session-Id")!] = id
+            headers[HTTPField.Name("MCP-Protocol-Version")!] = "2025-06-18"
+            try await client.execute(uri: "/mcp", method: .delete, headers: headers) { response in
+                #expect(response.status == .ok)
+            }
+            #expect(await d.mcp?.sessionCount == 0)
+        }
+    }
+
+    @Test("with API keys configured, /mcp needs one like every other route")
+    func keys() async throws {
+        let app = Application(router: buildRouter(try await dependencies(keys: ["k1"])))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/mcp", method: .post, headers: Self.mcpHeaders, body: ByteBuffer(string: Self.initialize)) { response in
+                #expect(response.status == .unauthorized)
+            }
+            var headers = Self.mcpHeaders
+            headers[.authorization] = "Bearer k1"
+            try await client.execute(uri: "/mcp", method: .post, headers: headers, body: ByteBuffer(string: Self.initialize)) { response in
+                #expect(response.status == .ok)
+            }
+        }
+    }
+}
+
+/// A catalog for the live MCP tests: every model on the llama peer except `mistral-7b`, which streams slowly from
+/// `slow` (for the cancellation check).
+func mcpLiveCatalog(llama: String, slow: String, in dir: String) throws -> String {
+    var catalog = Catalog.shipped
+    for index in catalog.models.indices {
+        let isSlow = catalog.models[index].alias == "mistral-7b"
+        catalog.models[index].upstreamModel = "smollm2-135m-instruct"
+        catalog.models[index].baseURL = isSlow ? slow : llama
+        if isSlow { catalog.models[index].fallbacks = [] }
+    }
+    let path = dir + "/catalog.json"
+    try catalog.jsonText().write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+/// An upstream that streams one short piece every 200 ms for a minute.
+func slowUpstream() async throws -> FakeOpenAIServer {
+    try await FakeOpenAIServer { _ in
+        .stream(pieces: Array(repeating: FakeBodies.chunk("more "), count: 300) + ["data: [DONE]\n\n"], gap: .milliseconds(200))
+    }
+}
+
+/// Checks what `Tests/Fixtures/mcp/mcp_client_check.py` printed: every tool, resource, progress, bad input,
+/// cancellation and the reload notification.
+func expectMCPClientRun(_ run: (status: Int32, stdout: String, stderr: String), finished: ContinuousClock.Instant,
+                        slow: FakeOpenAIServer, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    #expect(run.status == 0, "\(run.stderr.suffix(3000))", sourceLocation: sourceLocation)
+    let out = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "\(run.stdout)\n\(run.stderr.suffix(3000))")
+    #expect(out["server"] as? String == "pointsman")
+    #expect(out["tools"] as? [String] == ["ask", "compare", "pipeline", "route"])
+    #expect((out["capabilities"] as? [String: Bool]) == ["tools_list_changed": true, "resources_list_changed": true])
+    let route = (out["route"] as? [String: Any])?["structured"] as? [String: Any]
+    #expect(route?["capability"] as? String == "code" && route?["model"] as? String == "deepseek-coder-1.3b")
+    #expect((route?["routing_version"] as? String)?.count == 12)
+    let routeMessages = (out["route_messages"] as? [String: Any])?["structured"] as? [String: Any]
+    #expect(routeMessages?["capability"] as? String == "translation")
+    let ask = out["ask"] as? [String: Any]
+    #expect(ask?["error"] as? Bool == false && !((ask?["text"] as? String) ?? "").isEmpty)
+    let askProgress = (ask?["progress"] as? [[String: Any]]) ?? []
+    #expect(askProgress.count >= 2 && (askProgress[1]["message"] as? String ?? "").hasPrefix("asking "), "\(askProgress)")
+    let progressValues = askProgress.compactMap { $0["progress"] as? Double }
+    #expect(progressValues == progressValues.sorted() && Set(progressValues).count == progressValues.count)
+    // The llama peer sends no usage with a stream: the tokens are counted, and the result says so.
+    #expect(((ask?["structured"] as? [String: Any])?["usage"] as? [String: Any])?["completion_tokens"] as? Int ?? 0 > 0)
+    #expect((ask?["structured"] as? [String: Any])?["usage_estimated"] as? Bool == true)
+    let byCapability = ((out["ask_capability"] as? [String: Any])?["structured"] as? [String: Any])?["decision"] as? [String: Any]
+    #expect(byCapability?["capability"] as? String == "math" && byCapability?["method"] as? String == "requested")
+    let pipeline = out["pipeline"] as? [String: Any]
+    #expect(pipeline?["error"] as? Bool == false)
+    let final = (pipeline?["structured"] as? [String: Any])?["final"] as? String ?? ""
+    #expect(!final.isEmpty)
+    let pipelineMessages = ((pipeline?["progress"] as? [[String: Any]]) ?? []).compactMap { $0["message"] as? String }
+    #expect(pipelineMessages.first?.hasPrefix("planning with ") == true && pipelineMessages.last == "done", "\(pipelineMessages)")
+    #expect(pipelineMessages.contains { $0.hasPrefix("refining with ") })
+    let compare = (out["compare"] as? [String: Any])?["structured"] as? [String: Any]
+    for detector in ["regex", "embedding", "hybrid"] {
+        #expect((compare?[detector] as? [String: Any])?["capability"] as? String == "summarize", "\(detector): \(String(describing: compare))")
+    }
+    let bad = (out["bad"] as? [String: [String: Any]]) ?? [:]
+    #expect(bad.count == 7)
+    for (call, result) in bad {
+        #expect(result["error"] as? Bool == true, "\(call)")
+        #expect(!((result["text"] as? String) ?? "").isEmpty, "\(call)")
+    }
+    #expect(bad[#"route {"prompt": 42}"#]?["text"] as? String == "route: 'prompt' must be a string, got a number")
+    #expect(bad[#"no_such_tool {"prompt": "hi"}"#]?["text"] as? String == "unknown tool 'no_such_tool'; the tools are route, ask, pipeline, compare")
+    #expect(out["resources"] as? [String] == ["pointsman://catalog", "pointsman://centroids", "pointsman://decisions"])
+    #expect((out["catalog_models"] as? [String])?.count == Catalog.shipped.models.count)
+    let centroids = out["centroids"] as? [String: Any]
+    #expect(centroids?["loaded"] as? Bool == true && (centroids?["labels"] as? [String])?.count ?? 0 >= 10)
+    #expect(((centroids?["validation"] as? [String: Any])?["macro_f1"] as? Double ?? 0) > 0.5)
+    #expect(((out["decisions"] as? [[String: Any]])?.count ?? 0) >= 3)
+    #expect((out["unknown_resource"] as? String ?? "").contains("unknown resource pointsman://nothing-here"))
+    // Cancelled: no answer came back, the upstream stream was abandoned long before its minute was up, and the server
+    // kept serving.
+    #expect(out["cancelled_call_answered"] as? Bool == false)
+    #expect(slow.streamsAbandoned == 1)
+    // ... while the client was still connected: the client waits a second after cancelling before it goes on, so a
+    // stream cut only because the client (and with stdio, the server process) went away would be cut later.
+    if let cut = slow.abandonTimes.first { #expect(finished - cut > .milliseconds(800), "\(finished - cut)") }
+    #expect((out["after_cancel"] as? [String: Any])?["error"] as? Bool == false)
+    // The catalog reload reached the client, and the tool schemas follow the new catalog.
+    #expect(out["list_changed"] as? Bool == true)
+    let removed = try #require(out["removed"] as? String)
+    #expect((out["ask_models"] as? [String])?.contains(removed) == true)
+    #expect((out["ask_models_after"] as? [String])?.contains(removed) == false)
+}
+
+@Suite("MCP live: the official Python client against both transports, the llama peer answering", .serialized)
+struct MCPLiveTests {
+    @Test("stdio: `pointsman mcp` launched by the client")
+    func stdio() async throws {
+        let llama = try Peers.llama()
+        let python = try Peers.openAIPython()
+        let slow = try await slowUpstream()
+        let catalog = try mcpLiveCatalog(llama: llama, slow: slow.baseURL, in: TestPaths.temporaryDirectory("mcp-stdio"))
+        let run = try await runProcessOffPool(python, [
+            TestPaths.fixture("mcp/mcp_client_check.py"), "stdio", catalog, "mistral-7b", "--",
+            PointsmanBinary.path, "mcp", "--catalog", catalog, "--centroids", TestPaths.repositoryFile("centroids/tasks.json"),
+            "--endpoint", llama, "--watch", "0.2", "--retries", "0",
+        ])
+        try await expectMCPClientRun(run, finished: .now, slow: slow)
+        try await slow.stop()
+    }
+
+    @Test("Streamable HTTP: /mcp of `pointsman serve`, behind an API key")
+    func http() async throws {
+        let llama = try Peers.llama()
+        let python = try Peers.openAIPython()
+        let slow = try await slowUpstream()
+        let catalog = try mcpLiveCatalog(llama: llama, slow: slow.baseURL, in: TestPaths.temporaryDirectory("mcp-http"))
+        var config = testConfiguration(upstream: llama, keys: ["mcp-key"], catalog: catalog)
+        config.watchInterval = .milliseconds(200)
+        try await makeApp(config).test(.live) { client in
+            let port = try #require(client.port)
+            let run = try await runProcessOffPool(python, [
+                TestPaths.fixture("mcp/mcp_client_check.py"), "http", catalog, "mistral-7b", "http://127.0.0.1:\(port)/mcp", "mcp-key",
+            ])
+            try await expectMCPClientRun(run, finished: .now, slow: slow)
+        }
+        try await slow.stop()
+    }
+}
+
+/// `runProcess` on a thread of its own: waiting for a long client run does not hold one of the few cooperative
+/// threads the in-process service needs.
+func runProcessOffPool(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try runProcess(executable, arguments) }) }.start()
+    }
+}
+
+/// Values appended from concurrent code.
+final class LockedValues<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [T] = []
+    func append(_ value: T) { lock.withLock { items.append(value) } }
+    var values: [T] { lock.withLock { items } }
+}
