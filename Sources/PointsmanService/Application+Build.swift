@@ -43,25 +43,15 @@ public func buildApplication(
     let trace = try configuration.tracePath.map { try ABTraceWriter(path: $0) }
     try configuration.budget?.validate()
     let ledger = try FileSpendLedger(path: configuration.spendLedgerPath)
-    let history = DecisionHistory(capacity: configuration.decisionHistory)
-    var mcp: MCPHTTPEndpoint?
+    var dependencies = ServiceDependencies(
+        configuration: configuration, state: state, batcher: batcher, upstream: upstream, metrics: metrics, trace: trace,
+        ledger: ledger)
     if configuration.mcpEnabled {
         // MCP tools call models through the same upstream settings as the proxy (one attempt per model).
-        let toolbox = RoutingToolbox(
-            store: state, backend: try upstream.client(for: UpstreamTimeouts()), history: history,
-            countTokens: { text in
-                if let tokenizer = encoder?.tokenizer { return tokenizer.encode(text, truncate: false).count }
-                return (text.utf8.count + 3) / 4
-            },
-            logger: logger)
-        mcp = MCPHTTPEndpoint(
-            server: PointsmanMCPServer(toolbox: toolbox, version: version),
-            limits: .init(maxSessions: configuration.mcpMaxSessions, idleTimeout: configuration.mcpSessionIdle),
-            localOnly: ["127.0.0.1", "localhost", "::1"].contains(configuration.host), logger: logger)
+        dependencies.mcp = dependencies.makeMCPEndpoint(
+            backend: try upstream.client(for: UpstreamTimeouts()), version: version, logger: logger)
     }
-    let dependencies = ServiceDependencies(
-        configuration: configuration, state: state, batcher: batcher, upstream: upstream, metrics: metrics, trace: trace,
-        ledger: ledger, history: history, mcp: mcp)
+    let mcp = dependencies.mcp
     let router = buildRouter(dependencies)
     var app = Application(
         router: router,
@@ -77,6 +67,20 @@ public func buildApplication(
     app.addServices(ReloadService(state: state, metrics: metrics, interval: configuration.watchInterval),
                     UpstreamClientService(client: upstream, trace: trace, mcp: mcp))
     return app
+}
+
+extension ServiceDependencies {
+    /// The MCP endpoint over this service's routing state, decision history, budget and spend ledger: models called
+    /// by MCP tools count against the same limits, per API key, as chat requests. Mounted at `/mcp`.
+    public func makeMCPEndpoint(backend: any ChatBackend, version: String, logger: Logger) -> MCPHTTPEndpoint {
+        let toolbox = RoutingToolbox(
+            store: state, backend: backend, history: history, countTokens: { self.countTokens($0) },
+            spend: ServiceSpending(configuration: configuration, ledger: ledger, metrics: metrics, logger: logger), logger: logger)
+        return MCPHTTPEndpoint(
+            server: PointsmanMCPServer(toolbox: toolbox, version: version),
+            limits: .init(maxSessions: configuration.mcpMaxSessions, idleTimeout: configuration.mcpSessionIdle),
+            localOnly: ["127.0.0.1", "localhost", "::1"].contains(configuration.host), logger: logger)
+    }
 }
 
 /// The routes, without any server: tested through `app.test(.router)`.

@@ -107,6 +107,9 @@ struct CLITests {
         (["eval", "x", "--rule-candidates", "some"], "--rule-candidates"),
         (["serve", "--batch-max-tokens", "0"], "--batch-max-tokens"),
         (["route", "x", "--needs", "tools,telepathy"], "telepathy"),
+        (["mcp", "--watch", "-1"], "--watch"),
+        (["mcp", "--decisions", "0"], "--decisions"),
+        (["serve", "--mcp-max-sessions", "0"], "--mcp-max-sessions"),
     ])
     func usageErrors(arguments: [String], mention: String) throws {
         let run = try PointsmanBinary.run(arguments)

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import MCP
 import NIOCore
 import OpenAIClient
@@ -34,15 +35,35 @@ struct ScriptedChat: ChatBackend {
     }
 }
 
+/// A budget that answers as told and keeps what was recorded.
+final class ScriptedSpending: ToolSpendPolicy, @unchecked Sendable {
+    let lock = NSLock()
+    var answer: SpendAdmission = .within
+    var refuse: String?
+    var recorded: [(key: String?, model: String, prompt: Int, completion: Int)] = []
+
+    func admit(apiKey: String?) async throws -> SpendAdmission {
+        try lock.withLock {
+            if let refuse { throw SpendRefusal(refuse) }
+            return answer
+        }
+    }
+
+    func record(apiKey: String?, model: ModelEntry, promptTokens: Int, completionTokens: Int) async {
+        lock.withLock { recorded.append((apiKey, model.alias, promptTokens, completionTokens)) }
+    }
+}
+
 /// A regex-routed toolbox over a copy of the shipped catalog (no model files).
-func regexToolbox(_ backend: any ChatBackend = ScriptedChat(), catalog: String? = nil) async throws -> RoutingToolbox {
+func regexToolbox(_ backend: any ChatBackend = ScriptedChat(), catalog: String? = nil,
+                  spend: (any ToolSpendPolicy)? = nil) async throws -> RoutingToolbox {
     let path = try catalog ?? {
         let file = TestPaths.temporaryDirectory("mcp") + "/catalog.json"
         try Catalog.shipped.jsonText().write(toFile: file, atomically: true, encoding: .utf8)
         return file
     }()
     let store = try await RoutingStore(files: RoutingFiles(catalog: path), embedder: nil, detector: .regex)
-    return RoutingToolbox(store: store, backend: backend, configuration: MCPToolConfiguration(detector: .regex))
+    return RoutingToolbox(store: store, backend: backend, configuration: MCPToolConfiguration(detector: .regex), spend: spend)
 }
 
 func text(_ result: CallTool.Result) -> String {
@@ -116,6 +137,51 @@ struct MCPToolboxTests {
         let tooLong = try await down.call("ask", arguments: ["prompt": .string(long), "model": "mistral-7b"])
         #expect(tooLong.isError == true)
         #expect(text(tooLong).contains("model 'mistral-7b' cannot serve this request: context 8192 tokens"), "\(text(tooLong))")
+    }
+
+    @Test("budgets: a hard limit refuses ask and pipeline by name; a soft one moves the call to the cheapest capable model; every answer is recorded")
+    func budgets() async throws {
+        let spending = ScriptedSpending()
+        let toolbox = try await regexToolbox(spend: spending)
+        // Within: the routed model answers and its usage (reported in the stream's last chunk) is recorded.
+        let within = try await toolbox.call("ask", arguments: ["prompt": "Write a haiku about rain"], apiKey: "k1")
+        #expect(within.structuredContent?.objectValue?["model"]?.stringValue == "mistral-7b")
+        #expect(spending.recorded.map(\.model) == ["mistral-7b"])
+        #expect(spending.recorded.first?.key == "k1" && spending.recorded.first?.prompt == 7 && spending.recorded.first?.completion == 5)
+        // Soft: the cheapest model that declares the capability, and the result says why.
+        spending.answer = .soft("daily spend of key 1.2 is past its soft limit 1")
+        let soft = try await toolbox.call("ask", arguments: ["prompt": "Write a haiku about rain", "quality": "best"])
+        let structured = try #require(soft.structuredContent?.objectValue)
+        #expect(structured["budget"]?.stringValue == "soft limit: daily spend of key 1.2 is past its soft limit 1")
+        #expect(structured["model"]?.stringValue != "gpt-oss-20b")
+        // Hard: no model is called.
+        spending.refuse = "daily spend of key 2.5 reached its hard limit 2"
+        let before = spending.recorded.count
+        for (tool, arguments) in [("ask", ["prompt": Value.string("hi")]), ("pipeline", ["task": "Plan a picnic"])] {
+            let refused = try await toolbox.call(tool, arguments: arguments)
+            #expect(refused.isError == true)
+            #expect(text(refused) == "\(tool): budget exceeded: daily spend of key 2.5 reached its hard limit 2")
+        }
+        #expect(spending.recorded.count == before)
+    }
+
+    @Test("a stream without usage is recorded with counted tokens; every pipeline call is recorded")
+    func meteringWithoutUsage() async throws {
+        struct NoUsage: ChatBackend {
+            func complete(_ request: ChatRequest) async throws -> ChatCompletion { ChatCompletion(content: "1. One step") }
+            func stream(_ request: ChatRequest) async throws -> AsyncThrowingStream<ChatChunk, any Error> {
+                AsyncThrowingStream { $0.yield(ChatChunk(delta: "four words of answer")); $0.finish() }
+            }
+        }
+        let spending = ScriptedSpending()
+        let toolbox = try await regexToolbox(NoUsage(), spend: spending)
+        let asked = try await toolbox.call("ask", arguments: ["prompt": "Write a haiku about rain"])
+        #expect(asked.structuredContent?.objectValue?["usage_estimated"]?.boolValue == true)
+        let recorded = try #require(spending.recorded.first)
+        #expect(recorded.completion == ("four words of answer".utf8.count + 3) / 4)
+        #expect(recorded.prompt == 4 + ("Write a haiku about rain".utf8.count + 3) / 4)
+        _ = try await toolbox.call("pipeline", arguments: ["task": "Plan a picnic", "steps": 1])
+        #expect(spending.recorded.count == 1 + 3)  // plan, one step, refine
     }
 
     @Test("pipeline returns the plan, each step and the final answer, and reports progress per call in order")
@@ -237,6 +303,35 @@ struct MCPRouteTests {
                 #expect(response.status == .ok)
             }
             #expect(await d.mcp?.sessionCount == 0)
+        }
+    }
+
+    @Test("through /mcp, a key past its hard budget gets a tool error, like a 429 on chat")
+    func budget() async throws {
+        var d = try await fakeDependencies(RecordingUpstream(), keys: ["k1"])
+        d.configuration.budget = BudgetPolicy(perKeyDaily: BudgetLimit(hard: 0.001))
+        d.ledger = try FileSpendLedger(path: nil)
+        try await d.ledger?.record(key: SpendLedgers.keyID("k1"), model: "phi-4-mini", cost: 0.002, at: Date())
+        d.mcp = d.makeMCPEndpoint(backend: ScriptedChat(), version: "test", logger: Logger(label: "test"))
+        let app = Application(router: buildRouter(d))
+        try await app.test(.router) { client in
+            var headers = Self.mcpHeaders
+            headers[.authorization] = "Bearer k1"
+            let id = try await client.execute(uri: "/mcp", method: .post, headers: headers, body: ByteBuffer(string: Self.initialize)) {
+                $0.headers[HTTPField.Name("Mcp-Session-Id")!]
+            }
+            headers[HTTPField.Name("Mcp-Session-Id")!] = try #require(id)
+            headers[HTTPField.Name("MCP-Protocol-Version")!] = "2025-06-18"
+            try await client.execute(uri: "/mcp", method: .post, headers: headers,
+                                     body: ByteBuffer(string: #"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)) { response in
+                #expect(response.status == .accepted)
+            }
+            let call = #"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"ask","arguments":{"prompt":"Write a haiku"}}}"#
+            try await client.execute(uri: "/mcp", method: .post, headers: headers, body: ByteBuffer(string: call)) { response in
+                let body = String(buffer: response.body)
+                #expect(body.contains("ask: budget exceeded: "), "\(body)")
+                #expect(body.contains(#""isError":true"#))
+            }
         }
     }
 

@@ -45,7 +45,8 @@ public struct PointsmanMCPServer: Sendable {
             } else {
                 progress = .none
             }
-            return try await toolbox.call(params.name, arguments: params.arguments, progress: progress)
+            return try await toolbox.call(params.name, arguments: params.arguments, progress: progress,
+                                          apiKey: Self.presentedKey(Server.currentHandlerContext?.httpContext))
         }
         await server.withMethodHandler(ListResources.self) { _ in
             ListResources.Result(resources: toolbox.resources())
@@ -54,6 +55,15 @@ public struct PointsmanMCPServer: Sendable {
             ReadResource.Result(contents: try await toolbox.read(params.uri))
         }
         return server
+    }
+
+    /// The API key an HTTP client presented (`Authorization: Bearer …` or `x-api-key`); nil over stdio.
+    static func presentedKey(_ request: HTTPRequest?) -> String? {
+        guard let request else { return nil }
+        if let authorization = request.header("Authorization"), authorization.lowercased().hasPrefix("bearer ") {
+            return String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        }
+        return request.header("x-api-key")
     }
 
     /// Serves one connection until it closes: stdio for `pointsman mcp`.

@@ -48,12 +48,15 @@ public struct RoutingToolbox: Sendable {
     public let configuration: MCPToolConfiguration
     /// Counts a text's tokens for the context-window check (the native tokenizer, or an estimate).
     public let countTokens: @Sendable (String) -> Int
+    /// Budget guardrails for the models `ask` and `pipeline` call (nil: none).
+    public let spend: (any ToolSpendPolicy)?
     let logger: Logger
 
     public init(store: RoutingStore, backend: any ChatBackend, history: DecisionHistory = DecisionHistory(),
                 configuration: MCPToolConfiguration = MCPToolConfiguration(),
                 countTokens: @escaping @Sendable (String) -> Int = { ($0.utf8.count + 3) / 4 },
-                logger: Logger = Logger(label: "pointsman.mcp")) {
+                spend: (any ToolSpendPolicy)? = nil, logger: Logger = Logger(label: "pointsman.mcp")) {
+        self.spend = spend
         self.store = store
         self.backend = backend
         self.history = history
@@ -69,23 +72,27 @@ public struct RoutingToolbox: Sendable {
 
     /// Runs tool `name`. Every failure is a tool error (`isError`) whose text says what went wrong in terms the
     /// caller can act on; internal details go to the log only. Cancellation ends the call (and its upstream request).
-    public func call(_ name: String, arguments: [String: Value]?, progress: ToolProgress = .none) async throws -> CallTool.Result {
+    /// `apiKey` is the key the client presented (over HTTP), for budgets.
+    public func call(_ name: String, arguments: [String: Value]?, progress: ToolProgress = .none,
+                     apiKey: String? = nil) async throws -> CallTool.Result {
         do {
             switch name {
             case "route": return try await route(ToolArguments(tool: name, values: arguments, allowed: ["prompt", "messages", "quality"]))
             case "ask":
                 return try await ask(ToolArguments(tool: name, values: arguments,
                                                    allowed: ["prompt", "messages", "capability", "model", "max_tokens", "temperature", "quality"]),
-                                     progress: progress)
+                                     progress: progress, apiKey: apiKey)
             case "pipeline":
                 return try await pipeline(ToolArguments(tool: name, values: arguments, allowed: ["task", "steps", "max_tokens", "quality"]),
-                                          progress: progress)
+                                          progress: progress, apiKey: apiKey)
             case "compare": return try await compare(ToolArguments(tool: name, values: arguments, allowed: ["prompt"]))
             default:
                 return Self.failure("unknown tool '\(name)'; the tools are \(ToolDefinitions.names.joined(separator: ", "))")
             }
         } catch let error as ToolInputError {
             return Self.failure(error.description)
+        } catch let refusal as SpendRefusal {
+            return Self.failure("\(name): budget exceeded: \(refusal.description)")
         } catch let error as UnservableRequestError {
             return Self.failure(error.description)
         } catch let error as RoutingError {
@@ -120,14 +127,16 @@ public struct RoutingToolbox: Sendable {
                                    structuredContent: DecisionView(decision))
     }
 
-    func ask(_ arguments: ToolArguments, progress: ToolProgress) async throws -> CallTool.Result {
+    func ask(_ arguments: ToolArguments, progress: ToolProgress, apiKey: String? = nil) async throws -> CallTool.Result {
         let messages = try arguments.conversation()
         try checkSize(messages.map(\.content), arguments.tool)
         let capability = try arguments.string("capability")
         let modelName = try arguments.string("model")
         let maxTokens = try arguments.integer("max_tokens", in: 1...32768) ?? configuration.defaultMaxTokens
         let temperature = try arguments.number("temperature", in: 0...2)
-        let quality = try arguments.quality()
+        var quality = try arguments.quality()
+        let softLimit = try await admit(apiKey)
+        if softLimit != nil { quality = .economy }
         let snapshot = await store.current()
         let catalog = snapshot.catalog
         let needs = needs(messages, maxTokens: maxTokens, catalog)
@@ -182,7 +191,7 @@ public struct RoutingToolbox: Sendable {
             defer { sink.finish() }
             // The chosen model, then those of its fallbacks that can serve the request.
             let able = catalog.models.filter { $0.alias == decision.model || needs.unmet(by: $0).isEmpty }
-            outcome = try await ModelInvoker(backend: backend).call(
+            outcome = try await ModelInvoker(backend: metered(apiKey, catalog)).call(
                 model: decision.selected, messages: messages, parameters: ChatParameters(maxTokens: maxTokens, temperature: temperature),
                 catalog: Catalog(defaultModel: decision.model, models: able),
                 context: .init(task: "mcp", step: 0, phase: "ask", capability: decision.capability, method: decision.method,
@@ -205,19 +214,20 @@ public struct RoutingToolbox: Sendable {
         let answer = AskAnswer(answer: outcome.completion.content, model: outcome.model.alias,
                                fellBack: outcome.model.alias != decision.model, decision: DecisionView(decision),
                                usage: usage, usageEstimated: estimated, cost: cost,
-                               finishReason: outcome.completion.finishReason)
+                               finishReason: outcome.completion.finishReason, budget: softLimit.map { "soft limit: \($0)" })
         return try CallTool.Result(content: [.text(text: outcome.completion.content, annotations: nil, _meta: nil)],
                                    structuredContent: answer)
     }
 
-    func pipeline(_ arguments: ToolArguments, progress: ToolProgress) async throws -> CallTool.Result {
+    func pipeline(_ arguments: ToolArguments, progress: ToolProgress, apiKey: String? = nil) async throws -> CallTool.Result {
         let task = try arguments.requiredText("task")
         try checkSize([task], arguments.tool)
         let steps = try arguments.integer("steps", in: 1...10) ?? 3
         let maxTokens = try arguments.integer("max_tokens", in: 1...32768) ?? 350
-        let quality = try arguments.quality()
+        var quality = try arguments.quality()
+        if try await admit(apiKey) != nil { quality = .economy }
         let snapshot = await store.current()
-        let pipeline = Pipeline(router: router(snapshot), invoker: ModelInvoker(backend: backend))
+        let pipeline = Pipeline(router: router(snapshot), invoker: ModelInvoker(backend: metered(apiKey, snapshot.catalog)))
         let options = Pipeline.Options(steps: steps, maxTokens: maxTokens, countTokens: countTokens, quality: quality)
         // Pipeline progress arrives synchronously; it is sent in order from one task.
         let (events, sink) = AsyncStream.makeStream(of: Pipeline.Progress.self)
@@ -269,6 +279,19 @@ public struct RoutingToolbox: Sendable {
     }
 
     // MARK: - Helpers
+
+    /// The soft limit passed, if any; throws `SpendRefusal` past a hard one.
+    func admit(_ apiKey: String?) async throws -> String? {
+        guard let spend else { return nil }
+        if case .soft(let why) = try await spend.admit(apiKey: apiKey) { return why }
+        return nil
+    }
+
+    /// The backend, recording spend when a policy is set.
+    func metered(_ apiKey: String?, _ catalog: Catalog) -> any ChatBackend {
+        guard let spend else { return backend }
+        return SpendMeteringBackend(base: backend, policy: spend, apiKey: apiKey, catalog: catalog, countTokens: countTokens)
+    }
 
     func router(_ snapshot: RoutingStore.Snapshot) -> Router {
         configuration.detector == store.detector ? snapshot.router : snapshot.setup.router(configuration.detector)

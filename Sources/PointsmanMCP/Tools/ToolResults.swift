@@ -70,10 +70,12 @@ struct AskAnswer: Codable, Sendable {
     /// From the catalog's prices and `usage`.
     var cost: Double?
     var finishReason: String?
+    /// Set when a soft budget limit made the call run on the cheapest capable model.
+    var budget: String?
 
     enum CodingKeys: String, CodingKey {
         case answer, model, fellBack = "fell_back", decision, usage, usageEstimated = "usage_estimated", cost
-        case finishReason = "finish_reason"
+        case finishReason = "finish_reason", budget
     }
 }
 

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import PointsmanCore
+import PointsmanMCP
 
 extension HTTPField.Name {
     static let pointsmanBudget = Self("x-pointsman-budget")!
@@ -91,22 +92,65 @@ enum ChatUsage {
     }
 }
 
-extension ServiceDependencies {
-    /// Where the caller stands against the budget: throws 429 at a hard limit; returns the soft-limit reason, if any.
-    func checkBudget(key: String, logger: Logger) async throws -> String? {
-        guard let ledger, let budget = configuration.budget else { return nil }
+/// The service's budget and spend ledger, as chat requests and MCP tools both use them.
+struct ServiceSpending: ToolSpendPolicy {
+    let configuration: ServiceConfiguration
+    let ledger: (any SpendLedger)?
+    let metrics: ServiceMetrics
+    let logger: Logger
+
+    /// The ledger's name for the key a client presented (without configured keys, nobody has an identity).
+    func keyID(_ apiKey: String?) -> String {
+        configuration.apiKeys.isEmpty ? "anonymous" : SpendLedgers.keyID(apiKey)
+    }
+
+    /// Where `key` (a key id) stands against the budget: `SpendRefusal` at a hard limit.
+    func admit(key: String) async throws -> SpendAdmission {
+        guard let ledger, let budget = configuration.budget else { return .within }
         let totals: SpendTotals
         do { totals = try await ledger.totals(key: key, at: Date()) } catch {
             // A ledger that cannot answer does not stop requests; the failure is logged.
             logger.error("spend ledger unavailable; budget not checked", metadata: ["error": "\(error)"])
-            return nil
+            return .within
         }
         switch budget.state(of: totals) {
-        case .within: return nil
-        case .soft(let why): return why
+        case .within: return .within
+        case .soft(let why): return .soft(why)
         case .hard(let why):
             metrics.budgetRefusal()
-            throw OpenAIError(.tooManyRequests, "budget exceeded: \(why); try again in the next period",
+            throw SpendRefusal("\(why); try again in the next period")
+        }
+    }
+
+    /// Records what an answer cost at the model's prices. A ledger failure is logged; the answer is not affected.
+    func record(key: String, model: ModelEntry, promptTokens: Int, completionTokens: Int) async {
+        let cost = model.cost(promptTokens: promptTokens, completionTokens: completionTokens)
+        metrics.spend(key: key, model: model.alias, cost: cost, tokens: promptTokens + completionTokens)
+        guard let ledger else { return }
+        do { try await ledger.record(key: key, model: model.alias, cost: cost, at: Date()) } catch {
+            logger.error("spend not recorded", metadata: ["error": "\(error)", "model": "\(model.alias)", "cost": "\(cost)"])
+        }
+    }
+
+    func admit(apiKey: String?) async throws -> SpendAdmission { try await admit(key: keyID(apiKey)) }
+
+    func record(apiKey: String?, model: ModelEntry, promptTokens: Int, completionTokens: Int) async {
+        await record(key: keyID(apiKey), model: model, promptTokens: promptTokens, completionTokens: completionTokens)
+    }
+}
+
+extension ServiceDependencies {
+    func spending(_ logger: Logger) -> ServiceSpending {
+        ServiceSpending(configuration: configuration, ledger: ledger, metrics: metrics, logger: logger)
+    }
+
+    /// Where the caller stands against the budget: throws 429 at a hard limit; returns the soft-limit reason, if any.
+    func checkBudget(key: String, logger: Logger) async throws -> String? {
+        do {
+            if case .soft(let why) = try await spending(logger).admit(key: key) { return why }
+            return nil
+        } catch let refusal as SpendRefusal {
+            throw OpenAIError(.tooManyRequests, "budget exceeded: \(refusal.description)",
                               type: "insufficient_quota", code: "budget_exceeded")
         }
     }
@@ -114,12 +158,7 @@ extension ServiceDependencies {
     /// Records what an answer cost: the upstream's token counts times the model's prices, or counted tokens when the
     /// upstream reported none. A ledger failure is logged; the answer is not affected.
     func recordSpend(key: String, model: ModelEntry, usage: UsageCount, logger: Logger) async {
-        let cost = model.cost(promptTokens: usage.promptTokens, completionTokens: usage.completionTokens)
-        metrics.spend(key: key, model: model.alias, cost: cost, tokens: usage.promptTokens + usage.completionTokens)
-        guard let ledger else { return }
-        do { try await ledger.record(key: key, model: model.alias, cost: cost, at: Date()) } catch {
-            logger.error("spend not recorded", metadata: ["error": "\(error)", "model": "\(model.alias)", "cost": "\(cost)"])
-        }
+        await spending(logger).record(key: key, model: model, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens)
     }
 
     /// Token counts of a non-streamed answer.
