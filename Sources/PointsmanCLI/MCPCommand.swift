@@ -28,7 +28,7 @@ struct MCPCommand: AsyncParsableCommand {
     var maxTokens: Int = 512
 
     func validate() throws {
-        guard watch >= 0, watch.isFinite else { throw ValidationError("--watch must be 0 (off) or a positive number of seconds") }
+        guard watch >= 0, watch <= 86_400 else { throw ValidationError("--watch must be 0 (off) or a number of seconds up to a day") }
         guard decisions >= 1 else { throw ValidationError("--decisions must be positive") }
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be positive") }
     }

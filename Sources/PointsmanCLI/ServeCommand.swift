@@ -30,7 +30,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Upstream OpenAI-compatible base URL (default: $POINTSMAN_ENDPOINT, $FOUNDRY_LOCAL_ENDPOINT, or http://localhost:5273/v1).")
     var upstream: String?
 
-    @Option(name: .long, help: "JSON config file with any of: host, port, catalog, centroids, rules, upstream, auto_model, api_key_file, max_body_bytes, log_prompts, trace, ab_mode, ab_detector, ab_share, rule_candidates. Flags win.")
+    @Option(name: .long, help: "JSON config file with any of: host, port, catalog, centroids, rules, upstream, auto_model, api_key_file, max_body_bytes, log_prompts, trace, ab_mode, ab_detector, ab_share, rule_candidates, quality, session_capacity, session_ttl_seconds, session_switch_confidence, budget, spend_ledger, mcp, mcp_max_sessions, mcp_session_idle_seconds, mcp_session_max_bytes. Flags win.")
     var config: String?
 
     @Option(name: .long, help: "File of client API keys, one per line; also $POINTSMAN_SERVICE_API_KEYS (comma-separated). None: no authentication.")
@@ -108,11 +108,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Do not mount the MCP endpoint (Streamable HTTP) at /mcp.")
     var noMcp = false
 
-    @Option(name: .long, help: "MCP sessions open at once at /mcp; a new session closes the least recently used one when full.")
+    @Option(name: .long, help: "MCP sessions open at once at /mcp (default 64); a new session closes the least recently used one when full.")
     var mcpMaxSessions: Int?
 
-    @Option(name: .long, help: "Seconds an unused MCP session at /mcp is kept.")
+    @Option(name: .long, help: "Seconds an unused MCP session at /mcp is kept (default 1800).")
     var mcpSessionIdle: Double?
+
+    @Option(name: .long, help: "Bytes an MCP session may send before it is closed at its next request and the client starts a new one (default 8 MiB; the MCP SDK keeps every event a session sent).")
+    var mcpSessionMaxBytes: Int?
 
     @OptionGroup var model: ModelOptions
 
@@ -123,9 +126,10 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard embeddingCache >= 0 else { throw ValidationError("--embedding-cache must be 0 (off) or a positive number of vectors") }
         if let mcpMaxSessions, mcpMaxSessions < 1 { throw ValidationError("--mcp-max-sessions must be positive") }
-        if let mcpSessionIdle, !(mcpSessionIdle > 0 && mcpSessionIdle.isFinite) {
-            throw ValidationError("--mcp-session-idle must be a positive number of seconds")
+        if let mcpSessionIdle, !(mcpSessionIdle > 0 && mcpSessionIdle <= 604_800) {
+            throw ValidationError("--mcp-session-idle must be a positive number of seconds, at most a week")
         }
+        if let mcpSessionMaxBytes, mcpSessionMaxBytes < 1024 { throw ValidationError("--mcp-session-max-bytes must be at least 1024") }
         guard batchMax >= 1, batchMaxTokens >= 1, queueLimit >= 1, batchWaitMs >= 0 else {
             throw ValidationError("--batch-max, --batch-max-tokens and --queue-limit must be positive, --batch-wait-ms not negative")
         }
@@ -168,8 +172,9 @@ struct ServeCommand: AsyncParsableCommand {
         c.mcpEnabled = !noMcp && (file["mcp"] as? Bool ?? true)
         c.mcpMaxSessions = value(mcpMaxSessions, "mcp_max_sessions") ?? c.mcpMaxSessions
         let mcpIdle = value(mcpSessionIdle, "mcp_session_idle_seconds") ?? 1800
-        guard c.mcpMaxSessions >= 1, mcpIdle > 0, mcpIdle.isFinite else {
-            throw ValidationError("mcp_max_sessions must be positive and mcp_session_idle_seconds a positive number of seconds")
+        c.mcpSessionMaxBytes = value(mcpSessionMaxBytes, "mcp_session_max_bytes") ?? c.mcpSessionMaxBytes
+        guard c.mcpMaxSessions >= 1, mcpIdle > 0, mcpIdle <= 604_800, c.mcpSessionMaxBytes >= 1024 else {
+            throw ValidationError("mcp_max_sessions must be positive, mcp_session_idle_seconds between 0 and a week, mcp_session_max_bytes at least 1024")
         }
         c.mcpSessionIdle = .milliseconds(Int(mcpIdle * 1000))
         var keys = (env["POINTSMAN_SERVICE_API_KEYS"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -250,7 +255,7 @@ struct ServeCommand: AsyncParsableCommand {
         let known: Set<String> = ["host", "port", "catalog", "centroids", "rules", "upstream", "auto_model", "api_key_file",
                                   "max_body_bytes", "log_prompts", "trace", "ab_mode", "ab_detector", "ab_share", "rule_candidates", "quality",
                                   "session_capacity", "session_ttl_seconds", "session_switch_confidence", "budget", "spend_ledger",
-                                  "mcp", "mcp_max_sessions", "mcp_session_idle_seconds"]
+                                  "mcp", "mcp_max_sessions", "mcp_session_idle_seconds", "mcp_session_max_bytes"]
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw CLIFailure("\(path): unknown field \"\(unknown)\" (allowed: \(known.sorted().joined(separator: ", ")))")
         }

@@ -51,12 +51,17 @@ public struct ChatRequest: Sendable, Hashable {
     public var parameters: ChatParameters
     /// The model's own endpoint (…/v1), when it differs from the client's default.
     public var baseURL: String?
+    /// The catalog alias the call is for, when a router chose it (never sent upstream): backends that need the
+    /// catalog entry (its prices, its timeouts) find it by this.
+    public var alias: String?
 
-    public init(model: String, messages: [ChatMessage], parameters: ChatParameters = ChatParameters(), baseURL: String? = nil) {
+    public init(model: String, messages: [ChatMessage], parameters: ChatParameters = ChatParameters(), baseURL: String? = nil,
+                alias: String? = nil) {
         self.model = model
         self.messages = messages
         self.parameters = parameters
         self.baseURL = baseURL
+        self.alias = alias
     }
 }
 

@@ -47,9 +47,10 @@ public func buildApplication(
         configuration: configuration, state: state, batcher: batcher, upstream: upstream, metrics: metrics, trace: trace,
         ledger: ledger)
     if configuration.mcpEnabled {
-        // MCP tools call models through the same upstream settings as the proxy (one attempt per model).
+        // MCP tools call models through the proxy's clients: one attempt per model, each model's connect and idle
+        // timeouts.
         dependencies.mcp = dependencies.makeMCPEndpoint(
-            backend: try upstream.client(for: UpstreamTimeouts()), version: version, logger: logger)
+            backend: CatalogTimedBackend(clients: upstream, state: state), version: version, logger: logger)
     }
     let mcp = dependencies.mcp
     let router = buildRouter(dependencies)
@@ -76,10 +77,12 @@ extension ServiceDependencies {
         let toolbox = RoutingToolbox(
             store: state, backend: backend, history: history, countTokens: { self.countTokens($0) },
             spend: ServiceSpending(configuration: configuration, ledger: ledger, metrics: metrics, logger: logger), logger: logger)
+        let loopback = ["127.0.0.1", "localhost", "::1"].contains(configuration.host)
         return MCPHTTPEndpoint(
             server: PointsmanMCPServer(toolbox: toolbox, version: version),
-            limits: .init(maxSessions: configuration.mcpMaxSessions, idleTimeout: configuration.mcpSessionIdle),
-            localOnly: ["127.0.0.1", "localhost", "::1"].contains(configuration.host), logger: logger)
+            limits: .init(maxSessions: configuration.mcpMaxSessions, idleTimeout: configuration.mcpSessionIdle,
+                          maxSessionBytes: configuration.mcpSessionMaxBytes),
+            origins: loopback ? .loopback : configuration.apiKeys.isEmpty ? .loopbackOrigins : .none, logger: logger)
     }
 }
 

@@ -59,10 +59,12 @@ public struct ServiceConfiguration: Sendable {
     /// sha256 of the text).
     public var embeddingCacheEntries: Int = 10_000
     /// The MCP endpoint at `/mcp` (Streamable HTTP, behind the same API keys): on or off, most sessions open at once,
-    /// and how long an unused session lives.
+    /// how long an unused session lives, and how many bytes a session may send before it is closed (the MCP SDK
+    /// keeps every event a session sent, for resumption).
     public var mcpEnabled: Bool = true
-    public var mcpMaxSessions: Int = 256
+    public var mcpMaxSessions: Int = 64
     public var mcpSessionIdle: Duration = .seconds(1800)
+    public var mcpSessionMaxBytes: Int = 8 << 20
     /// Recent routing decisions kept for the MCP resource `pointsman://decisions`.
     public var decisionHistory: Int = 100
     /// Longest wait for an answer to start across a model and all its fallbacks (above: 504).

@@ -239,27 +239,110 @@ struct MCPToolboxTests {
         let file = TestPaths.temporaryDirectory("mcp-reload") + "/catalog.json"
         try Catalog.shipped.jsonText().write(toFile: file, atomically: true, encoding: .utf8)
         let store = try await RoutingStore(files: RoutingFiles(catalog: file), embedder: nil, detector: .regex)
-        let changes = await store.versionChanges()
+        /// The first announcement on a fresh stream, or nil when none comes within half a second.
+        func firstAnnouncement(_ changes: AsyncStream<String>) async -> String? {
+            await withTaskGroup(of: String?.self) { group in
+                group.addTask { for await version in changes { return version }; return nil }
+                group.addTask { try? await Task.sleep(for: .milliseconds(500)); return nil }
+                let first = await group.next() ?? nil
+                group.cancelAll()
+                return first
+            }
+        }
+        let quiet = await store.versionChanges()
+        await store.reload()  // the same files: nothing to announce
+        #expect(await firstAnnouncement(quiet) == nil)
         let before = await store.current().setup.version
-        await store.reload()  // same files: no announcement
+        let changes = await store.versionChanges()
         var catalog = Catalog.shipped
         catalog.models[0].priority += 1
         try catalog.jsonText().write(toFile: file, atomically: true, encoding: .utf8)
         await store.reload()
-        var iterator = changes.makeAsyncIterator()
-        let announced = await iterator.next()
+        let announced = await firstAnnouncement(changes)
         #expect(announced == (await store.current().setup.version))
         #expect(announced != before)
+    }
+
+    @Test("closing a session cancels the calls it is running, and their upstream requests")
+    func closeCancelsCalls() async throws {
+        let backend = EndlessChat()
+        let session = await PointsmanMCPServer(toolbox: try await regexToolbox(backend), version: "test").makeSession()
+        let (clientSide, serverSide) = await InMemoryTransport.createConnectedPair()
+        try await session.server.start(transport: serverSide)
+        let client = Client(name: "test", version: "1")
+        _ = try await client.connect(transport: clientSide)
+        let call = Task { try await client.callTool(name: "ask", arguments: ["prompt": "Write a very long story"]) }
+        for _ in 0..<500 where !backend.state.started { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(backend.state.started)
+        #expect(!backend.state.ended)
+        await session.close()
+        for _ in 0..<500 where !backend.state.ended { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(backend.state.ended)
+        call.cancel()
+    }
+}
+
+/// A backend whose streams never end on their own; it notes when one starts and when its consumer goes away.
+struct EndlessChat: ChatBackend {
+    final class State: @unchecked Sendable {
+        private let lock = NSLock()
+        private var begun = false, over = false
+        var started: Bool { lock.withLock { begun } }
+        var ended: Bool { lock.withLock { over } }
+        func start() { lock.withLock { begun = true } }
+        func end() { lock.withLock { over = true } }
+    }
+
+    let state = State()
+
+    func complete(_ request: ChatRequest) async throws -> ChatCompletion {
+        state.start()
+        defer { state.end() }
+        try await Task.sleep(for: .seconds(600))
+        return ChatCompletion(content: "")
+    }
+
+    func stream(_ request: ChatRequest) async throws -> AsyncThrowingStream<ChatChunk, any Error> {
+        state.start()
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: ChatChunk.self)
+        continuation.onTermination = { [state] _ in state.end() }
+        return stream
     }
 }
 
 @Suite("MCP endpoint at /mcp (router, no sockets)")
 struct MCPRouteTests {
     func dependencies(keys: [String] = []) async throws -> ServiceDependencies {
+        let limits = MCPHTTPEndpoint.Limits()
         var d = try await fakeDependencies(RecordingUpstream(), keys: keys)
         let toolbox = RoutingToolbox(store: d.state, backend: ScriptedChat(), history: d.history)
-        d.mcp = MCPHTTPEndpoint(server: PointsmanMCPServer(toolbox: toolbox, version: "test"), localOnly: true)
+        d.mcp = MCPHTTPEndpoint(server: PointsmanMCPServer(toolbox: toolbox, version: "test"), limits: limits, origins: .loopback)
         return d
+    }
+
+    func dependencies(keys: [String] = [], limits: MCPHTTPEndpoint.Limits) async throws -> ServiceDependencies {
+        var d = try await fakeDependencies(RecordingUpstream(), keys: keys)
+        let toolbox = RoutingToolbox(store: d.state, backend: ScriptedChat(), history: d.history)
+        d.mcp = MCPHTTPEndpoint(server: PointsmanMCPServer(toolbox: toolbox, version: "test"), limits: limits, origins: .loopback)
+        return d
+    }
+
+    /// Opens a session; returns its id.
+    func open(_ client: some TestClientProtocol, headers extra: HTTPFields = [:]) async throws -> String? {
+        var headers = Self.mcpHeaders
+        headers.append(contentsOf: extra)
+        return try await client.execute(uri: "/mcp", method: .post, headers: headers, body: ByteBuffer(string: Self.initialize)) {
+            $0.status == .ok ? $0.headers[HTTPField.Name("Mcp-Session-Id")!] : nil
+        }
+    }
+
+    /// The status of a `tools/list` in session `id`.
+    func list(_ client: some TestClientProtocol, _ id: String) async throws -> HTTPResponse.Status {
+        var headers = Self.mcpHeaders
+        headers[HTTPField.Name("Mcp-Session-Id")!] = id
+        headers[HTTPField.Name("MCP-Protocol-Version")!] = "2025-06-18"
+        return try await client.execute(uri: "/mcp", method: .post, headers: headers,
+                                        body: ByteBuffer(string: #"{"jsonrpc":"2.0","id":7,"method":"tools/list"}"#)) { $0.status }
     }
 
     static let initialize = #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#
@@ -335,6 +418,69 @@ struct MCPRouteTests {
         }
     }
 
+    @Test("bound to loopback, a Host or Origin that is not loopback is refused (DNS rebinding) and takes no session")
+    func rebinding() async throws {
+        let d = try await dependencies()
+        let app = Application(router: buildRouter(d))
+        // Over a real socket: HTTP/1's Host header becomes the request's authority, which the check must see.
+        try await app.test(.live) { client in
+            var headers = Self.mcpHeaders
+            headers[HTTPField.Name("Origin")!] = "http://attacker.example"
+            try await client.execute(uri: "/mcp", method: .post, headers: headers, body: ByteBuffer(string: Self.initialize)) { response in
+                #expect(response.status == .forbidden)
+            }
+            // A Host header the test client cannot set: sent with Python's http.client.
+            let port = try #require(client.port)
+            let script = """
+            import http.client, sys
+            c = http.client.HTTPConnection("127.0.0.1", \(port))
+            c.putrequest("POST", "/mcp", skip_host=True)
+            for name, value in [("Host", "attacker.example:8080"), ("Content-Type", "application/json"),
+                                ("Accept", "application/json, text/event-stream"), ("Content-Length", str(len(sys.argv[1])))]:
+                c.putheader(name, value)
+            c.endheaders(sys.argv[1].encode())
+            print(c.getresponse().status)
+            """
+            let run = try await runProcessOffPool("/usr/bin/env", ["python3", "-c", script, Self.initialize])
+            #expect(run.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "421", "\(run.stderr)")
+            #expect(try await open(client, headers: [HTTPField.Name("Origin")!: "http://localhost:3000"]) != nil)
+            #expect(await d.mcp?.sessionCount == 1)
+        }
+    }
+
+    @Test("the session table is bounded: the least recently used session makes room, a refused initialize evicts nobody, a session past its byte budget or idle too long is closed")
+    func bounds() async throws {
+        let d = try await dependencies(limits: .init(maxSessions: 2, idleTimeout: .seconds(600)))
+        let app = Application(router: buildRouter(d))
+        try await app.test(.router) { client in
+            let first = try #require(try await open(client))
+            let second = try #require(try await open(client))
+            #expect(try await list(client, first) == .ok)  // the first is now the more recently used
+            // Refused by the Accept check before any session is touched.
+            try await client.execute(uri: "/mcp", method: .post, headers: [.contentType: "application/json", .accept: "text/plain"],
+                                     body: ByteBuffer(string: Self.initialize)) { #expect($0.status != .ok) }
+            #expect(try await list(client, second) == .ok)
+            let third = try #require(try await open(client))
+            #expect(await d.mcp?.sessionCount == 2)
+            #expect(try await list(client, first) == .notFound)  // evicted: least recently used
+            #expect(try await list(client, second) == .ok)
+            #expect(try await list(client, third) == .ok)
+        }
+        // A one-byte budget: the initialize answer already passes it, so the next request finds the session closed.
+        let small = try await dependencies(limits: .init(maxSessions: 4, maxSessionBytes: 1))
+        try await Application(router: buildRouter(small)).test(.router) { client in
+            let id = try #require(try await open(client))
+            #expect(try await list(client, id) == .notFound)
+            #expect(await small.mcp?.sessionCount == 0)
+        }
+        let idle = try await dependencies(limits: .init(maxSessions: 4, idleTimeout: .milliseconds(50)))
+        try await Application(router: buildRouter(idle)).test(.router) { client in
+            let id = try #require(try await open(client))
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(try await list(client, id) == .notFound)
+        }
+    }
+
     @Test("with API keys configured, /mcp needs one like every other route")
     func keys() async throws {
         let app = Application(router: buildRouter(try await dependencies(keys: ["k1"])))
@@ -376,12 +522,12 @@ func slowUpstream() async throws -> FakeOpenAIServer {
 /// Checks what `Tests/Fixtures/mcp/mcp_client_check.py` printed: every tool, resource, progress, bad input,
 /// cancellation and the reload notification.
 func expectMCPClientRun(_ run: (status: Int32, stdout: String, stderr: String), finished: ContinuousClock.Instant,
-                        slow: FakeOpenAIServer, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+                        slow: FakeOpenAIServer, overHTTP: Bool, sourceLocation: SourceLocation = #_sourceLocation) async throws {
     #expect(run.status == 0, "\(run.stderr.suffix(3000))", sourceLocation: sourceLocation)
     let out = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "\(run.stdout)\n\(run.stderr.suffix(3000))")
     #expect(out["server"] as? String == "pointsman")
     #expect(out["tools"] as? [String] == ["ask", "compare", "pipeline", "route"])
-    #expect((out["capabilities"] as? [String: Bool]) == ["tools_list_changed": true, "resources_list_changed": true])
+    #expect((out["capabilities"] as? [String: Bool]) == ["tools_list_changed": true, "resources_subscribe": true])
     let route = (out["route"] as? [String: Any])?["structured"] as? [String: Any]
     #expect(route?["capability"] as? String == "code" && route?["model"] as? String == "deepseek-coder-1.3b")
     #expect((route?["routing_version"] as? String)?.count == 12)
@@ -424,16 +570,19 @@ func expectMCPClientRun(_ run: (status: Int32, stdout: String, stderr: String), 
     #expect(((centroids?["validation"] as? [String: Any])?["macro_f1"] as? Double ?? 0) > 0.5)
     #expect(((out["decisions"] as? [[String: Any]])?.count ?? 0) >= 3)
     #expect((out["unknown_resource"] as? String ?? "").contains("unknown resource pointsman://nothing-here"))
-    // Cancelled: no answer came back, the upstream stream was abandoned long before its minute was up, and the server
-    // kept serving.
-    #expect(out["cancelled_call_answered"] as? Bool == false)
+    // Cancelled: the upstream stream was abandoned long before its minute was up, and the server kept serving. Over
+    // HTTP the cancelled request is answered with an error (its event stream closes with it); over stdio it is not
+    // answered at all.
+    #expect((out["cancelled_call_error"] as? String)?.contains("request cancelled") ?? false == overHTTP, "\(String(describing: out["cancelled_call_error"]))")
     #expect(slow.streamsAbandoned == 1)
-    // ... while the client was still connected: the client waits a second after cancelling before it goes on, so a
-    // stream cut only because the client (and with stdio, the server process) went away would be cut later.
+    // ... while the client was still connected: after cancelling, the client waits a second, calls route, edits the
+    // catalog and waits for the reload notice before it exits, so a stream cut only because the client (and with
+    // stdio, the server process) went away would be cut much later than this.
     if let cut = slow.abandonTimes.first { #expect(finished - cut > .milliseconds(800), "\(finished - cut)") }
     #expect((out["after_cancel"] as? [String: Any])?["error"] as? Bool == false)
     // The catalog reload reached the client, and the tool schemas follow the new catalog.
     #expect(out["list_changed"] as? Bool == true)
+    #expect(out["catalog_updated"] as? Bool == true)
     let removed = try #require(out["removed"] as? String)
     #expect((out["ask_models"] as? [String])?.contains(removed) == true)
     #expect((out["ask_models_after"] as? [String])?.contains(removed) == false)
@@ -452,7 +601,7 @@ struct MCPLiveTests {
             PointsmanBinary.path, "mcp", "--catalog", catalog, "--centroids", TestPaths.repositoryFile("centroids/tasks.json"),
             "--endpoint", llama, "--watch", "0.2", "--retries", "0",
         ])
-        try await expectMCPClientRun(run, finished: .now, slow: slow)
+        try await expectMCPClientRun(run, finished: .now, slow: slow, overHTTP: false)
         try await slow.stop()
     }
 
@@ -469,7 +618,7 @@ struct MCPLiveTests {
             let run = try await runProcessOffPool(python, [
                 TestPaths.fixture("mcp/mcp_client_check.py"), "http", catalog, "mistral-7b", "http://127.0.0.1:\(port)/mcp", "mcp-key",
             ])
-            try await expectMCPClientRun(run, finished: .now, slow: slow)
+            try await expectMCPClientRun(run, finished: .now, slow: slow, overHTTP: true)
         }
         try await slow.stop()
     }

@@ -54,7 +54,8 @@ public struct ModelInvoker: Sendable {
         context: CallContext, onDelta: (@Sendable (String) -> Void)? = nil
     ) async throws -> Outcome {
         try await FallbackChain(model, in: catalog).run { entry, index in
-            let request = ChatRequest(model: entry.upstreamID, messages: messages, parameters: parameters, baseURL: entry.baseURL)
+            let request = ChatRequest(model: entry.upstreamID, messages: messages, parameters: parameters, baseURL: entry.baseURL,
+                                      alias: entry.alias)
             let started = Date()
             let clock = ContinuousClock.now
             if let cache, let hit = await cache.lookup(request) {

@@ -1,7 +1,8 @@
 import Foundation
 
 /// The most recent routing decisions of a process, newest first, in a fixed amount of memory. The service records
-/// every decision it makes (chat, `/v1/route`, MCP tools); MCP clients read them as a resource. Prompts are not kept.
+/// the decisions of chat requests, `/v1/route` and the MCP tools `route` and `ask` (not the pipeline's inner steps);
+/// MCP clients read them as a resource. Prompts are not kept.
 public final class DecisionHistory: @unchecked Sendable {  // `entries` and `next` are guarded by `lock`
     /// One decision, as clients see it.
     public struct Entry: Sendable, Codable, Equatable {

@@ -13,7 +13,7 @@ extension RoutingToolbox {
     public func resources() -> [Resource] {
         [
             Resource(name: "catalog", uri: Self.catalogURI, title: "Model catalog",
-                     description: "The models Pointsman routes to: capabilities, priorities, prices, context windows, fallbacks and the escalation rule.",
+                     description: "The models Pointsman routes to: capabilities, priorities, prices, context windows, fallbacks and the escalation rule (endpoints left out).",
                      mimeType: "application/json"),
             Resource(name: "centroids", uri: Self.centroidsURI, title: "Centroid file",
                      description: "The loaded capability centroids: labels, clusters per label, thresholds, how they were trained and their validation metrics.",
@@ -30,15 +30,23 @@ extension RoutingToolbox {
         let text: String
         switch uri {
         case Self.catalogURI:
-            text = snapshot.catalog.jsonText()
+            // Endpoints stay private, as in every error the service sends: the catalog is shown without base URLs.
+            var catalog = snapshot.catalog
+            for index in catalog.models.indices { catalog.models[index].baseURL = nil }
+            text = catalog.jsonText()
         case Self.centroidsURI:
             text = try Self.json(CentroidSummary(snapshot))
         case Self.decisionsURI:
             text = try Self.json(history.recent(configuration.decisionsShown))
         default:
-            throw MCPError.invalidParams("unknown resource \(uri); the resources are \(Self.catalogURI), \(Self.centroidsURI), \(Self.decisionsURI)")
+            throw Self.unknownResource(uri)
         }
         return [.text(text, uri: uri, mimeType: "application/json")]
+    }
+
+    /// MCP's "resource not found" error (-32002), naming the known resources.
+    static func unknownResource(_ uri: String) -> MCPError {
+        .serverError(code: -32002, message: "unknown resource \(uri); the resources are \(catalogURI), \(centroidsURI), \(decisionsURI)")
     }
 
     static func json(_ value: some Encodable) throws -> String {

@@ -123,8 +123,10 @@ public struct RoutingToolbox: Sendable {
         let decision = try await router(snapshot).route(messages: messages, needs: needs(messages, maxTokens: nil, snapshot.catalog), quality: quality)
         history.record(decision, source: "mcp")
         let summary = "\(decision.capability) -> \(decision.model) (\(decision.method.rawValue), confidence \(String(format: "%.2f", decision.confidence)))"
-        return try CallTool.Result(content: [.text(text: summary, annotations: nil, _meta: nil)],
-                                   structuredContent: DecisionView(decision))
+        let view = DecisionView(decision)
+        return try CallTool.Result(content: [.text(text: summary, annotations: nil, _meta: nil),
+                                             .text(text: try Self.json(view), annotations: nil, _meta: nil)],
+                                   structuredContent: view)
     }
 
     func ask(_ arguments: ToolArguments, progress: ToolProgress, apiKey: String? = nil) async throws -> CallTool.Result {
@@ -197,6 +199,10 @@ public struct RoutingToolbox: Sendable {
                 context: .init(task: "mcp", step: 0, phase: "ask", capability: decision.capability, method: decision.method,
                                routingVersion: decision.routingVersion),
                 onDelta: { sink.yield($0.count) })
+        } catch {
+            // No progress may follow the result: the reporter is done before the error goes back.
+            await reporter.value
+            throw error
         }
         await reporter.value
         // Some servers send no usage with a stream (llama.cpp ignores include_usage): then the tokens are counted here.
@@ -240,6 +246,9 @@ public struct RoutingToolbox: Sendable {
         do {
             defer { sink.finish() }
             result = try await pipeline.run(task: task, options: options, onProgress: { sink.yield($0) })
+        } catch {
+            await reporter.value
+            throw error
         }
         await reporter.value
         return try CallTool.Result(content: [.text(text: result.final, annotations: nil, _meta: nil)], structuredContent: result)
@@ -274,7 +283,8 @@ public struct RoutingToolbox: Sendable {
         let lines = [("regex", comparison.regex), ("embedding", comparison.embedding), ("hybrid", comparison.hybrid)]
             .compactMap { name, d in d.map { "\(name): \($0.capability) -> \($0.model) (confidence \(String(format: "%.2f", $0.confidence)))" } }
             + comparison.notes
-        return try CallTool.Result(content: [.text(text: lines.joined(separator: "\n"), annotations: nil, _meta: nil)],
+        return try CallTool.Result(content: [.text(text: lines.joined(separator: "\n"), annotations: nil, _meta: nil),
+                                             .text(text: try Self.json(comparison), annotations: nil, _meta: nil)],
                                    structuredContent: comparison)
     }
 

@@ -27,8 +27,8 @@ public protocol ToolSpendPolicy: Sendable {
 }
 
 /// Wraps a backend so that every answer is recorded with a `ToolSpendPolicy`: the upstream's token counts, or counts
-/// of the texts when it reports none (streams from some servers). The catalog entry, for prices, is the one whose
-/// upstream model id and base URL the request carries.
+/// of the texts when it reports none (streams from some servers). The catalog entry, for prices, is the one the
+/// request names (`alias`).
 struct SpendMeteringBackend: ChatBackend {
     let base: any ChatBackend
     let policy: any ToolSpendPolicy
@@ -37,8 +37,7 @@ struct SpendMeteringBackend: ChatBackend {
     let countTokens: @Sendable (String) -> Int
 
     func entry(for request: ChatRequest) -> ModelEntry? {
-        catalog.models.first { $0.upstreamID == request.model && $0.baseURL == request.baseURL }
-            ?? catalog.models.first { $0.upstreamID == request.model }
+        request.alias.flatMap(catalog.model)
     }
 
     func promptTokens(_ request: ChatRequest) -> Int {

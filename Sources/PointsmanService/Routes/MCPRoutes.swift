@@ -9,10 +9,16 @@ extension ServiceDependencies {
     /// session table. API keys are checked by the middleware like every other route.
     func mcp(_ request: Request, endpoint: MCPHTTPEndpoint) async throws -> Response {
         var headers: [String: String] = [:]
-        for field in request.headers {
+        for field in request.headers where field.name.canonicalName != PointsmanMCPServer.presentedKeyHeader {
             // Repeated fields are joined as HTTP allows; MCP reads only single-valued ones.
             let name = field.name.canonicalName
             headers[name] = headers[name].map { $0 + ", " + field.value } ?? field.value
+        }
+        // HTTP/1 `Host` arrives as the request's authority, not as a field; the DNS-rebinding check needs it.
+        if let authority = request.head.authority { headers["host"] = authority }
+        // The key the key check accepted, read the same way, for budgets (never a copy the client sent).
+        if let key = APIKeyMiddleware<BasicRequestContext>.presentedKey(request) {
+            headers[PointsmanMCPServer.presentedKeyHeader] = key
         }
         var body: Data?
         if request.method == .post {

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import OpenAIClient
 import PointsmanCore
+import PointsmanInterfaces
 
 /// How long one upstream attempt may take: to connect, to the response head, and between two pieces of the answer;
 /// nil: the service's defaults.
@@ -76,5 +77,26 @@ public final class UpstreamClients: ChatForwarding, @unchecked Sendable {  // th
     /// Closes every pool.
     public func shutdown() async throws {
         for client in lock.withLock({ Array(clients.values) }) { try await client.shutdown() }
+    }
+}
+
+/// The proxy's upstream clients as a `ChatBackend` (for MCP tools): each call goes through the client with its catalog
+/// entry's connect and idle timeouts, found by the request's alias in the catalog in force.
+struct CatalogTimedBackend: ChatBackend {
+    let clients: UpstreamClients
+    let state: RoutingStore
+
+    func client(for request: ChatRequest) async throws -> OpenAIClient {
+        let catalog = await state.current().catalog
+        let entry = request.alias.flatMap(catalog.model)
+        return try clients.client(for: entry.map(UpstreamTimeouts.init) ?? UpstreamTimeouts())
+    }
+
+    func complete(_ request: ChatRequest) async throws -> ChatCompletion {
+        try await client(for: request).complete(request)
+    }
+
+    func stream(_ request: ChatRequest) async throws -> AsyncThrowingStream<ChatChunk, any Error> {
+        try await client(for: request).stream(request)
     }
 }

@@ -19,12 +19,12 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamablehttp_client
 
 
-async def exercise(session, catalog_path, slow_model, changed):
+async def exercise(session, catalog_path, slow_model, changed, updated):
     out = {}
     init = await session.initialize()
     out["server"] = init.serverInfo.name
     out["capabilities"] = {"tools_list_changed": bool(init.capabilities.tools and init.capabilities.tools.listChanged),
-                           "resources_list_changed": bool(init.capabilities.resources and init.capabilities.resources.listChanged)}
+                           "resources_subscribe": bool(init.capabilities.resources and init.capabilities.resources.subscribe)}
     tools = (await session.list_tools()).tools
     out["tools"] = sorted(t.name for t in tools)
     ask_tool = next(t for t in tools if t.name == "ask")
@@ -102,11 +102,13 @@ async def exercise(session, catalog_path, slow_model, changed):
             params=types.CancelledNotificationParams(requestId=request_id, reason="the user changed their mind"))))
         await anyio.sleep(1.0)
         group.cancel_scope.cancel()
-    out["cancelled_call_answered"] = "r" in result
+    out["cancelled_call_error"] = result.get("error")
     r = await session.call_tool("route", {"prompt": "What is the capital of France?"})
     out["after_cancel"] = {"error": r.isError, "text": r.content[0].text}
 
-    # Hot reload: rewrite the catalog with one model fewer; the server says its tool list changed.
+    # Hot reload: rewrite the catalog with one model fewer; the server says its tool list changed, and that the
+    # catalog resource (subscribed) was updated.
+    await session.subscribe_resource("pointsman://catalog")
     with open(catalog_path) as f:
         data = json.load(f)
     removed = next(m["alias"] for m in data["models"] if m["alias"] != data["default_model"] and m["alias"] != slow_model)
@@ -120,9 +122,11 @@ async def exercise(session, catalog_path, slow_model, changed):
     try:
         with anyio.fail_after(15):
             await changed.wait()
+            await updated.wait()
         out["list_changed"] = True
     except TimeoutError:
         out["list_changed"] = False
+    out["catalog_updated"] = updated.is_set()
     tools = (await session.list_tools()).tools
     out["removed"] = removed
     out["ask_models_after"] = next(t for t in tools if t.name == "ask").inputSchema["properties"]["model"]["enum"]
@@ -131,24 +135,27 @@ async def exercise(session, catalog_path, slow_model, changed):
 
 async def main():
     mode, catalog_path, slow_model = sys.argv[1], sys.argv[2], sys.argv[3]
-    changed = anyio.Event()
+    changed, updated = anyio.Event(), anyio.Event()
 
     async def on_message(message):
         if isinstance(message, types.ServerNotification) and isinstance(message.root, types.ToolListChangedNotification):
             changed.set()
+        if (isinstance(message, types.ServerNotification) and isinstance(message.root, types.ResourceUpdatedNotification)
+                and str(message.root.params.uri) == "pointsman://catalog"):
+            updated.set()
 
     if mode == "stdio":
         command = sys.argv[sys.argv.index("--") + 1:]
         params = StdioServerParameters(command=command[0], args=command[1:])
         async with stdio_client(params) as (read, write):
             async with ClientSession(read, write, message_handler=on_message) as session:
-                out = await exercise(session, catalog_path, slow_model, changed)
+                out = await exercise(session, catalog_path, slow_model, changed, updated)
     else:
         url = sys.argv[4]
         headers = {"Authorization": f"Bearer {sys.argv[5]}"} if len(sys.argv) > 5 else None
         async with streamablehttp_client(url, headers=headers) as (read, write, _):
             async with ClientSession(read, write, message_handler=on_message) as session:
-                out = await exercise(session, catalog_path, slow_model, changed)
+                out = await exercise(session, catalog_path, slow_model, changed, updated)
     print(json.dumps(out))
 
 
