@@ -149,6 +149,45 @@ struct TrainingTests {
         #expect(try CentroidArtifact.load(from: path).training.finalFit == true)
     }
 
+    @Test("cross-validated calibration with a named validation split: the split's rows never train or calibrate, the thresholds come from out-of-fold scores, the file names the chosen score")
+    func crossValidatedCalibration() async throws {
+        var (encoder, cache, config, dir) = try smallTraining()
+        // Group g3 of each label becomes the source's own validation split.
+        let path = config.data[0]
+        let marked = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { line -> String in
+            var row = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: String]
+            row["split"] = row["group"]!.hasSuffix("-g3") ? "val" : "train"
+            return String(decoding: try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys]), as: UTF8.self)
+        }
+        try marked.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        config.validationSplit = "val"
+        config.calibration = .init(folds: 3, shrinkage: 5, score: nil)
+        let artifact = try await CentroidTrainer(embedder: encoder, cache: cache).train(config)
+        #expect(artifact.training.trainRows == 27)
+        let validation = try #require(artifact.validation)
+        #expect(validation.rows == 9)
+        #expect(validation.split.contains("never trained, tuned or calibrated on"))
+        let record = try #require(artifact.training.calibration)
+        #expect(record.folds == 3)
+        #expect(Set(record.candidates.keys) == ["confidence", "cosine", "margin"])
+        let best = record.candidates.values.map { $0["in_scope_accuracy"]! }.max()!
+        #expect(record.candidates[record.score.rawValue]?["in_scope_accuracy"] == best)
+        #expect(artifact.thresholdScore == record.score)
+        try artifact.validate(file: "memory")
+        // The score the thresholds apply to survives a round trip through the file.
+        let file = dir + "/cv.json"
+        try artifact.write(to: file)
+        let loaded = try CentroidArtifact.load(from: file)
+        #expect(loaded.thresholdScore == artifact.thresholdScore)
+        #expect(loaded.training.calibration == record)
+        // A fixed score changes the thresholds only: the centroids are the same.
+        config.calibration = .init(folds: 3, shrinkage: 5, score: .confidence)
+        let fixedScore = try await CentroidTrainer(embedder: encoder, cache: cache).train(config)
+        #expect(fixedScore.thresholdScore == .confidence)
+        #expect(fixedScore.training.calibration?.candidates.keys.sorted() == ["confidence"])
+        #expect(fixedScore.centroids == artifact.centroids)
+    }
+
     @Test("group weighting: every label weighs the same, and every group within a label")
     func groupWeights() throws {
         let rows = [("a", "g1"), ("a", "g1"), ("a", "g1"), ("a", "g2"), ("b", "g3"), ("b", nil)].map {
@@ -226,13 +265,22 @@ struct ShippedCentroidTests {
         #expect(decisions.map(\.capability) == ["code", "translation", "summarize", "math", "creative"])
     }
 
-    @Test("CLINC150 knows its intents and abstains on requests outside them")
+    @Test("CLINC150 knows its intents and abstains on requests outside them, on its own val split too")
     func clinc150() async throws {
         let decisions = try await route("clinc150.json", [
-            "please set an alarm for 7 am", "what's the weather like in paris tomorrow",
-            "who won the football world cup in 1998", "write me a poem about autumn leaves"])
-        #expect(decisions.map(\.label) == ["alarm", "weather", nil, nil])
-        #expect(decisions[2].capability == "oos" && decisions[3].capability == "oos")
+            "please set an alarm for 7 am", "what's the weather like in paris tomorrow", "who won the football world cup in 1998"])
+        #expect(decisions.map(\.label) == ["alarm", "weather", nil])
+        #expect(decisions[2].capability == "oos")
+        // The val split never trained or calibrated the file: every 10th in-scope row and every out-of-scope row.
+        let rows = try TestPaths.jsonLines(TestPaths.repositoryFile("training/clinc150_train.jsonl")).filter { $0["split"] as? String == "val" }
+        let inScope = rows.filter { $0["label"] as? String != "oos" }.enumerated().filter { $0.offset % 10 == 0 }.map(\.element)
+        let outside = rows.filter { $0["label"] as? String == "oos" }
+        #expect(inScope.count == 300 && outside.count == 100)
+        let routed = try await route("clinc150.json", (inScope + outside).map { $0["text"] as! String })
+        let right = zip(inScope, routed).filter { $0.0["label"] as? String == $0.1.label }.count
+        let abstained = routed.suffix(outside.count).filter { $0.label == nil }.count
+        #expect(Double(right) / 300 >= 0.9, "in-scope accuracy \(Double(right) / 300)")
+        #expect(Double(abstained) / 100 >= 0.8, "oos recall \(Double(abstained) / 100)")
     }
 
     @Test("Banking77 routes banking requests to their intents")

@@ -16,14 +16,26 @@ public struct CentroidClassifier: Sendable {
         public var labelCosines: [Double]
         /// Winner's best cosine minus the runner-up label's.
         public var margin: Double
-        /// The confidence the winner needs not to abstain.
+        /// The value of `gate` the winner needs not to abstain.
         public var threshold: Double
         /// The winner is the abstain label ("none of these").
         public var isAbstainLabel: Bool
-        public var abstains: Bool { isAbstainLabel || confidence < threshold }
+        /// Which score the threshold applies to.
+        public var gate: ThresholdScore = .confidence
+        public var abstains: Bool { isAbstainLabel || value(gate) < threshold }
+
+        /// The winner's score of kind `kind`.
+        public func value(_ kind: ThresholdScore) -> Double {
+            switch kind {
+            case .confidence: confidence
+            case .cosine: labelCosines[labelIndex]
+            case .margin: margin
+            }
+        }
 
         public init(labelIndex: Int, label: String, capability: String, confidence: Double, labelCosines: [Double],
-                    margin: Double, threshold: Double, isAbstainLabel: Bool = false) {
+                    margin: Double, threshold: Double, isAbstainLabel: Bool = false, gate: ThresholdScore = .confidence) {
+            self.gate = gate
             self.isAbstainLabel = isAbstainLabel
             self.labelIndex = labelIndex
             self.label = label
@@ -93,6 +105,6 @@ public struct CentroidClassifier: Sendable {
             confidence: mass[winner] / total, labelCosines: best,
             margin: labels.count > 1 ? best[winner] - runnerUp : 1,
             threshold: artifact.thresholds[label] ?? artifact.defaultThreshold,
-            isAbstainLabel: label == artifact.abstainLabel)
+            isAbstainLabel: label == artifact.abstainLabel, gate: artifact.thresholdScore)
     }
 }

@@ -122,8 +122,11 @@ public struct CentroidIntentDetector: IntentDetector {
             let capability = classifier.artifact.capabilities[label] ?? label
             scores[capability] = max(scores[capability] ?? -2, score.labelCosines[index])
         }
-        let summary = String(format: "centroid %@ (confidence %.2f, threshold %.2f, margin %.3f)",
-                             score.label, score.confidence, score.threshold, score.margin)
+        let summary = score.gate == .confidence
+            ? String(format: "centroid %@ (confidence %.2f, threshold %.2f, margin %.3f)",
+                     score.label, score.confidence, score.threshold, score.margin)
+            : String(format: "centroid %@ (confidence %.2f, %@ %.3f, threshold %.3f)",
+                     score.label, score.confidence, score.gate.rawValue, score.value(score.gate), score.threshold)
         if score.abstains, let fallback {
             // The rules may only decide for capabilities this file can produce: on an intent file (Banking77,
             // CLINC150) the task rules' capabilities are not labels, and low confidence means abstain or keep.

@@ -40,6 +40,35 @@ public struct ValidationReport: Sendable, Codable, Equatable {
     }
 }
 
+/// Which of a decision's scores the thresholds apply to.
+public enum ThresholdScore: String, Sendable, Codable, CaseIterable {
+    /// The winning label's share of the softmax mass (the default).
+    case confidence
+    /// The winning label's best cosine.
+    case cosine
+    /// The winner's best cosine minus the runner-up label's.
+    case margin
+}
+
+/// How thresholds were calibrated by cross-validation, when they were (`calibration` in the training config).
+public struct CalibrationRecord: Sendable, Codable, Equatable {
+    /// Folds of the training rows; every training row was scored by centroids that never saw it.
+    public var folds: Int
+    /// Pull of a label's own threshold towards the global one, in rows.
+    public var shrinkage: Double
+    /// The score the thresholds apply to.
+    public var score: ThresholdScore
+    /// Per candidate score, on the out-of-fold scores with its thresholds: in-scope accuracy and abstain recall.
+    public var candidates: [String: [String: Double]]
+
+    public init(folds: Int, shrinkage: Double, score: ThresholdScore, candidates: [String: [String: Double]]) {
+        self.folds = folds
+        self.shrinkage = shrinkage
+        self.score = score
+        self.candidates = candidates
+    }
+}
+
 /// How the centroids were made.
 public struct TrainingRecord: Sendable, Codable, Equatable {
     public var files: [String]
@@ -52,6 +81,8 @@ public struct TrainingRecord: Sendable, Codable, Equatable {
     public var seconds: Double
     /// True when the centroids were trained again on every row after validation (`final_fit`); absent otherwise.
     public var finalFit: Bool?
+    /// The cross-validated threshold calibration, when the config asked for one.
+    public var calibration: CalibrationRecord?
 
     public init(files: [String], dataHash: String, trainRows: Int, seed: UInt64, created: String, refinementEpochs: Int, seconds: Double) {
         self.files = files
@@ -65,7 +96,7 @@ public struct TrainingRecord: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case files, dataHash = "data_hash", trainRows = "train_rows", seed, created
-        case refinementEpochs = "refinement_epochs", seconds, finalFit = "final_fit"
+        case refinementEpochs = "refinement_epochs", seconds, finalFit = "final_fit", calibration
     }
 }
 
@@ -99,6 +130,8 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
     public var thresholds: [String: Double]
     /// For labels without their own threshold.
     public var defaultThreshold: Double
+    /// The score the thresholds apply to (absent in files before it existed: the confidence).
+    public var thresholdScore: ThresholdScore = .confidence
     /// Centroids per label.
     public var k: [String: Int]
     /// The label trained as "none of these" (e.g. CLINC150's `oos`), if any: never a centroid, only abstention.
@@ -109,6 +142,7 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case format, version, name, embedder, labels, capabilities, centroidLabels = "centroid_labels", centroids
         case linearMap = "linear_map", promptView = "prompt_view", lexical, scale, thresholds, defaultThreshold = "default_threshold", k, abstainLabel = "abstain_label", training
+        case thresholdScore = "threshold_score"
         case validation
     }
 
@@ -163,6 +197,7 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
         scale = try c.decode(Float.self, forKey: .scale)
         thresholds = try c.decode([String: Double].self, forKey: .thresholds)
         defaultThreshold = try c.decode(Double.self, forKey: .defaultThreshold)
+        thresholdScore = try c.decodeIfPresent(ThresholdScore.self, forKey: .thresholdScore) ?? .confidence
         k = try c.decode([String: Int].self, forKey: .k)
         abstainLabel = try c.decodeIfPresent(String.self, forKey: .abstainLabel)
         training = try c.decode(TrainingRecord.self, forKey: .training)
@@ -197,6 +232,7 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
         try c.encode(scale, forKey: .scale)
         try c.encode(thresholds, forKey: .thresholds)
         try c.encode(defaultThreshold, forKey: .defaultThreshold)
+        if thresholdScore != .confidence { try c.encode(thresholdScore, forKey: .thresholdScore) }
         try c.encode(k, forKey: .k)
         try c.encode(abstainLabel, forKey: .abstainLabel)
         try c.encode(training, forKey: .training)

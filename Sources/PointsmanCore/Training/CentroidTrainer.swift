@@ -80,7 +80,16 @@ public struct CentroidTrainer: Sendable {
         try config.validate()
         let started = ContinuousClock.now
         let rows = try Self.loadRows(config)
-        let (trainIndices, validationIndices) = Self.split(rows, fraction: config.validationFraction, seed: config.seed)
+        let trainIndices: [Int], validationIndices: [Int]
+        if let named = config.validationSplit {
+            validationIndices = rows.indices.filter { rows[$0].split == named }
+            trainIndices = rows.indices.filter { rows[$0].split != named }
+            guard !validationIndices.isEmpty else {
+                throw DatasetError(file: config.name, row: nil, problem: "validation_split \"\(named)\": no row has split \"\(named)\"")
+            }
+        } else {
+            (trainIndices, validationIndices) = Self.split(rows, fraction: config.validationFraction, seed: config.seed)
+        }
         let fingerprint = try await embedder.fingerprint()
         guard (fingerprint.leadTokens ?? 0) == (config.leadTokens ?? 0) else {
             throw DatasetError(
@@ -130,8 +139,9 @@ public struct CentroidTrainer: Sendable {
             vectors = try learned.augment(embeddings, texts: texts)
         }
 
-        // k-means per label, then the refinement (early stopping on the validation rows).
-        let validation = validationInScope.isEmpty ? nil
+        // k-means per label, then the refinement (early stopping on the validation rows, unless thresholds are
+        // cross-validated: then nothing but the report touches the validation rows).
+        let validation = validationInScope.isEmpty || config.calibration != nil ? nil
             : (points: vectors.rows(validationInScope), labels: validationInScope.map { labelIndex[rows[$0].label]! })
         var fitted = try fit(trainInScope, rows: rows, vectors: vectors, labels: labels, config: config, validation: validation,
                              validationWeights: config.refinement.map {
@@ -158,18 +168,28 @@ public struct CentroidTrainer: Sendable {
         artifact.promptView = config.promptView
         artifact.lexical = lexical
 
-        // Calibrate thresholds and measure on the validation split.
-        if !validationIndices.isEmpty {
-            let classifier = CentroidClassifier(artifact: artifact)
-            let scores = try classifier.score(routingVectors: vectors.rows(validationIndices))
-            let truth = validationIndices.map { rows[$0].label }
-            let calibration = ThresholdCalibration(targetPrecision: config.targetPrecision,
-                                                   abstainRecallTarget: config.abstainRecallTarget)
-            let (thresholds, fallback) = calibration.calibrate(scores: scores, truth: truth, labels: inScopeLabels)
+        // Calibrate thresholds: by cross-validation over the training rows when asked, else on the validation split.
+        if let calibration = config.calibration {
+            let (thresholds, fallback, record) = try crossValidatedThresholds(
+                calibration, config: config, rows: rows, texts: texts, embeddings: embeddings, trainIndices: trainIndices,
+                labels: labels, inScopeLabels: inScopeLabels, base: artifact, epochs: max(1, fitted.bestEpoch), kPerLabel: fitted.kPerLabel,
+                progress: progress)
             artifact.thresholds = thresholds
             artifact.defaultThreshold = fallback
-            let calibrated = CentroidClassifier(artifact: artifact)
-            let final = try calibrated.score(routingVectors: vectors.rows(validationIndices))
+            artifact.thresholdScore = record.score
+            artifact.training.calibration = record
+        }
+        if !validationIndices.isEmpty {
+            let truth = validationIndices.map { rows[$0].label }
+            if config.calibration == nil {
+                let scores = try CentroidClassifier(artifact: artifact).score(routingVectors: vectors.rows(validationIndices))
+                let calibration = ThresholdCalibration(targetPrecision: config.targetPrecision,
+                                                       abstainRecallTarget: config.abstainRecallTarget)
+                let (thresholds, fallback) = calibration.calibrate(scores: scores, truth: truth, labels: inScopeLabels)
+                artifact.thresholds = thresholds
+                artifact.defaultThreshold = fallback
+            }
+            let final = try CentroidClassifier(artifact: artifact).score(routingVectors: vectors.rows(validationIndices))
             artifact.validation = Self.report(scores: final, truth: truth, labels: inScopeLabels, abstainLabel: config.abstainLabel,
                                               split: Self.describeSplit(rows, validationIndices, config))
         }
@@ -202,6 +222,105 @@ public struct CentroidTrainer: Sendable {
         let total = ContinuousClock.now - started
         artifact.training.seconds = Double(total.components.seconds) + Double(total.components.attoseconds) / 1e18
         return artifact
+    }
+
+    /// Thresholds fitted on out-of-fold scores: the training rows are cut into folds (whole groups per label when a
+    /// label has at least as many groups as folds, else a share of its rows), each fold is scored by centroids (and a
+    /// word vocabulary) learned from the other folds only, and each candidate score's thresholds are calibrated on
+    /// those scores with shrinkage towards the global threshold. The candidate with the best out-of-fold in-scope
+    /// accuracy wins.
+    func crossValidatedThresholds(
+        _ calibration: TrainingConfiguration.Calibration, config: TrainingConfiguration, rows: [LabeledPrompt],
+        texts: [String], embeddings: Matrix, trainIndices: [Int], labels: [String], inScopeLabels: [String],
+        base: CentroidArtifact, epochs: Int, kPerLabel: [String: Int],
+        progress: @escaping @Sendable (TrainingProgress) -> Void
+    ) throws -> (thresholds: [String: Double], fallback: Double, record: CalibrationRecord) {
+        let folds = Self.folds(trainIndices, rows: rows, count: calibration.folds, seed: config.seed)
+        let labelSet = Set(labels)
+        var fixed = config
+        fixed.refinement?.epochs = epochs
+        var outOfFold: [(index: Int, score: CentroidClassifier.Score)] = []
+        for (number, fold) in folds.enumerated() {
+            progress(TrainingProgress(phase: "calibration", done: number, total: folds.count))
+            let held = Set(fold)
+            let fitRows = trainIndices.filter { !held.contains($0) }
+            var vectors = embeddings
+            var artifact = base
+            if let settings = config.lexical {
+                let learned = LexicalFeatures.fit(fitRows.map { texts[$0] }, weight: settings.weight, maxTerms: settings.maxTerms,
+                                                  minDocumentFrequency: settings.minDocumentFrequency,
+                                                  characterNGrams: settings.characterNGrams)
+                artifact.lexical = learned
+                vectors = try learned.augment(embeddings, texts: texts)
+            }
+            let fitted = try fit(fitRows.filter { labelSet.contains(rows[$0].label) }, rows: rows, vectors: vectors, labels: labels,
+                                 config: fixed, validation: nil, fixedK: kPerLabel, progress: { _ in })
+            artifact.centroids = fitted.centroids
+            artifact.centroidLabels = fitted.owners
+            artifact.linearMap = fitted.linearMap
+            let scores = try CentroidClassifier(artifact: artifact).score(routingVectors: vectors.rows(fold))
+            outOfFold += zip(fold, scores).map { ($0, $1) }
+        }
+        progress(TrainingProgress(phase: "calibration", done: folds.count, total: folds.count))
+        let scores = outOfFold.map(\.score)
+        let truth = outOfFold.map { rows[$0.index].label }
+        var best: (kind: ThresholdScore, thresholds: [String: Double], fallback: Double, accuracy: Double)?
+        var candidates: [String: [String: Double]] = [:]
+        for kind in calibration.score.map({ [$0] }) ?? ThresholdScore.allCases {
+            let calibrator = ThresholdCalibration(targetPrecision: config.targetPrecision, abstainRecallTarget: config.abstainRecallTarget,
+                                                  gate: kind, shrinkage: calibration.shrinkage)
+            var (thresholds, fallback) = calibrator.calibrate(scores: scores, truth: truth, labels: inScopeLabels)
+            thresholds = thresholds.mapValues { min(max($0, 0), 1) }
+            fallback = min(max(fallback, 0), 1)
+            // In-scope accuracy and abstain recall of these thresholds on the same out-of-fold scores.
+            let gated = scores.map { score -> Bool in
+                var s = score
+                s.gate = kind
+                s.threshold = thresholds[s.label] ?? fallback
+                return s.abstains
+            }
+            let inScope = truth.indices.filter { truth[$0] != config.abstainLabel }
+            let accuracy = Double(inScope.filter { !gated[$0] && scores[$0].label == truth[$0] }.count) / Double(max(1, inScope.count))
+            var record = ["in_scope_accuracy": accuracy]
+            let outside = truth.indices.filter { truth[$0] == config.abstainLabel }
+            if !outside.isEmpty { record["abstain_recall"] = Double(outside.filter { gated[$0] }.count) / Double(outside.count) }
+            candidates[kind.rawValue] = record
+            if best == nil || accuracy > best!.accuracy { best = (kind, thresholds, fallback, accuracy) }
+        }
+        let chosen = best!
+        return (chosen.thresholds, chosen.fallback,
+                CalibrationRecord(folds: folds.count, shrinkage: calibration.shrinkage, score: chosen.kind, candidates: candidates))
+    }
+
+    /// `count` folds of `indices`: per label, whole groups dealt round-robin when the label has at least `count`
+    /// groups, else its rows dealt round-robin; seeded.
+    public static func folds(_ indices: [Int], rows: [LabeledPrompt], count: Int, seed: UInt64) -> [[Int]] {
+        var generator = SeededGenerator(seed: seed &+ 0x5EED)
+        var byLabel: [String: [Int]] = [:]
+        for index in indices { byLabel[rows[index].label, default: []].append(index) }
+        var folds = [[Int]](repeating: [], count: count)
+        var next = 0
+        for label in byLabel.keys.sorted() {
+            let members = byLabel[label]!
+            var groups: [String: [Int]] = [:]
+            for index in members { if let g = rows[index].group { groups[g, default: []].append(index) } }
+            if groups.count >= count, groups.values.reduce(0, { $0 + $1.count }) == members.count {
+                var names = groups.keys.sorted()
+                names.shuffle(using: &generator)
+                for name in names {
+                    folds[next % count] += groups[name]!
+                    next += 1
+                }
+            } else {
+                var shuffled = members
+                shuffled.shuffle(using: &generator)
+                for index in shuffled {
+                    folds[next % count].append(index)
+                    next += 1
+                }
+            }
+        }
+        return folds.filter { !$0.isEmpty }.map { $0.sorted() }
     }
 
     /// Centroids learned from some rows: the result of `fit`.
@@ -299,6 +418,10 @@ public struct CentroidTrainer: Sendable {
     }
 
     static func describeSplit(_ rows: [LabeledPrompt], _ validation: [Int], _ config: TrainingConfiguration) -> String {
+        if let named = config.validationSplit {
+            return "the \(validation.count) rows of split \(named), "
+                + (config.calibration == nil ? "used only for early stopping and the thresholds" : "never trained, tuned or calibrated on")
+        }
         let grouped = Set(validation.compactMap { rows[$0].group }).count
         return "\(validation.count) rows held out (\(Int(config.validationFraction * 100))% per label; whole groups for labels with 3+ groups: \(grouped) groups), seed \(config.seed)"
     }

@@ -10,6 +10,8 @@ public struct LabeledPrompt: Sendable, Equatable, Codable {
     public var origin: String
     /// Other labels a careful annotator would also accept (the data's `ok` list), if the data has them.
     public var acceptable: [String]?
+    /// The source's own split (`train`, `val`, …), if the data names one (field `split`).
+    public var split: String?
 
     public init(text: String, label: String, group: String? = nil, origin: String = "", acceptable: [String]? = nil) {
         self.text = text
@@ -110,8 +112,10 @@ public struct LabeledDatasetReader: Sendable {
         }
         guard !label.isEmpty else { throw DatasetError(file: path, row: row, problem: "the label is empty") }
         let group = (object[groupField] as? String).flatMap { $0.isEmpty ? nil : $0 }
-        return LabeledPrompt(text: text, label: label, group: group, origin: "\((path as NSString).lastPathComponent):\(row)",
-                             acceptable: object["ok"] as? [String])
+        var prompt = LabeledPrompt(text: text, label: label, group: group, origin: "\((path as NSString).lastPathComponent):\(row)",
+                                   acceptable: object["ok"] as? [String])
+        prompt.split = (object["split"] as? String).flatMap { $0.isEmpty ? nil : $0 }
+        return prompt
     }
 }
 

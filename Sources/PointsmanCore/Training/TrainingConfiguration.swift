@@ -41,6 +41,47 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var finalFit: Bool
     /// Word features appended to the embeddings (see `LexicalFeatures`); nil: embeddings alone.
     public var lexical: Lexical?
+    /// The rows whose `split` field has this value are the validation set (instead of a drawn split); nothing else
+    /// touches them: no fitting, no early stopping, no calibration.
+    public var validationSplit: String?
+    /// Thresholds calibrated by cross-validation over the training rows instead of on the validation split.
+    public var calibration: Calibration?
+
+    /// Cross-validated threshold calibration: every training row is scored by centroids trained without its fold
+    /// (whole groups per fold when the rows have enough groups), and thresholds are fitted on those scores.
+    public struct Calibration: Sendable, Codable, Equatable {
+        /// Folds (2–20).
+        public var folds: Int
+        /// Pull of each label's threshold towards the global one, in rows (0: none).
+        public var shrinkage: Double
+        /// The score thresholds apply to; nil: the candidate with the best out-of-fold in-scope accuracy.
+        public var score: ThresholdScore?
+
+        public init(folds: Int = 5, shrinkage: Double = 20, score: ThresholdScore? = nil) {
+            self.folds = folds
+            self.shrinkage = shrinkage
+            self.score = score
+        }
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case folds, shrinkage, score }
+
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            folds = try c.decodeIfPresent(Int.self, forKey: .folds) ?? 5
+            shrinkage = try c.decodeIfPresent(Double.self, forKey: .shrinkage) ?? 20
+            let named = try c.decodeIfPresent(String.self, forKey: .score)
+            if let named, named != "auto" {
+                guard let kind = ThresholdScore(rawValue: named) else {
+                    throw DecodingError.dataCorruptedError(forKey: .score, in: c,
+                        debugDescription: "must be auto, confidence, cosine or margin")
+                }
+                score = kind
+            } else {
+                score = nil
+            }
+        }
+    }
 
     /// How to learn the word features.
     public struct Lexical: Sendable, Codable, Equatable {
@@ -149,6 +190,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         case validationFraction = "validation_fraction", targetPrecision = "target_precision"
         case abstainRecallTarget = "abstain_recall_target", abstainK = "abstain_k", refinement, promptView = "prompt_view"
         case finalFit = "final_fit", leadTokens = "lead_tokens", lexical
+        case validationSplit = "validation_split", calibration
     }
 
     public init(from decoder: any Decoder) throws {
@@ -172,6 +214,8 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         finalFit = try c.decodeIfPresent(Bool.self, forKey: .finalFit) ?? false
         leadTokens = try c.decodeIfPresent(Int.self, forKey: .leadTokens)
         lexical = try c.decodeIfPresent(Lexical.self, forKey: .lexical)
+        validationSplit = try c.decodeIfPresent(String.self, forKey: .validationSplit)
+        calibration = try c.decodeIfPresent(Calibration.self, forKey: .calibration)
         refinement = c.contains(.refinement) ? try c.decodeIfPresent(Refinement.self, forKey: .refinement) : Refinement()
     }
 
@@ -201,6 +245,10 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         guard validationFraction > 0, validationFraction < 1 else { throw fail("validation_fraction must be in (0, 1)") }
         guard targetPrecision > 0, targetPrecision <= 1 else { throw fail("target_precision must be in (0, 1]") }
         if let r = abstainRecallTarget, !(0...1).contains(r) { throw fail("abstain_recall_target must be in [0, 1]") }
+        if let calibration {
+            guard (2...20).contains(calibration.folds) else { throw fail("calibration.folds must be between 2 and 20") }
+            guard calibration.shrinkage >= 0, calibration.shrinkage.isFinite else { throw fail("calibration.shrinkage must be 0 or more") }
+        }
         if let lexical {
             guard lexical.weight.isFinite, lexical.weight > 0 else { throw fail("lexical.weight must be a positive number") }
             guard lexical.maxTerms >= 1 else { throw fail("lexical.max_terms must be at least 1") }
