@@ -77,9 +77,10 @@ struct EvalCommand: AsyncParsableCommand {
         var rows = try CentroidTrainer.loadRows(configuration)
         var source = configuration.data.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")
         if holdout {
-            let split = CentroidTrainer.split(rows, fraction: configuration.validationFraction, seed: configuration.seed)
+            let split = try CentroidTrainer.validationSplit(rows, config: configuration)
             rows = split.validation.map { rows[$0] }
-            source += " (held-out validation split of \(configuration.name), seed \(configuration.seed))"
+            source += configuration.validationSplit.map { " (split \($0) of \(configuration.name))" }
+                ?? " (held-out validation split of \(configuration.name), seed \(configuration.seed))"
         }
         if let abstain = configuration.abstainLabel { rows.removeAll { $0.label == abstain } }
         guard !rows.isEmpty else { throw CLIFailure("\(source): no rows to evaluate") }

@@ -166,7 +166,7 @@ struct TrainingTests {
         #expect(artifact.training.trainRows == 27)
         let validation = try #require(artifact.validation)
         #expect(validation.rows == 9)
-        #expect(validation.split.contains("never trained, tuned or calibrated on"))
+        #expect(validation.split.contains("never trained or calibrated on"))
         let record = try #require(artifact.training.calibration)
         #expect(record.folds == 3)
         #expect(Set(record.candidates.keys) == ["confidence", "cosine", "margin"])
@@ -180,12 +180,29 @@ struct TrainingTests {
         let loaded = try CentroidArtifact.load(from: file)
         #expect(loaded.thresholdScore == artifact.thresholdScore)
         #expect(loaded.training.calibration == record)
+        #expect(loaded.version == (artifact.thresholdScore == .confidence ? 1 : 2))
+        // The val rows reach nothing but the report: relabel and rewrite them, and the centroids, vocabulary and
+        // thresholds stay exactly the same.
+        let scrambled = marked.map { line -> String in
+            var row = try! JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: String]
+            if row["split"] == "val" { row["text"] = "something else entirely: " + row["text"]!; row["label"] = "code" }
+            return String(decoding: try! JSONSerialization.data(withJSONObject: row, options: [.sortedKeys]), as: UTF8.self)
+        }
+        try scrambled.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let again = try await CentroidTrainer(embedder: encoder, cache: cache).train(config)
+        #expect(again.centroids == artifact.centroids)
+        #expect(again.lexical == artifact.lexical)
+        #expect(again.thresholds == artifact.thresholds && again.thresholdScore == artifact.thresholdScore)
+        #expect(again.validation != artifact.validation)
         // A fixed score changes the thresholds only: the centroids are the same.
         config.calibration = .init(folds: 3, shrinkage: 5, score: .confidence)
         let fixedScore = try await CentroidTrainer(embedder: encoder, cache: cache).train(config)
         #expect(fixedScore.thresholdScore == .confidence)
         #expect(fixedScore.training.calibration?.candidates.keys.sorted() == ["confidence"])
         #expect(fixedScore.centroids == artifact.centroids)
+        // A named split cannot be trained on by a final fit.
+        config.finalFit = true
+        await #expect(throws: DatasetError.self) { try await CentroidTrainer(embedder: encoder, cache: cache).train(config) }
     }
 
     @Test("group weighting: every label weighs the same, and every group within a label")
@@ -271,7 +288,11 @@ struct ShippedCentroidTests {
             "please set an alarm for 7 am", "what's the weather like in paris tomorrow", "who won the football world cup in 1998"])
         #expect(decisions.map(\.label) == ["alarm", "weather", nil])
         #expect(decisions[2].capability == "oos")
-        // The val split never trained or calibrated the file: every 10th in-scope row and every out-of-scope row.
+        // The val split never trained or calibrated the file (15,100 train rows, no final fit): every 10th in-scope row
+        // and every out-of-scope row.
+        let artifact = try CentroidArtifact.load(from: TestPaths.repositoryFile("centroids/clinc150.json"))
+        #expect(artifact.training.trainRows == 15_100 && artifact.training.finalFit == nil)
+        #expect(artifact.training.calibration?.folds == 5)
         let rows = try TestPaths.jsonLines(TestPaths.repositoryFile("training/clinc150_train.jsonl")).filter { $0["split"] as? String == "val" }
         let inScope = rows.filter { $0["label"] as? String != "oos" }.enumerated().filter { $0.offset % 10 == 0 }.map(\.element)
         let outside = rows.filter { $0["label"] as? String == "oos" }

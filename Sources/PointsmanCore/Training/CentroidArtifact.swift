@@ -104,7 +104,11 @@ public struct TrainingRecord: Sendable, Codable, Equatable {
 /// being compared come from the same embedder.
 public struct CentroidArtifact: Sendable, Codable, Equatable {
     public static let format = "pointsman-centroids"
-    public static let currentVersion = 1
+    /// The newest version this build writes: 2 when the thresholds gate something other than the confidence (older
+    /// builds, which know only version 1, then refuse the file instead of misreading its thresholds), else 1.
+    public static let currentVersion = 2
+    /// The versions this build reads.
+    public static let readableVersions = 1...2
 
     public var format: String
     public var version: Int
@@ -126,7 +130,7 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
     public var lexical: LexicalFeatures?
     /// Softmax scale used for confidences.
     public var scale: Float
-    /// Confidence below which the detector abstains, per label.
+    /// The value of `thresholdScore` below which the detector abstains, per label.
     public var thresholds: [String: Double]
     /// For labels without their own threshold.
     public var defaultThreshold: Double
@@ -157,7 +161,7 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
         k: [String: Int], abstainLabel: String?, training: TrainingRecord, validation: ValidationReport?
     ) {
         format = Self.format
-        version = Self.currentVersion
+        version = 1
         self.name = name
         self.embedder = embedder
         self.labels = labels
@@ -207,7 +211,8 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(format, forKey: .format)
-        try c.encode(version, forKey: .version)
+        // Version 1 readers know only confidence-gated thresholds.
+        try c.encode(thresholdScore == .confidence ? version : max(version, 2), forKey: .version)
         try c.encode(name, forKey: .name)
         var e = c.nestedContainer(keyedBy: FingerprintKeys.self, forKey: .embedder)
         try e.encode(embedder.model, forKey: .model)
@@ -264,8 +269,11 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
     public func validate(file: String) throws(CentroidFileError) {
         func fail(_ problem: String) -> CentroidFileError { CentroidFileError(file: file, problem: problem) }
         guard format == Self.format else { throw fail("format \"\(format)\" is not \(Self.format)") }
-        guard version == Self.currentVersion else {
-            throw fail("unknown version \(version) (this build reads version \(Self.currentVersion))")
+        guard Self.readableVersions.contains(version) else {
+            throw fail("unknown version \(version) (this build reads versions \(Self.readableVersions.lowerBound)–\(Self.readableVersions.upperBound))")
+        }
+        guard version >= 2 || thresholdScore == .confidence else {
+            throw fail("threshold_score \(thresholdScore.rawValue) needs version 2")
         }
         guard embedder.dimension > 0 else { throw fail("embedder dimension must be positive") }
         if let lead = embedder.leadTokens, lead < 1 { throw fail("embedder lead_tokens must be at least 1 when present, got \(lead)") }

@@ -37,6 +37,20 @@ public struct CentroidTrainer: Sendable {
         return rows
     }
 
+    /// The training and validation rows a config asks for: the rows of its `validation_split`, or a drawn split.
+    public static func validationSplit(_ rows: [LabeledPrompt], config: TrainingConfiguration) throws(DatasetError)
+        -> (train: [Int], validation: [Int])
+    {
+        guard let named = config.validationSplit else {
+            return split(rows, fraction: config.validationFraction, seed: config.seed)
+        }
+        let validation = rows.indices.filter { rows[$0].split == named }
+        guard !validation.isEmpty else {
+            throw DatasetError(file: config.name, row: nil, problem: "validation_split \"\(named)\": no row has split \"\(named)\"")
+        }
+        return (rows.indices.filter { rows[$0].split != named }, validation)
+    }
+
     /// Deterministic validation split: per label, whole (group, label) units when the label has three or more
     /// groups, else a stratified share of its rows.
     public static func split(_ rows: [LabeledPrompt], fraction: Double, seed: UInt64) -> (train: [Int], validation: [Int]) {
@@ -80,16 +94,7 @@ public struct CentroidTrainer: Sendable {
         try config.validate()
         let started = ContinuousClock.now
         let rows = try Self.loadRows(config)
-        let trainIndices: [Int], validationIndices: [Int]
-        if let named = config.validationSplit {
-            validationIndices = rows.indices.filter { rows[$0].split == named }
-            trainIndices = rows.indices.filter { rows[$0].split != named }
-            guard !validationIndices.isEmpty else {
-                throw DatasetError(file: config.name, row: nil, problem: "validation_split \"\(named)\": no row has split \"\(named)\"")
-            }
-        } else {
-            (trainIndices, validationIndices) = Self.split(rows, fraction: config.validationFraction, seed: config.seed)
-        }
+        let (trainIndices, validationIndices) = try Self.validationSplit(rows, config: config)
         let fingerprint = try await embedder.fingerprint()
         guard (fingerprint.leadTokens ?? 0) == (config.leadTokens ?? 0) else {
             throw DatasetError(
@@ -177,19 +182,22 @@ public struct CentroidTrainer: Sendable {
             artifact.thresholds = thresholds
             artifact.defaultThreshold = fallback
             artifact.thresholdScore = record.score
+            if record.score != .confidence { artifact.version = max(artifact.version, 2) }
             artifact.training.calibration = record
         }
         if !validationIndices.isEmpty {
             let truth = validationIndices.map { rows[$0].label }
             if config.calibration == nil {
-                let scores = try CentroidClassifier(artifact: artifact).score(routingVectors: vectors.rows(validationIndices))
+                let scores = try CentroidClassifier(artifact: artifact)
+                    .score(routingVectors: CentroidRefiner.project(vectors.rows(validationIndices), map: artifact.linearMap))
                 let calibration = ThresholdCalibration(targetPrecision: config.targetPrecision,
                                                        abstainRecallTarget: config.abstainRecallTarget)
                 let (thresholds, fallback) = calibration.calibrate(scores: scores, truth: truth, labels: inScopeLabels)
                 artifact.thresholds = thresholds
                 artifact.defaultThreshold = fallback
             }
-            let final = try CentroidClassifier(artifact: artifact).score(routingVectors: vectors.rows(validationIndices))
+            let final = try CentroidClassifier(artifact: artifact)
+                .score(routingVectors: CentroidRefiner.project(vectors.rows(validationIndices), map: artifact.linearMap))
             artifact.validation = Self.report(scores: final, truth: truth, labels: inScopeLabels, abstainLabel: config.abstainLabel,
                                               split: Self.describeSplit(rows, validationIndices, config))
         }
@@ -227,16 +235,23 @@ public struct CentroidTrainer: Sendable {
     /// Thresholds fitted on out-of-fold scores: the training rows are cut into folds (whole groups per label when a
     /// label has at least as many groups as folds, else a share of its rows), each fold is scored by centroids (and a
     /// word vocabulary) learned from the other folds only, and each candidate score's thresholds are calibrated on
-    /// those scores with shrinkage towards the global threshold. The candidate with the best out-of-fold in-scope
-    /// accuracy wins.
+    /// those scores with shrinkage towards the global threshold. The candidate whose thresholds give the best in-scope
+    /// accuracy on those same scores wins (in-sample for the thresholds, out-of-fold for the centroids). The number of
+    /// centroids per label (when chosen automatically) comes from the fit on every training row.
     func crossValidatedThresholds(
         _ calibration: TrainingConfiguration.Calibration, config: TrainingConfiguration, rows: [LabeledPrompt],
         texts: [String], embeddings: Matrix, trainIndices: [Int], labels: [String], inScopeLabels: [String],
         base: CentroidArtifact, epochs: Int, kPerLabel: [String: Int],
         progress: @escaping @Sendable (TrainingProgress) -> Void
     ) throws -> (thresholds: [String: Double], fallback: Double, record: CalibrationRecord) {
-        let folds = Self.folds(trainIndices, rows: rows, count: calibration.folds, seed: config.seed)
         let labelSet = Set(labels)
+        var perLabel: [String: Int] = [:]
+        for index in trainIndices where labelSet.contains(rows[index].label) { perLabel[rows[index].label, default: 0] += 1 }
+        if let (label, count) = perLabel.first(where: { $0.value < 2 }) {
+            throw DatasetError(file: config.name, row: nil,
+                               problem: "label \"\(label)\" has \(count) training row; cross-validated calibration needs at least 2 per label")
+        }
+        let folds = Self.folds(trainIndices, rows: rows, count: calibration.folds, seed: config.seed)
         var fixed = config
         fixed.refinement?.epochs = epochs
         var outOfFold: [(index: Int, score: CentroidClassifier.Score)] = []
@@ -258,7 +273,8 @@ public struct CentroidTrainer: Sendable {
             artifact.centroids = fitted.centroids
             artifact.centroidLabels = fitted.owners
             artifact.linearMap = fitted.linearMap
-            let scores = try CentroidClassifier(artifact: artifact).score(routingVectors: vectors.rows(fold))
+            let scores = try CentroidClassifier(artifact: artifact)
+                .score(routingVectors: CentroidRefiner.project(vectors.rows(fold), map: artifact.linearMap))
             outOfFold += zip(fold, scores).map { ($0, $1) }
         }
         progress(TrainingProgress(phase: "calibration", done: folds.count, total: folds.count))
@@ -420,7 +436,8 @@ public struct CentroidTrainer: Sendable {
     static func describeSplit(_ rows: [LabeledPrompt], _ validation: [Int], _ config: TrainingConfiguration) -> String {
         if let named = config.validationSplit {
             return "the \(validation.count) rows of split \(named), "
-                + (config.calibration == nil ? "used only for early stopping and the thresholds" : "never trained, tuned or calibrated on")
+                + (config.calibration == nil ? "used by this run for early stopping and the thresholds only"
+                                              : "never trained or calibrated on by this run")
         }
         let grouped = Set(validation.compactMap { rows[$0].group }).count
         return "\(validation.count) rows held out (\(Int(config.validationFraction * 100))% per label; whole groups for labels with 3+ groups: \(grouped) groups), seed \(config.seed)"

@@ -41,8 +41,9 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var finalFit: Bool
     /// Word features appended to the embeddings (see `LexicalFeatures`); nil: embeddings alone.
     public var lexical: Lexical?
-    /// The rows whose `split` field has this value are the validation set (instead of a drawn split); nothing else
-    /// touches them: no fitting, no early stopping, no calibration.
+    /// The rows whose `split` field has this value are the validation set (instead of a drawn split): never fitted on.
+    /// With `calibration`, nothing but the report reads them; without it, they also drive early stopping and the
+    /// thresholds. Cannot be combined with `final_fit`.
     public var validationSplit: String?
     /// Thresholds calibrated by cross-validation over the training rows instead of on the validation split.
     public var calibration: Calibration?
@@ -245,6 +246,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         guard validationFraction > 0, validationFraction < 1 else { throw fail("validation_fraction must be in (0, 1)") }
         guard targetPrecision > 0, targetPrecision <= 1 else { throw fail("target_precision must be in (0, 1]") }
         if let r = abstainRecallTarget, !(0...1).contains(r) { throw fail("abstain_recall_target must be in [0, 1]") }
+        if validationSplit != nil, finalFit { throw fail("validation_split and final_fit cannot be combined: the named split would be trained on") }
         if let calibration {
             guard (2...20).contains(calibration.folds) else { throw fail("calibration.folds must be between 2 and 20") }
             guard calibration.shrinkage >= 0, calibration.shrinkage.isFinite else { throw fail("calibration.shrinkage must be 0 or more") }

@@ -64,6 +64,8 @@ struct CentroidSummary: Encodable {
     var labels: [String]?
     var clustersPerLabel: [String: Int]?
     var thresholds: [String: Double]?
+    /// The score the thresholds apply to.
+    var thresholdScore: String?
     var defaultThreshold: Double?
     var abstainLabel: String?
     var wordFeatures: Bool?
@@ -73,7 +75,7 @@ struct CentroidSummary: Encodable {
     var routingVersion: String
 
     enum CodingKeys: String, CodingKey {
-        case loaded, file, name, labels, clustersPerLabel = "clusters_per_label", thresholds
+        case loaded, file, name, labels, clustersPerLabel = "clusters_per_label", thresholds, thresholdScore = "threshold_score"
         case defaultThreshold = "default_threshold", abstainLabel = "abstain_label", wordFeatures = "word_features"
         case embedder, training, validation, routingVersion = "routing_version"
     }
@@ -90,6 +92,7 @@ struct CentroidSummary: Encodable {
         labels = artifact.labels
         clustersPerLabel = artifact.k
         thresholds = artifact.thresholds
+        thresholdScore = artifact.thresholdScore.rawValue
         defaultThreshold = artifact.defaultThreshold
         abstainLabel = artifact.abstainLabel
         wordFeatures = artifact.lexical != nil
