@@ -3,7 +3,7 @@ import PackageDescription
 
 // Import arrows run one way:
 // CBLAS <- VectorMath <- PointsmanInterfaces <- MiniLMEncoder, OpenAIClient <- PointsmanCore <- PointsmanEval,
-// PointsmanMCP <- PointsmanService <- PointsmanCLI. Each target lists exactly what its files import.
+// PointsmanMCP, PointsmanPostgres <- PointsmanService <- PointsmanCLI. Each target lists exactly what its files import.
 let package = Package(
     name: "Pointsman",
     platforms: [.macOS(.v14)],
@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         /// OpenBLAS, as a C module with no API of its own.
@@ -78,6 +80,7 @@ let package = Package(
             name: "PointsmanService",
             dependencies: [
                 "PointsmanCore", "PointsmanInterfaces", "MiniLMEncoder", "OpenAIClient", "VectorMath", "PointsmanMCP",
+                "PointsmanPostgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -95,6 +98,16 @@ let package = Package(
             dependencies: [
                 "PointsmanCore", "PointsmanInterfaces", "OpenAIClient",
                 .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        /// PostgreSQL as the state replicas share (spend ledger), through postgres-nio, with versioned migrations.
+        .target(
+            name: "PointsmanPostgres",
+            dependencies: [
+                "PointsmanCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -146,8 +159,9 @@ let package = Package(
             name: "PointsmanServiceTests",
             dependencies: [
                 "PointsmanService", "PointsmanCore", "PointsmanInterfaces", "MiniLMEncoder", "OpenAIClient",
-                "PointsmanTestSupport", "PointsmanMCP",
+                "PointsmanTestSupport", "PointsmanMCP", "PointsmanPostgres",
                 .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -158,6 +172,14 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CLITests", dependencies: ["PointsmanCLI", "PointsmanTestSupport"]),
+        .testTarget(
+            name: "PointsmanPostgresTests",
+            dependencies: [
+                "PointsmanPostgres", "PointsmanCore", "PointsmanTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

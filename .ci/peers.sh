@@ -3,7 +3,7 @@
 # (see ../shared/peers/README.md). Everything lives in a cache folder outside the repository, so repeated runs
 # reuse it; an install from nothing works too.
 #   .ci/peers.sh install            install every peer (idempotent)
-#   .ci/peers.sh start [llama|infinity|all]   start on 127.0.0.1 and wait until ready; prints export lines
+#   .ci/peers.sh start [llama|infinity|postgres|all]   start on 127.0.0.1 and wait until ready; prints export lines
 #   .ci/peers.sh stop               stop what start started
 set -euo pipefail
 CACHE="${POINTSMAN_CACHE:-$HOME/.cache/pointsman}"
@@ -11,6 +11,7 @@ PEERS="$CACHE/peers"
 RUN="$CACHE/run"
 LLAMA_PORT="${POINTSMAN_LLAMA_PORT:-8082}"
 INFINITY_PORT="${POINTSMAN_INFINITY_PORT:-7997}"
+POSTGRES_PORT="${POINTSMAN_POSTGRES_PORT:-54329}"
 mkdir -p "$PEERS" "$RUN"
 
 say() { echo "peers: $*" >&2; }
@@ -76,6 +77,43 @@ start_infinity() {
   echo "export POINTSMAN_INFINITY_URL=http://127.0.0.1:$INFINITY_PORT/v1"
 }
 
+# PostgreSQL from Debian's package: a throwaway cluster in the cache folder, on 127.0.0.1 only, trust auth for the
+# one local role. Run as the `postgres` system user when this script runs as root (the server refuses root).
+postgres_dir() {  # the postgres user cannot enter root's home: a folder of its own outside it
+  if [ "$(id -u)" -eq 0 ]; then echo "${POINTSMAN_POSTGRES_DIR:-/var/tmp/pointsman-postgres}"; else echo "$RUN/postgres"; fi
+}
+
+start_postgres() {
+  local bin data log as=()
+  data=$(postgres_dir); log="$data.log"
+  bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+  if [ -z "$bin" ]; then
+    say "installing postgresql (Debian package)"
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+    bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  fi
+  [ "$(id -u)" -eq 0 ] && as=(runuser -u postgres --)
+  if [ ! -f "$data/PG_VERSION" ]; then
+    rm -rf "$data"; mkdir -p "$data"; chmod 700 "$data"
+    [ "$(id -u)" -eq 0 ] && chown postgres "$data"
+    "${as[@]}" "$bin/initdb" -D "$data" -U pointsman --auth=trust -E UTF8 >"$RUN/postgres-init.log" 2>&1 \
+      || { tail -20 "$RUN/postgres-init.log" >&2; exit 1; }
+    # In the cluster's own settings, so a plain `pg_ctl start` (tests stop and start it) listens the same way.
+    printf "listen_addresses = '127.0.0.1'\nport = %s\nunix_socket_directories = '%s'\nfsync = off\n" "$POSTGRES_PORT" "$data" \
+      >>"$data/postgresql.conf"
+  fi
+  if ! "${as[@]}" "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    touch "$log"; [ "$(id -u)" -eq 0 ] && chown postgres "$log"
+    "${as[@]}" "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 start >/dev/null || { tail -20 "$log" >&2; exit 1; }
+    "$bin/psql" -h 127.0.0.1 -p "$POSTGRES_PORT" -U pointsman -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'pointsman_test'" \
+      | grep -q 1 || "$bin/createdb" -h 127.0.0.1 -p "$POSTGRES_PORT" -U pointsman pointsman_test
+  fi
+  echo "export POINTSMAN_TEST_DATABASE_URL=postgres://pointsman@127.0.0.1:$POSTGRES_PORT/pointsman_test"
+  echo "export POINTSMAN_POSTGRES_BIN=$bin POINTSMAN_POSTGRES_DATA=$data"
+}
+
 stop_all() {
   for name in llama infinity; do
     if [ -f "$RUN/$name.pid" ]; then
@@ -83,6 +121,13 @@ stop_all() {
       rm -f "$RUN/$name.pid"
     fi
   done
+  local data; data=$(postgres_dir)
+  if [ -f "$data/postmaster.pid" ]; then
+    local bin as=()
+    bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+    [ "$(id -u)" -eq 0 ] && as=(runuser -u postgres --)
+    [ -n "$bin" ] && "${as[@]}" "$bin/pg_ctl" -D "$data" -m fast stop >/dev/null 2>&1 || true
+  fi
 }
 
 case "${1:-}" in
@@ -91,8 +136,9 @@ case "${1:-}" in
     case "${2:-all}" in
       llama) start_llama ;;
       infinity) start_infinity ;;
-      all) start_llama; start_infinity; install_openai_client; echo "export POINTSMAN_OPENAI_PYTHON=$PEERS/openai-client/bin/python" ;;
-      *) echo "usage: $0 start [llama|infinity|all]" >&2; exit 2 ;;
+      postgres) start_postgres ;;
+      all) start_llama; start_infinity; start_postgres; install_openai_client; echo "export POINTSMAN_OPENAI_PYTHON=$PEERS/openai-client/bin/python" ;;
+      *) echo "usage: $0 start [llama|infinity|postgres|all]" >&2; exit 2 ;;
     esac ;;
   stop) stop_all ;;
   *) echo "usage: $0 install | start [llama|infinity|all] | stop" >&2; exit 2 ;;

@@ -6,5 +6,5 @@ cd "$(dirname "$0")/.."
 trap '.ci/peers.sh stop' EXIT
 eval "$(.ci/peers.sh start all)"
 # One test at a time: on two cores, CPU-bound encoder tests running beside the timeout and stream-stall tests can hold
-# Swift's cooperative threads for seconds and make those fire late (the whole run still takes well under a minute).
+# Swift's cooperative threads for seconds and make those fire late.
 swift test --no-parallel "$@"

@@ -9,6 +9,7 @@ import ServiceLifecycle
 import UnixSignals
 import PointsmanCore
 import PointsmanMCP
+import PointsmanPostgres
 
 /// Wires the real implementations: the micro-batched encoder, the routing store, the upstream client, metrics, the A/B
 /// trace, and the background services (file watching, SIGHUP reload, client shutdown).
@@ -42,7 +43,11 @@ public func buildApplication(
         requestTimeout: configuration.upstreamTimeout, idleTimeout: configuration.upstreamIdleTimeout, maxRetries: 0))
     let trace = try configuration.tracePath.map { try ABTraceWriter(path: $0) }
     try configuration.budget?.validate()
-    let ledger = try FileSpendLedger(path: configuration.spendLedgerPath)
+    // With a database, spend is shared by every replica; it must answer at start (a replica does not start half-set-up).
+    var database: PointsmanDatabase?
+    if let url = configuration.databaseURL { database = try await PointsmanDatabase.open(url: url, logger: logger) }
+    let ledger: any SpendLedger = try database.map { PostgresSpendLedger(database: $0) }
+        ?? FileSpendLedger(path: configuration.spendLedgerPath)
     var dependencies = ServiceDependencies(
         configuration: configuration, state: state, batcher: batcher, upstream: upstream, metrics: metrics, trace: trace,
         ledger: ledger)
@@ -66,7 +71,7 @@ public func buildApplication(
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "pointsman"),
         logger: logger)
     app.addServices(ReloadService(state: state, metrics: metrics, interval: configuration.watchInterval),
-                    UpstreamClientService(client: upstream, trace: trace, mcp: mcp))
+                    UpstreamClientService(client: upstream, trace: trace, mcp: mcp, database: database))
     return app
 }
 
@@ -161,10 +166,12 @@ struct UpstreamClientService: Service {
     let client: UpstreamClients
     let trace: ABTraceWriter?
     let mcp: MCPHTTPEndpoint?
+    let database: PointsmanDatabase?
 
     func run() async throws {
         try? await gracefulShutdown()
         await mcp?.closeAll()
+        database?.close()
         await trace?.close()
         try await client.shutdown()
     }

@@ -39,6 +39,8 @@ public struct ServiceConfiguration: Sendable {
     public var sessionCapacity: Int = 10_000
     public var sessionTTL: Duration = .seconds(1800)
     public var sessionSwitchConfidence: Double = 0.6
+    /// PostgreSQL shared by replicas (`postgres://…`): spend is kept there instead of a file; nil: single process.
+    public var databaseURL: String?
     /// Spending limits (nil: none) and the file spend is kept in across restarts (nil: memory only).
     public var budget: BudgetPolicy?
     public var spendLedgerPath: String?

@@ -76,9 +76,13 @@ struct CLITests {
         (["route", "--rules", "/nonexistent/rules.json", "--detector", "regex", "hello"], "/nonexistent/rules.json"),
         (["route", "--file", "/nonexistent/prompts.txt"], "/nonexistent/prompts.txt"),
         (["catalog", "validate", "/nonexistent.json"], "/nonexistent.json"),
+        (["serve", "--port", "18997", "--database-url", "mysql://u:secret@127.0.0.1/db"], "postgres://user:password@host"),
+        (["serve", "--port", "18997", "--database-url", "postgres://u:secret@127.0.0.1:9/db"], "the database at 127.0.0.1:9"),
     ])
     func badInput(arguments: [String], mention: String) throws {
-        expectCleanFailure(try PointsmanBinary.run(arguments), mentioning: mention)
+        let run = try PointsmanBinary.run(arguments)
+        expectCleanFailure(run, mentioning: mention)
+        #expect(!run.stderr.contains("secret"), "the database password must not appear: \(run.stderr)")
     }
 
     @Test("route --needs and --max-tokens keep models that cannot serve the request out; none left is a clean error")

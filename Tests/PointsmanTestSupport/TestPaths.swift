@@ -124,6 +124,9 @@ public enum Peers {
     /// A Python with the `openai` package (an OpenAI client nobody here wrote).
     public static func openAIPython() throws -> String { try url("POINTSMAN_OPENAI_PYTHON", what: "openai Python client") }
 
+    /// A PostgreSQL server (Debian's package) with a database the tests may create databases from.
+    public static func postgres() throws -> String { try url("POINTSMAN_TEST_DATABASE_URL", what: "PostgreSQL") }
+
     /// infinity-emb serving all-MiniLM-L6-v2.
     public static func infinity() throws -> String { try url("POINTSMAN_INFINITY_URL", what: "infinity-emb embeddings") }
 }

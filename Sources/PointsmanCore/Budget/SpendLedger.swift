@@ -20,13 +20,15 @@ public struct SpendTotals: Sendable, Equatable, Codable {
     }
 }
 
-/// Where spend is kept. This build has one in-process implementation (`FileSpendLedger`); a shared one can take its
-/// place behind the same protocol.
+/// Where spend is kept: `FileSpendLedger` in one process, `PostgresSpendLedger` (target `PointsmanPostgres`) shared
+/// by replicas.
 public protocol SpendLedger: Sendable {
     /// The totals of `key` (a `SpendLedgers.keyID`) and of everyone, in the day and month of `date` (UTC).
     func totals(key: String, at date: Date) async throws -> SpendTotals
     /// Adds `cost` for `key` and `model` at `date`.
     func record(key: String, model: String, cost: Double, at date: Date) async throws
+    /// Spend per model in the month of `date` (UTC), all keys together.
+    func models(at date: Date) async throws -> [String: Double]
 }
 
 /// Helpers shared by ledgers.

@@ -191,7 +191,7 @@ extension ServiceDependencies {
             var budget: BudgetPolicy?
         }
         let periods = SpendLedgers.periods(now)
-        let models = await (ledger as? FileSpendLedger)?.models(at: now)
+        let models = try await ledger.models(at: now)
         let report = Report(key: key, periods: ["day": periods.day, "month": periods.month],
                             totals: try await ledger.totals(key: key, at: now), models: models, budget: configuration.budget)
         return jsonResponse(encoding: report, status: .ok)
