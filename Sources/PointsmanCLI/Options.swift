@@ -63,15 +63,7 @@ struct RoutingOptions: ParsableArguments {
         guard let path = found else {
             throw CLIFailure("no centroid file: pass --centroids FILE (or set POINTSMAN_CENTROIDS); train one with `pointsman train`")
         }
-        var client: OpenAIClient?
-        let embedder: any EmbeddingProvider
-        if let url = embeddingEndpoint {
-            let made = try OpenAIClient(configuration: .init(baseURL: url, requestTimeout: .seconds(10), maxRetries: 0))
-            client = made
-            embedder = RemoteEmbeddingProvider(client: made, model: embeddingModel)
-        } else {
-            embedder = try model.loadEncoder()
-        }
+        let (embedder, _, client) = try makeEmbedder()
         do {
             let setup = try await RoutingSetup.load(
                 RoutingFiles(catalog: catalog, rules: rules, centroids: path), embedder: embedder, options: options)
@@ -83,6 +75,16 @@ struct RoutingOptions: ParsableArguments {
             try? await client?.shutdown()
             throw error
         }
+    }
+
+    /// The embedder the flags ask for: the endpoint's (with its client, to shut down) or the native encoder.
+    func makeEmbedder() throws -> (embedder: any EmbeddingProvider, encoder: MiniLMEncoder?, client: OpenAIClient?) {
+        if let url = embeddingEndpoint {
+            let client = try OpenAIClient(configuration: .init(baseURL: url, requestTimeout: .seconds(10), maxRetries: 0))
+            return (RemoteEmbeddingProvider(client: client, model: embeddingModel), nil, client)
+        }
+        let encoder = try model.loadEncoder()
+        return (encoder, encoder, nil)
     }
 
     /// A routing store for a long-running command (`pointsman mcp`): the same files and detector as `makeSetup`,
@@ -99,18 +101,7 @@ struct RoutingOptions: ParsableArguments {
         guard let path = found else {
             throw CLIFailure("no centroid file: pass --centroids FILE (or set POINTSMAN_CENTROIDS); train one with `pointsman train`")
         }
-        var client: OpenAIClient?
-        var encoder: MiniLMEncoder?
-        let embedder: any EmbeddingProvider
-        if let url = embeddingEndpoint {
-            let made = try OpenAIClient(configuration: .init(baseURL: url, requestTimeout: .seconds(10), maxRetries: 0))
-            client = made
-            embedder = RemoteEmbeddingProvider(client: made, model: embeddingModel)
-        } else {
-            let local = try model.loadEncoder()
-            encoder = local
-            embedder = local
-        }
+        let (embedder, encoder, client) = try makeEmbedder()
         do {
             let store = try await RoutingStore(
                 files: RoutingFiles(catalog: catalog, rules: rules, centroids: path), embedder: embedder, detector: kind, options: options)
