@@ -30,7 +30,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Upstream OpenAI-compatible base URL (default: $POINTSMAN_ENDPOINT, $FOUNDRY_LOCAL_ENDPOINT, or http://localhost:5273/v1).")
     var upstream: String?
 
-    @Option(name: .long, help: "JSON config file with any of: host, port, catalog, centroids, rules, upstream, auto_model, api_key_file, max_body_bytes, log_prompts, trace, ab_mode, ab_detector, ab_share, rule_candidates, quality, session_capacity, session_ttl_seconds, session_switch_confidence, budget, spend_ledger, mcp, mcp_max_sessions, mcp_session_idle_seconds, mcp_session_max_bytes, database_url. Flags win.")
+    @Option(name: .long, help: "JSON config file with any of: host, port, catalog, centroids, rules, upstream, auto_model, api_key_file, max_body_bytes, log_prompts, trace, ab_mode, ab_detector, ab_share, rule_candidates, quality, session_capacity, session_ttl_seconds, session_switch_confidence, budget, spend_ledger, mcp, mcp_max_sessions, mcp_session_idle_seconds, mcp_session_max_bytes, database_url, decision_spill. Flags win.")
     var config: String?
 
     @Option(name: .long, help: "File of client API keys, one per line; also $POINTSMAN_SERVICE_API_KEYS (comma-separated). None: no authentication.")
@@ -105,8 +105,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds SIGTERM waits for in-flight requests and streams before cancelling them and exiting 0 (under common 30 s kill periods).")
     var shutdownGrace: Double = 25
 
-    @Option(name: .long, help: "PostgreSQL URL (postgres://user:password@host:5432/database) for state replicas share: the spend ledger. Default: $POINTSMAN_DATABASE_URL; none: single-process state. Prefer the variable: a URL with a password in a flag shows in process lists.")
+    @Option(name: .long, help: "PostgreSQL URL (postgres://user:password@host:5432/database) for state replicas share: the spend ledger and the decision log. Default: $POINTSMAN_DATABASE_URL; none: single-process state. Prefer the variable: a URL with a password in a flag shows in process lists.")
     var databaseURL: String?
+
+    @Option(name: .long, help: "With a database: the file decision records spill to while it is down and memory is full (written to the database when it answers again). Default: pointsman-decision-spill-PORT.jsonl in the temporary folder; give each replica its own.")
+    var decisionSpill: String?
 
     @Flag(name: .long, help: "Do not mount the MCP endpoint (Streamable HTTP) at /mcp.")
     var noMcp = false
@@ -191,6 +194,10 @@ struct ServeCommand: AsyncParsableCommand {
         if c.databaseURL != nil, c.spendLedgerPath != nil {
             throw ValidationError("--spend-ledger and --database-url both keep spend: give one (the database is shared by replicas)")
         }
+        c.decisionSpillPath = value(decisionSpill, "decision_spill")
+        if c.decisionSpillPath != nil, c.databaseURL == nil {
+            throw ValidationError("--decision-spill needs --database-url (the decision log is kept in the database)")
+        }
         if let budget = file["budget"] {
             do {
                 let data = try JSONSerialization.data(withJSONObject: budget)
@@ -262,7 +269,8 @@ struct ServeCommand: AsyncParsableCommand {
         let known: Set<String> = ["host", "port", "catalog", "centroids", "rules", "upstream", "auto_model", "api_key_file",
                                   "max_body_bytes", "log_prompts", "trace", "ab_mode", "ab_detector", "ab_share", "rule_candidates", "quality",
                                   "session_capacity", "session_ttl_seconds", "session_switch_confidence", "budget", "spend_ledger",
-                                  "mcp", "mcp_max_sessions", "mcp_session_idle_seconds", "mcp_session_max_bytes", "database_url"]
+                                  "mcp", "mcp_max_sessions", "mcp_session_idle_seconds", "mcp_session_max_bytes", "database_url",
+                                  "decision_spill"]
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw CLIFailure("\(path): unknown field \"\(unknown)\" (allowed: \(known.sorted().joined(separator: ", ")))")
         }

@@ -28,6 +28,47 @@ extension PointsmanDatabase {
             "CREATE TABLE pointsman_spend_records (id uuid PRIMARY KEY, day text NOT NULL)",
             "CREATE INDEX pointsman_spend_records_day ON pointsman_spend_records (day)",
         ]),
+        Migration(version: 3, name: "decision log", statements: [
+            """
+            CREATE TABLE pointsman_decisions (
+                id uuid PRIMARY KEY,
+                request_id text NOT NULL,
+                time timestamptz NOT NULL,
+                source text NOT NULL,
+                routing_version text,
+                arm text NOT NULL,
+                detector text NOT NULL,
+                capability text,
+                model text NOT NULL,
+                confidence double precision,
+                method text,
+                language text,
+                route_ms double precision,
+                total_ms double precision,
+                prompt_tokens bigint,
+                completion_tokens bigint,
+                cost double precision,
+                status integer NOT NULL,
+                prompt text
+            )
+            """,
+            "CREATE INDEX pointsman_decisions_time ON pointsman_decisions (time)",
+            "CREATE INDEX pointsman_decisions_request ON pointsman_decisions (request_id)",
+        ]),
+        Migration(version: 4, name: "feedback", statements: [
+            """
+            CREATE TABLE pointsman_feedback (
+                id uuid PRIMARY KEY,
+                request_id text NOT NULL,
+                time timestamptz NOT NULL,
+                key_id text NOT NULL,
+                capability text,
+                rating integer,
+                comment text
+            )
+            """,
+            "CREATE INDEX pointsman_feedback_request ON pointsman_feedback (request_id)",
+        ]),
     ]
 
     /// Applies the migrations not yet applied, in one transaction. Replicas starting together serialise on an

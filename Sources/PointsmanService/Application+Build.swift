@@ -48,9 +48,16 @@ public func buildApplication(
     if let url = configuration.databaseURL { database = try await PointsmanDatabase.open(url: url, logger: logger) }
     let ledger: any SpendLedger = try database.map { PostgresSpendLedger(database: $0) }
         ?? FileSpendLedger(path: configuration.spendLedgerPath)
+    // Decision records go to the database in the background; while it is down they wait in memory, then in a file.
+    let decisionLog = database.map {
+        PostgresDecisionLog(database: $0, spillPath: configuration.decisionSpillPath
+                                ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("pointsman-decision-spill-\(configuration.port).jsonl"),
+                            memoryLimit: configuration.decisionMemoryLimit)
+    }
+    try await decisionLog?.start()
     var dependencies = ServiceDependencies(
         configuration: configuration, state: state, batcher: batcher, upstream: upstream, metrics: metrics, trace: trace,
-        ledger: ledger)
+        ledger: ledger, decisionLog: decisionLog)
     if configuration.mcpEnabled {
         // MCP tools call models through the proxy's clients: one attempt per model, each model's connect and idle
         // timeouts.
@@ -71,7 +78,8 @@ public func buildApplication(
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "pointsman"),
         logger: logger)
     app.addServices(ReloadService(state: state, metrics: metrics, interval: configuration.watchInterval),
-                    UpstreamClientService(client: upstream, trace: trace, mcp: mcp, database: database))
+                    UpstreamClientService(client: upstream, trace: trace, mcp: mcp, database: database,
+                                          decisionLog: decisionLog))
     return app
 }
 
@@ -104,7 +112,7 @@ public func buildRouter(_ d: ServiceDependencies) -> Hummingbird.Router<BasicReq
                  body: .init(byteBuffer: ByteBuffer(string: d.metrics.render())))
     }
     router.get("/v1/models") { _, _ in await d.models() }
-    router.post("/v1/route") { request, _ in try await d.route(request) }
+    router.post("/v1/route") { request, context in try await d.route(request, context: context) }
     router.post("/v1/embeddings") { request, _ in try await d.embeddings(request) }
     router.post("/v1/chat/completions") { request, context in try await d.chatCompletions(request, context: context) }
     router.post("/v1/messages") { request, context in try await d.messages(request, context: context) }
@@ -167,10 +175,13 @@ struct UpstreamClientService: Service {
     let trace: ABTraceWriter?
     let mcp: MCPHTTPEndpoint?
     let database: PointsmanDatabase?
+    let decisionLog: PostgresDecisionLog?
 
     func run() async throws {
         try? await gracefulShutdown()
         await mcp?.closeAll()
+        // Held decision records go to the database now, or stay in the spill file for the next start.
+        await decisionLog?.close()
         database?.close()
         await trace?.close()
         try await client.shutdown()

@@ -41,6 +41,11 @@ public struct ServiceConfiguration: Sendable {
     public var sessionSwitchConfidence: Double = 0.6
     /// PostgreSQL shared by replicas (`postgres://…`): spend is kept there instead of a file; nil: single process.
     public var databaseURL: String?
+    /// With a database: where decision records wait while it is down and memory is full (JSON Lines, written to the
+    /// database when it answers again; nil: `decision-spill-PORT.jsonl` in the system's temporary folder).
+    public var decisionSpillPath: String?
+    /// With a database: most decision records held in memory while it is down before they spill to the file.
+    public var decisionMemoryLimit: Int = 10_000
     /// Spending limits (nil: none) and the file spend is kept in across restarts (nil: memory only).
     public var budget: BudgetPolicy?
     public var spendLedgerPath: String?

@@ -22,14 +22,18 @@ public struct ServiceDependencies: Sendable {
     public var ledger: (any SpendLedger)?
     /// The most recent routing decisions (chat, `/v1/route`, MCP), for the MCP resource.
     public var history: DecisionHistory
+    /// Where one record per served request goes (nil: no decision log).
+    public var decisionLog: (any DecisionLog)?
     /// The MCP endpoint mounted at `/mcp` (nil: not mounted).
     public var mcp: MCPHTTPEndpoint?
 
     /// Creates the dependencies.
     public init(configuration: ServiceConfiguration, state: RoutingStore, batcher: EmbeddingBatcher? = nil,
                 upstream: any ChatForwarding, metrics: ServiceMetrics = ServiceMetrics(), trace: ABTraceWriter? = nil,
-                ledger: (any SpendLedger)? = nil, history: DecisionHistory? = nil, mcp: MCPHTTPEndpoint? = nil) {
+                ledger: (any SpendLedger)? = nil, history: DecisionHistory? = nil, mcp: MCPHTTPEndpoint? = nil,
+                decisionLog: (any DecisionLog)? = nil) {
         self.ledger = ledger
+        self.decisionLog = decisionLog
         self.history = history ?? DecisionHistory(capacity: configuration.decisionHistory)
         self.mcp = mcp
         self.configuration = configuration

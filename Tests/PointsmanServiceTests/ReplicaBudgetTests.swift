@@ -56,4 +56,59 @@ struct ReplicaBudgetTests {
             }
         }
     }
+
+    @Test("every answered request has one decision-log row joined by its x-request-id: routed, asked by name, rejected upstream, and each prompt of /v1/route")
+    func decisionLogRows() async throws {
+        let database = try await PointsmanDatabase.open(url: try await Self.freshDatabase())
+        defer { database.close() }
+        let upstream = RecordingUpstream(replies: ["phi-4-mini": .json(ServiceBudgetTests.answer),
+                                                  "qwen2.5-0.5b": .reject(400, #"{"error":{"message":"too long"}}"#)])
+        var d = try await fakeDependencies(upstream)
+        d.configuration.logPrompts = true
+        let log = PostgresDecisionLog(database: database, spillPath: NSTemporaryDirectory() + "/spill-\(UUID().uuidString).jsonl",
+                                      flushInterval: .milliseconds(20))
+        try await log.start()
+        d.decisionLog = log
+        let app = Application(router: buildRouter(d))
+        // request id -> what was asked
+        let ids: [String: String] = try await app.test(.router) { client in
+            var ids: [String: String] = [:]
+            for (name, uri, request, status) in [
+                ("routed", "/v1/chat/completions", ["model": "auto", "messages": [["role": "user", "content": "Give me some advice for my weekend plans"]]] as [String: Any], HTTPResponse.Status.ok),
+                ("named", "/v1/chat/completions", ["model": "phi-4-mini", "messages": [["role": "user", "content": "hello"]]], .ok),
+                ("rejected", "/v1/chat/completions", ["model": "qwen2.5-0.5b", "messages": [["role": "user", "content": "hi"]]], .badRequest),
+                ("route", "/v1/route", ["prompts": ["Write a poem about rain", "What is 12 times 7?"]], .ok),
+            ] {
+                let id = try await client.execute(uri: uri, method: .post, body: try body(request)) { response in
+                    #expect(response.status == status, "\(name)")
+                    return response.headers[HTTPField.Name("x-request-id")!]
+                }
+                ids[try #require(id)] = name
+            }
+            return ids
+        }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while await log.pendingCount > 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        var rows: [(name: String, source: String, detector: String, capability: String?, model: String, tokens: Int?, cost: Double?, status: Int, prompt: String?)] = []
+        let query = try await database.client.query(
+            "SELECT request_id, source, detector, capability, model, prompt_tokens, cost, status, prompt FROM pointsman_decisions ORDER BY prompt")
+        for try await (id, source, detector, capability, model, tokens, cost, status, prompt)
+            in query.decode((String, String, String, String?, String, Int?, Double?, Int, String?).self) {
+            rows.append((ids[id] ?? "unknown id \(id)", source, detector, capability, model, tokens, cost, status, prompt))
+        }
+        #expect(rows.count == 5)
+        let byName = Dictionary(grouping: rows, by: \.name)
+        let routed = try #require(byName["routed"]?.first)
+        #expect(routed.source == "chat" && routed.detector == "regex" && routed.capability == "general" && routed.model == "phi-4-mini")
+        #expect(routed.tokens == 1000 && routed.status == 200 && routed.prompt == "Give me some advice for my weekend plans")
+        #expect(abs((routed.cost ?? 0) - 0.0006) < 1e-9)
+        let named = try #require(byName["named"]?.first)
+        #expect(named.detector == "requested" && named.capability == nil && named.model == "phi-4-mini" && named.status == 200)
+        let rejected = try #require(byName["rejected"]?.first)
+        #expect(rejected.model == "qwen2.5-0.5b" && rejected.status == 400 && rejected.tokens == nil)
+        let routes = byName["route"] ?? []
+        #expect(routes.map(\.prompt) == ["What is 12 times 7?", "Write a poem about rain"])
+        #expect(routes.map(\.capability) == ["qa", "creative"] && routes.allSatisfy { $0.source == "route" && $0.tokens == nil })
+        await log.close()
+    }
 }

@@ -67,7 +67,9 @@ extension ServiceDependencies {
     /// Routes and forwards one chat request; the answer goes back in `dialect`.
     func serveChat(_ chat: ChatCompletionRequest, request: Request, context: some RequestContext,
                    dialect: ReplyDialect) async throws -> Response {
+        let started = ContinuousClock.now
         let snapshot = await state.current()
+        var draft: DecisionDraft?
         let chain: FallbackChain
         var decision: RouteDecision?
         var needs = chat.needs(catalog: snapshot.catalog, countTokens: countTokens)
@@ -89,14 +91,21 @@ extension ServiceDependencies {
                 selection = try ModelSelector().select(capability: "", prompt: "", in: snapshot.catalog, needs: needs, quality: quality)
             } catch { throw Self.unservable(error) }
             chain = FallbackChain(models: able(selection.model, needs, snapshot.catalog))
+            draft = decisionDraft(requestID: context.id, source: "chat", decision: nil, model: selection.model.alias,
+                                  arm: "A", snapshot: snapshot, routeTime: nil, prompt: nil, started: started)
+            draft?.record.detector = "default"
         } else if chat.model == configuration.autoModelName {
             let id = chat.user ?? request.headers[.pointsmanUser] ?? UUID().uuidString
             let session = (request.headers[.pointsmanSession].map { "header:" + Self.digest($0) })
                 ?? (chat.user.map { "user:" + Self.digest($0) }) ?? Self.sessionKey(chat.chatMessages)
-            let (routed, outcome) = try await routeConversation(
+            let routeStart = ContinuousClock.now
+            let (routed, outcome, arm) = try await routeConversation(
                 chat.chatMessages, id: id, snapshot: snapshot, needs: needs, quality: quality, session: session)
             sessionOutcome = outcome
             decision = routed
+            draft = decisionDraft(requestID: context.id, source: "chat", decision: routed, model: routed.model, arm: arm,
+                                  snapshot: snapshot, routeTime: ContinuousClock.now - routeStart,
+                                  prompt: chat.chatMessages.last { $0.role == .user }?.content, started: started)
             if configuration.logPrompts {
                 context.logger.info("routed", metadata: ["prompt": "\(chat.chatMessages.last?.content ?? "")", "model": "\(routed.model)"])
             }
@@ -109,6 +118,9 @@ extension ServiceDependencies {
                                   type: "invalid_request_error", code: "unsupported_by_model", param: "model")
             }
             chain = FallbackChain(models: [entry])
+            draft = decisionDraft(requestID: context.id, source: "chat", decision: nil, model: entry.alias, arm: "A",
+                                  snapshot: snapshot, routeTime: nil,
+                                  prompt: chat.chatMessages.last { $0.role == .user }?.content, started: started)
         } else {
             throw OpenAIError(.notFound, "model \"\(chat.model)\" is not in the catalog; use \"\(configuration.autoModelName)\" or one of: \(snapshot.catalog.models.map(\.alias).joined(separator: ", "))",
                               type: "invalid_request_error", code: "model_not_found", param: "model")
@@ -116,10 +128,11 @@ extension ServiceDependencies {
         do {
             let deadline = configuration.requestDeadline
             return try await withThrowingTaskGroup(of: Response?.self) { group in
-                let logger = context.logger, decided = decision, outcome = sessionOutcome
+                let logger = context.logger, decided = decision, outcome = sessionOutcome, drafted = draft
                 group.addTask {
                     try await chain.run { entry, _ in
-                        try await forward(chat, to: entry, decision: decided, key: key, dialect: dialect, logger: logger)
+                        try await forward(chat, to: entry, decision: decided, key: key, dialect: dialect, logger: logger,
+                                         draft: drafted)
                     }
                 }
                 group.addTask {
@@ -168,7 +181,7 @@ extension ServiceDependencies {
     /// nil: no stickiness), and counts the decision.
     func routeConversation(_ messages: [ChatMessage], id: String, snapshot: RoutingStore.Snapshot,
                            needs: RequestNeeds = .none, quality: RoutingQuality = .balanced, session: String? = nil)
-        async throws -> (decision: RouteDecision, session: SessionStickiness.Outcome?)
+        async throws -> (decision: RouteDecision, session: SessionStickiness.Outcome?, arm: String)
     {
         let start = ContinuousClock.now
         defer { metrics.scoreSeconds.recordNanoseconds(EmbeddingBatcher.nanoseconds(ContinuousClock.now - start)) }
@@ -193,13 +206,13 @@ extension ServiceDependencies {
                 let (decided, outcome) = sticky(used)
                 history.record(decided, source: "chat")
                 metrics.decision(capability: decided.capability, model: decided.model, method: decided.method.rawValue, arm: record.arm, language: decided.language, fallback: decided.fallback?.rawValue)
-                return (decided, outcome)
+                return (decided, outcome, record.arm)
             }
             let routed = try await snapshot.router.route(messages: messages, needs: needs, quality: quality)
             let (decided, outcome) = sticky(routed)
             history.record(decided, source: "chat")
             metrics.decision(capability: decided.capability, model: decided.model, method: decided.method.rawValue, arm: "A", language: decided.language, fallback: decided.fallback?.rawValue)
-            return (decided, outcome)
+            return (decided, outcome, "A")
         } catch let error as RoutingError {
             throw OpenAIError(.badRequest, error.description, code: "empty_input", param: "messages")
         } catch let error as UnservableRequestError {
@@ -237,7 +250,7 @@ extension ServiceDependencies {
     /// One upstream attempt. Failures before the first byte throw (the chain tries the next model); a client error
     /// from upstream is the answer, passed on as it is.
     func forward(_ chat: ChatCompletionRequest, to entry: ModelEntry, decision: RouteDecision?, key: String,
-                 dialect: ReplyDialect = .openAI, logger: Logger) async throws -> Response {
+                 dialect: ReplyDialect = .openAI, logger: Logger, draft: DecisionDraft? = nil) async throws -> Response {
         let injectedUsage = ledger != nil && chat.stream && chat.otherFields["stream_options"] == nil
         var sent = chat
         if case .anthropic = dialect, let window = entry.contextLength, case .integer(let asked)? = chat.otherFields["max_tokens"] {
@@ -255,6 +268,7 @@ extension ServiceDependencies {
         var headers = routingHeaders(decision, model: entry)
         switch answer {
         case .rejected(let status, let contentType, let bytes):
+            await logDecision(draft, model: entry, usage: nil, status: status)
             headers[.contentType] = contentType ?? "application/json"
             guard case .anthropic = dialect else {
                 return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: bytes))
@@ -274,7 +288,9 @@ extension ServiceDependencies {
             guard chat.stream else {
                 let bytes = try await response.body.collect(upTo: 64 << 20)
                 if case .openAI = dialect {
-                    await recordSpend(key: key, model: entry, usage: usage(ofAnswer: bytes, request: chat), logger: logger)
+                    let counts = usage(ofAnswer: bytes, request: chat)
+                    await recordSpend(key: key, model: entry, usage: counts, logger: logger)
+                    await logDecision(draft, model: entry, usage: counts, status: 200)
                     return Response(status: .ok, headers: headers, body: .init(byteBuffer: bytes))
                 }
                 let object: [String: JSONValue]
@@ -287,7 +303,9 @@ extension ServiceDependencies {
                     throw OpenAIClientError.malformedResponse(url: entry.alias, reason: "the answer is not a chat completion")
                 }
                 // Charged once the answer is known to be good: a malformed one falls back without a charge.
-                await recordSpend(key: key, model: entry, usage: usage(ofAnswer: bytes, request: chat), logger: logger)
+                let counts = usage(ofAnswer: bytes, request: chat)
+                await recordSpend(key: key, model: entry, usage: counts, logger: logger)
+                await logDecision(draft, model: entry, usage: counts, status: 200)
                 headers[.contentType] = "application/json"
                 let translated: [String: JSONValue] = switch dialect {
                 case .openAI: object
@@ -312,6 +330,7 @@ extension ServiceDependencies {
                     let usage = reader.usage.map { UsageCount(promptTokens: $0.prompt, completionTokens: $0.completion, reported: true) }
                         ?? counted(chat, answer: reader.text)
                     await recordSpend(key: key, model: entry, usage: usage, logger: logger)
+                    await logDecision(draft, model: entry, usage: usage, status: 200)
                 }
                 do {
                     var failed = false

@@ -8,7 +8,7 @@ import VectorMath
 extension ServiceDependencies {
     /// `POST /v1/route`: `{"prompt": "…"}`, `{"prompts": [...]}` or `{"messages": [...]}` → decisions, no model called.
     /// Messages are read exactly as `/v1/chat/completions` reads them.
-    func route(_ request: Request) async throws -> Response {
+    func route(_ request: Request, context: some RequestContext) async throws -> Response {
         let fields = try await request.jsonFields(limit: configuration.maxBodyBytes)
         let routeRequest: RouteRequest
         do { routeRequest = try RouteRequest(json: fields) } catch { throw OpenAIError(error) }
@@ -26,23 +26,28 @@ extension ServiceDependencies {
         let snapshot = await state.current()
         let start = ContinuousClock.now
         defer { metrics.scoreSeconds.recordNanoseconds(EmbeddingBatcher.nanoseconds(ContinuousClock.now - start)) }
-        func count(_ decision: RouteDecision) {
+        func count(_ decision: RouteDecision, prompt: String) async {
             history.record(decision, source: "route")
+            let draft = decisionDraft(requestID: context.id, source: "route", decision: decision, model: decision.model,
+                                      arm: "A", snapshot: snapshot, routeTime: ContinuousClock.now - start, prompt: prompt,
+                                      started: start)
+            await logDecision(draft, model: decision.selected, usage: nil, status: 200)
             metrics.decision(capability: decision.capability, model: decision.model, method: decision.method.rawValue, arm: "A", language: decision.language, fallback: decision.fallback?.rawValue)
         }
         do {
             switch routeRequest {
             case .prompt(let text):
                 let decision = try await snapshot.router.route(text)
-                count(decision)
+                await count(decision, prompt: text)
                 return jsonResponse(encoding: decision)
             case .prompts(let texts):
                 let decisions = try await snapshot.router.route(batch: texts)
-                decisions.forEach(count)
+                for (decision, text) in zip(decisions, texts) { await count(decision, prompt: text) }
                 return jsonResponse(encoding: ["decisions": decisions])
             case .messages(let messages):
-                let decision = try await snapshot.router.route(messages: messages.map(\.chatMessage))
-                count(decision)
+                let chat = messages.map(\.chatMessage)
+                let decision = try await snapshot.router.route(messages: chat)
+                await count(decision, prompt: chat.last { $0.role == .user }?.content ?? "")
                 return jsonResponse(encoding: decision)
             }
         } catch let error as RoutingError {

@@ -1,0 +1,130 @@
+import Foundation
+import PointsmanCore
+import PointsmanPostgres
+import PointsmanTestSupport
+import PostgresNIO
+import Testing
+
+@Suite("PostgreSQL: the decision log against a real server", .serialized)
+struct PostgresDecisionLogTests {
+    static func record(_ n: Int, id: UUID = UUID()) -> DecisionLogRecord {
+        DecisionLogRecord(id: id, requestID: "req-\(n)", time: Date(timeIntervalSince1970: 1_796_000_000 + Double(n)),
+                          source: "chat", routingVersion: "v1", arm: n % 2 == 0 ? "A" : "B", detector: "hybrid",
+                          capability: "code", model: "qwen-coder", confidence: 0.75, method: "embedding", language: "en",
+                          routeMilliseconds: 1.5, totalMilliseconds: 120, promptTokens: 10 + n, completionTokens: 20,
+                          cost: 0.001, status: 200, prompt: n == 0 ? "write a haiku" : nil)
+    }
+
+    static func spillPath() -> String {
+        (NSTemporaryDirectory() as NSString).appendingPathComponent("decision-spill-\(UUID().uuidString)/spill.jsonl")
+    }
+
+    /// Request ids in the table, in order.
+    static func requestIDs(_ database: PointsmanDatabase) async throws -> [String] {
+        var ids: [String] = []
+        let rows = try await database.client.query("SELECT request_id FROM pointsman_decisions ORDER BY time")
+        for try await id in rows.decode(String.self) { ids.append(id) }
+        return ids
+    }
+
+    @Test("records reach the table in the background with every field; a record written twice is kept once")
+    func writes() async throws {
+        let database = try await PointsmanDatabase.open(url: try await freshDatabaseURL())
+        defer { database.close() }
+        let log = PostgresDecisionLog(database: database, spillPath: Self.spillPath(), batchSize: 4,
+                                      flushInterval: .milliseconds(20))
+        try await log.start()
+        let repeated = UUID()
+        for n in 0..<9 { await log.append(Self.record(n, id: n == 3 ? repeated : UUID())) }
+        await log.append(Self.record(3, id: repeated))
+        let deadline = ContinuousClock.now + .seconds(10)
+        while await log.pendingCount > 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(try await Self.requestIDs(database) == (0..<9).map { "req-\($0)" })
+        let rows = try await database.client.query("""
+            SELECT source, routing_version, arm, detector, capability, model, confidence, method, language, route_ms,
+                   total_ms, prompt_tokens, completion_tokens, cost, status, prompt, time
+            FROM pointsman_decisions WHERE request_id = 'req-0'
+            """)
+        var seen = 0
+        for try await (source, version, arm, detector, capability, model, confidence, method, language, routeMs, totalMs,
+                       promptTokens, completionTokens, cost, status, prompt, time)
+            in rows.decode((String, String?, String, String, String?, String, Double?, String?, String?, Double?, Double?,
+                            Int?, Int?, Double?, Int, String?, Date).self) {
+            seen += 1
+            #expect(source == "chat" && version == "v1" && arm == "A" && detector == "hybrid")
+            #expect(capability == "code" && model == "qwen-coder" && confidence == 0.75 && method == "embedding" && language == "en")
+            #expect(routeMs == 1.5 && totalMs == 120 && promptTokens == 10 && completionTokens == 20 && cost == 0.001)
+            #expect(status == 200 && prompt == "write a haiku")
+            #expect(time == Date(timeIntervalSince1970: 1_796_000_000))
+        }
+        #expect(seen == 1)
+        await log.close()
+    }
+
+    @Test("while the database is down, appending never waits, memory stays bounded and the rest spills to the file; all of it is written when the database returns")
+    func outage() async throws {
+        let database = try await PointsmanDatabase.open(url: try await freshDatabaseURL())
+        defer { database.close() }
+        let spill = Self.spillPath()
+        let log = PostgresDecisionLog(database: database, spillPath: spill, memoryLimit: 10, batchSize: 8,
+                                      flushInterval: .milliseconds(20), writeTimeout: .seconds(1),
+                                      retryInterval: .milliseconds(100))
+        try await log.start()
+        try serverControl("stop")
+        do {
+            let started = ContinuousClock.now
+            for n in 0..<45 {
+                await log.append(Self.record(n))
+                #expect(await log.memoryCount <= 10)
+            }
+            #expect(ContinuousClock.now - started < .seconds(1))
+            #expect(await log.pendingCount == 45)
+            try await Task.sleep(for: .milliseconds(300))  // the writer tries, fails and keeps everything
+            #expect(await log.pendingCount == 45)
+            #expect(await log.memoryCount <= 10)
+            // The writer renames the spill file while it tries to drain it; new spills start a new one.
+            let lines = [spill, spill + ".draining"].reduce(0) {
+                $0 + ((try? String(contentsOfFile: $1, encoding: .utf8))?.split(separator: "\n").count ?? 0)
+            }
+            #expect(lines >= 35)
+        }
+        try serverControl("start")
+        let deadline = ContinuousClock.now + .seconds(30)
+        while await log.pendingCount > 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(try await Self.requestIDs(database) == (0..<45).map { "req-\($0)" })
+        #expect(!FileManager.default.fileExists(atPath: spill))
+        #expect(!FileManager.default.fileExists(atPath: spill + ".draining"))
+        await log.close()
+    }
+
+    @Test("records a shutdown could not write stay in the spill file and are written by the next start; a torn last line is skipped")
+    func spillAcrossRestarts() async throws {
+        let url = try await freshDatabaseURL()
+        let spill = Self.spillPath()
+        do {
+            let database = try await PointsmanDatabase.open(url: url)
+            defer { database.close() }
+            let log = PostgresDecisionLog(database: database, spillPath: spill, writeTimeout: .milliseconds(500),
+                                          retryInterval: .seconds(60))
+            try await log.start()
+            try serverControl("stop")
+            for n in 0..<5 { await log.append(Self.record(n)) }
+            await log.close(timeout: .seconds(1))
+        }
+        try serverControl("start")
+        // A crash in the middle of a spill write leaves half a line.
+        let handle = try #require(FileHandle(forWritingAtPath: spill))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(#"{"id":"trunc"#.utf8))
+        try handle.close()
+        let database = try await PointsmanDatabase.open(url: url)
+        defer { database.close() }
+        let log = PostgresDecisionLog(database: database, spillPath: spill, flushInterval: .milliseconds(20))
+        try await log.start()
+        #expect(await log.pendingCount == 5)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while await log.pendingCount > 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(try await Self.requestIDs(database) == (0..<5).map { "req-\($0)" })
+        await log.close()
+    }
+}
