@@ -5,6 +5,8 @@
 #    list counts);
 #  - French: ../shared/data/fr_prompts_labeled.jsonl when it is there (validation only: its license is non-commercial,
 #    so it never trains a shipped file), with the share of prompts that ask for no translation but go to `translation`;
+#  - English and the seven other languages in two styles the training files lack (training/check/chat_human_context.jsonl,
+#    training/check/multilingual/), never trained on;
 #  - each of the seven other languages held out whole: the router trained without it routes its prompts.
 # Usage: .ci/real-traffic.sh [--no-language-holdout]
 set -euo pipefail
@@ -37,6 +39,12 @@ if [ -f ../shared/data/fr_prompts_labeled.jsonl ]; then
   echo "== French validation (../shared/data/fr_prompts_labeled.jsonl), shipped centroids"
   score ../shared/data/fr_prompts_labeled.jsonl centroids/tasks.json
 fi
+echo "== English chat in context and mixed styles (training/check/chat_human_context.jsonl, never trained on), shipped centroids"
+score training/check/chat_human_context.jsonl centroids/tasks.json
+for lang in fr es de pt it zh ja; do
+  echo "== $lang in context and mixed styles (training/check/multilingual/$lang.jsonl, never trained on), shipped centroids"
+  score "training/check/multilingual/$lang.jsonl" centroids/tasks.json
+done
 [ "${1:-}" = "--no-language-holdout" ] && exit 0
 for lang in fr es de pt it zh ja; do
   config="training/.holdout-$lang.config.json"
