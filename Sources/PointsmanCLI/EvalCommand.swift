@@ -45,13 +45,21 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(name: .long, help: "With --trace: JSON Lines of {\"id\", \"label\"} joined to the trace records by id.")
     var labels: String?
 
+    @Option(name: .long, help: "Replay the service's decision log against the routing options given here (--centroids, --rules, …): a postgres:// URL (the service's database; $POINTSMAN_DATABASE_URL keeps the password out of process lists when given as -) or a JSON Lines file of decision records. Needs logged prompts (serve --log-prompts); feedback corrections score both.")
+    var fromLog: String?
+
     @Option(name: .long, help: "Embedding cache folder (default: ~/.cache/pointsman/embeddings).")
     var cacheDir: String?
 
     @OptionGroup var routing: RoutingOptions
 
     func validate() throws {
-        if trace == nil && data.isEmpty && config == nil { throw ValidationError("give DATA files, --config FILE, or --trace FILE") }
+        if trace == nil && fromLog == nil && data.isEmpty && config == nil {
+            throw ValidationError("give DATA files, --config FILE, --trace FILE or --from-log SOURCE")
+        }
+        if fromLog != nil && (trace != nil || !data.isEmpty || config != nil) {
+            throw ValidationError("--from-log replays the decision log on its own: give no DATA, --config or --trace with it")
+        }
         if holdout && config == nil { throw ValidationError("--holdout needs --config") }
         let known = Set(DetectorKind.allCases.map(\.rawValue))
         for name in routers.split(separator: ",") where !known.contains(String(name)) {
@@ -61,6 +69,19 @@ struct EvalCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if let fromLog {
+            let source = fromLog == "-" ? (ProcessInfo.processInfo.environment["POINTSMAN_DATABASE_URL"] ?? "") : fromLog
+            guard !source.isEmpty else { throw CLIFailure("--from-log -: POINTSMAN_DATABASE_URL is not set") }
+            let decisions = try await LoggedDecisionSource.load(source, correctedOnly: false)
+            guard !decisions.isEmpty else {
+                throw CLIFailure("the decision log has no decisions with a logged prompt (run the service with --log-prompts)")
+            }
+            let (setup, kind, client) = try await routing.makeSetup()
+            defer { if let client { Task { try? await client.shutdown() } } }
+            let replay = try await LogReplayReport.replay(decisions, router: setup.router(kind))
+            print(json ? JSONOutput.pretty(replay) : replay.text)
+            return
+        }
         if let trace {
             var joined: [String: String] = [:]
             if let labels {

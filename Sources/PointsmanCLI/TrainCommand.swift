@@ -46,6 +46,9 @@ struct TrainCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Model id sent to --endpoint.")
     var embeddingModel: String = "all-MiniLM-L6-v2"
 
+    @Option(name: .long, help: "Add feedback corrections to training: the service's database (postgres:// URL, or - for $POINTSMAN_DATABASE_URL) or a JSON Lines file of decision records with corrected_capability. Each corrected request whose prompt was logged becomes a row of its corrected capability (group feedback/<capability>).")
+    var feedback: String?
+
     @Option(name: .long, help: "Embedding cache folder (default: ~/.cache/pointsman/embeddings).")
     var cacheDir: String?
 
@@ -69,6 +72,18 @@ struct TrainCommand: AsyncParsableCommand {
             configuration = TrainingConfiguration(name: ((out as NSString).lastPathComponent as NSString).deletingPathExtension, data: data)
         }
         if let name { configuration.name = name }
+        var feedbackFile: String?
+        if let feedback {
+            let source = feedback == "-" ? (ProcessInfo.processInfo.environment["POINTSMAN_DATABASE_URL"] ?? "") : feedback
+            guard !source.isEmpty else { throw CLIFailure("--feedback -: POINTSMAN_DATABASE_URL is not set") }
+            guard let (path, rows) = try await LoggedDecisionSource.trainingFile(from: source, labelField: configuration.labelField) else {
+                throw CLIFailure("\(LoggedDecisionSource.isDatabaseURL(source) ? "the database" : source) has no feedback naming a capability for a request whose prompt was logged")
+            }
+            FileHandle.standardError.write(Data("adding \(rows) feedback corrections to training\n".utf8))
+            configuration.data.append(path)
+            feedbackFile = path
+        }
+        defer { if let feedbackFile { try? FileManager.default.removeItem(atPath: feedbackFile) } }
         if let labelField { configuration.labelField = labelField }
         if let k { configuration.k = k }
         if let maxK { configuration.maxK = maxK }

@@ -58,6 +58,7 @@ public func buildApplication(
     var dependencies = ServiceDependencies(
         configuration: configuration, state: state, batcher: batcher, upstream: upstream, metrics: metrics, trace: trace,
         ledger: ledger, decisionLog: decisionLog)
+    dependencies.feedbackStore = database.map { PostgresFeedbackStore(database: $0) }
     if configuration.mcpEnabled {
         // MCP tools call models through the proxy's clients: one attempt per model, each model's connect and idle
         // timeouts.
@@ -113,6 +114,7 @@ public func buildRouter(_ d: ServiceDependencies) -> Hummingbird.Router<BasicReq
     }
     router.get("/v1/models") { _, _ in await d.models() }
     router.post("/v1/route") { request, context in try await d.route(request, context: context) }
+    router.post("/v1/feedback") { request, context in try await d.feedback(request, context: context) }
     router.post("/v1/embeddings") { request, _ in try await d.embeddings(request) }
     router.post("/v1/chat/completions") { request, context in try await d.chatCompletions(request, context: context) }
     router.post("/v1/messages") { request, context in try await d.messages(request, context: context) }

@@ -24,6 +24,8 @@ public struct ServiceDependencies: Sendable {
     public var history: DecisionHistory
     /// Where one record per served request goes (nil: no decision log).
     public var decisionLog: (any DecisionLog)?
+    /// Where `POST /v1/feedback` keeps feedback (nil: the route answers 404).
+    public var feedbackStore: (any FeedbackStore)?
     /// The MCP endpoint mounted at `/mcp` (nil: not mounted).
     public var mcp: MCPHTTPEndpoint?
 

@@ -111,4 +111,29 @@ struct ReplicaBudgetTests {
         #expect(routes.map(\.capability) == ["qa", "creative"] && routes.allSatisfy { $0.source == "route" && $0.tokens == nil })
         await log.close()
     }
+
+    struct FailingFeedbackStore: FeedbackStore {
+        func record(_ feedback: RoutingFeedback) async throws { throw CancellationError() }
+    }
+
+    @Test("POST /v1/feedback without a database is a 404 that says why; a store that fails is a 503 with Retry-After and no internals")
+    func feedbackWithoutStore() async throws {
+        let ask = try body(["request_id": "abc", "capability": "code"])
+        let plain = Application(router: buildRouter(try await fakeDependencies(RecordingUpstream())))
+        try await plain.test(.router) { client in
+            try await client.execute(uri: "/v1/feedback", method: .post, body: ask) { response in
+                #expect(response.status == .notFound)
+                #expect(String(buffer: response.body).contains("--database-url"))
+            }
+        }
+        var d = try await fakeDependencies(RecordingUpstream())
+        d.feedbackStore = FailingFeedbackStore()
+        try await Application(router: buildRouter(d)).test(.router) { client in
+            try await client.execute(uri: "/v1/feedback", method: .post, body: ask) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(response.headers[.retryAfter] == "2")
+                #expect(!String(buffer: response.body).contains("CancellationError"))
+            }
+        }
+    }
 }

@@ -14,6 +14,7 @@ public final class ServiceMetrics: Sendable {
     private var requestsName: MetricNameDescriptor { Self.name("http_requests", "total", "HTTP requests by route and status") }
     private var decisionsName: MetricNameDescriptor { Self.name("routing_decisions", "total", "Routing decisions by capability, model, method, A/B arm and prompt language") }
     private var fallbacksName: MetricNameDescriptor { Self.name("routing_fallbacks", "total", "Decisions the regex rules made, by arm and reason (low_confidence, embedder_timeout, embedder_error)") }
+    private var feedbackName: MetricNameDescriptor { Self.name("feedback", "total", "Feedback received, by rating (bad, neutral, good, none) and whether it names the right capability") }
     private var reloadsName: MetricNameDescriptor { Self.name("reloads", "total", "Reloads of catalog, rules and centroids by result") }
     private var upstreamFailuresName: MetricNameDescriptor { Self.name("upstream_failures", "total", "Upstream attempts that failed before the first byte, by model") }
     let embedSeconds: DurationHistogram
@@ -70,6 +71,12 @@ public final class ServiceMetrics: Sendable {
         registry.makeCounter(descriptor: decisionsName, labels: [("capability", capability), ("model", model), ("method", method),
                                                                   ("arm", arm), ("language", language)]).increment()
         if let fallback { registry.makeCounter(descriptor: fallbacksName, labels: [("arm", arm), ("reason", fallback)]).increment() }
+    }
+
+    /// Counts one feedback.
+    func feedback(rating: Int?, corrected: Bool) {
+        let name = switch rating { case .some(-1): "bad"; case .some(0): "neutral"; case .some(1): "good"; default: "none" }
+        registry.makeCounter(descriptor: feedbackName, labels: [("rating", name), ("corrected", corrected ? "true" : "false")]).increment()
     }
 
     func reload(result: String) {
