@@ -69,6 +69,17 @@ extension PointsmanDatabase {
             """,
             "CREATE INDEX pointsman_feedback_request ON pointsman_feedback (request_id)",
         ]),
+        Migration(version: 5, name: "sessions", statements: [
+            """
+            CREATE TABLE pointsman_sessions (
+                key text PRIMARY KEY,
+                model text NOT NULL,
+                capability text NOT NULL,
+                last_seen timestamptz NOT NULL
+            )
+            """,
+            "CREATE INDEX pointsman_sessions_last_seen ON pointsman_sessions (last_seen)",
+        ]),
     ]
 
     /// Applies the migrations not yet applied, in one transaction. Replicas starting together serialise on an

@@ -59,6 +59,11 @@ public func buildApplication(
         configuration: configuration, state: state, batcher: batcher, upstream: upstream, metrics: metrics, trace: trace,
         ledger: ledger, decisionLog: decisionLog)
     dependencies.feedbackStore = database.map { PostgresFeedbackStore(database: $0) }
+    if let database, configuration.sessionCapacity > 0 {
+        // Conversations stay on their model whichever replica takes the turn.
+        dependencies.sessions = PostgresSessionStore(database: database, ttl: configuration.sessionTTL,
+                                                     capacity: configuration.sessionCapacity)
+    }
     if configuration.mcpEnabled {
         // MCP tools call models through the proxy's clients: one attempt per model, each model's connect and idle
         // timeouts.

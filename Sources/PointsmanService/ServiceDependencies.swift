@@ -17,7 +17,7 @@ public struct ServiceDependencies: Sendable {
     /// The A/B decision trace, if one is written.
     public var trace: ABTraceWriter?
     /// Which model each conversation is on (nil: no session stickiness).
-    public var sessions: SessionTable?
+    public var sessions: (any SessionStore)?
     /// Where spend is recorded (nil: not recorded, no budget enforced).
     public var ledger: (any SpendLedger)?
     /// The most recent routing decisions (chat, `/v1/route`, MCP), for the MCP resource.

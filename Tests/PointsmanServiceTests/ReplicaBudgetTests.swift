@@ -136,4 +136,50 @@ struct ReplicaBudgetTests {
             }
         }
     }
+
+    @Test("a conversation whose turns land on different replicas stays on its model: sessions live in the database; with the database down each replica falls back to its own table without failing a turn")
+    func sessionsAcrossReplicas() async throws {
+        let url = try await Self.freshDatabase()
+        var replicas: [any ApplicationProtocol] = []
+        var databases: [PointsmanDatabase] = []
+        var stores: [PostgresSessionStore] = []
+        for _ in 0..<2 {
+            var d = try await fakeDependencies(RecordingUpstream())
+            let database = try await PointsmanDatabase.open(url: url)
+            databases.append(database)
+            let store = PostgresSessionStore(database: database, ttl: .seconds(60), timeout: .milliseconds(500), retryInterval: .seconds(30))
+            stores.append(store)
+            d.sessions = store
+            replicas.append(Application(router: buildRouter(d)))
+        }
+        defer { databases.forEach { $0.close() } }
+        let model = HTTPField.Name("x-pointsman-model")!, outcome = HTTPField.Name("x-pointsman-session-outcome")!
+        let poem = ["role": "user", "content": "Write a haiku about snow"], answer = ["role": "assistant", "content": "Snow falls..."]
+        let more = ["role": "user", "content": "Make it longer and sadder"]
+        let session: HTTPFields = [HTTPField.Name("x-pointsman-session")!: "conversation-1"]
+        try await replicas[0].test(.router) { client in
+            try await client.execute(uri: "/v1/chat/completions", method: .post, headers: session,
+                                     body: try body(["model": "auto", "messages": [poem]])) { response in
+                #expect(response.headers[model] == "mistral-7b" && response.headers[outcome] == "new")
+            }
+        }
+        // The second turn goes to the other replica, which never saw the first: it still knows the session.
+        try await replicas[1].test(.router) { client in
+            try await client.execute(uri: "/v1/chat/completions", method: .post, headers: session,
+                                     body: try body(["model": "auto", "messages": [poem, answer, more]])) { response in
+                #expect(response.headers[model] == "mistral-7b" && response.headers[outcome] == "kept")
+            }
+        }
+        #expect(try await stores[0].storedCount() == 1)
+        try serverControl("stop")
+        defer { try? serverControl("start") }
+        // Down: turns are still served; the replica that saw the conversation keeps it on its model from its own table.
+        try await replicas[1].test(.router) { client in
+            try await client.execute(uri: "/v1/chat/completions", method: .post, headers: session,
+                                     body: try body(["model": "auto", "messages": [poem, answer, more]])) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[model] == "mistral-7b" && response.headers[outcome] == "kept")
+            }
+        }
+    }
 }

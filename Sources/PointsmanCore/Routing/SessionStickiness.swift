@@ -17,6 +17,20 @@ public struct SessionEntry: Sendable, Equatable {
     }
 }
 
+/// Where conversations' models are remembered between turns: this process's `SessionTable`, or a store replicas
+/// share. Neither call may fail a request: a store that cannot answer says nil (the turn is routed afresh).
+public protocol SessionStore: Sendable {
+    /// The session's entry, or nil when it is unknown or expired.
+    func session(_ key: String) async -> SessionEntry?
+    /// Remembers the session's model after a turn.
+    func remember(_ key: String, _ entry: SessionEntry) async
+}
+
+extension SessionTable: SessionStore {
+    public func session(_ key: String) async -> SessionEntry? { entry(key) }
+    public func remember(_ key: String, _ entry: SessionEntry) async { record(key, entry) }
+}
+
 /// Which model each conversation is on: at most `capacity` sessions (the least recently used go first), each
 /// forgotten `ttl` after its last turn. Safe to share between concurrent requests.
 public final class SessionTable: Sendable {

@@ -185,17 +185,17 @@ extension ServiceDependencies {
     {
         let start = ContinuousClock.now
         defer { metrics.scoreSeconds.recordNanoseconds(EmbeddingBatcher.nanoseconds(ContinuousClock.now - start)) }
-        func sticky(_ decision: RouteDecision) -> (RouteDecision, SessionStickiness.Outcome?) {
+        func sticky(_ decision: RouteDecision) async -> (RouteDecision, SessionStickiness.Outcome?) {
             guard let sessions, let session else { return (decision, nil) }
             // An explicit trade-off (economy, best, or a soft budget limit) chooses this turn's model itself; the
             // session follows it.
             guard quality == .balanced else {
-                sessions.record(session, SessionEntry(model: decision.model, capability: decision.capability, lastSeen: .now))
+                await sessions.remember(session, SessionEntry(model: decision.model, capability: decision.capability, lastSeen: .now))
                 return (decision, nil)
             }
             let policy = SessionStickiness(switchConfidence: configuration.sessionSwitchConfidence)
-            let (kept, entry, outcome) = policy.apply(decision, previous: sessions.entry(session), catalog: snapshot.catalog, needs: needs)
-            sessions.record(session, entry)
+            let (kept, entry, outcome) = policy.apply(decision, previous: await sessions.session(session), catalog: snapshot.catalog, needs: needs)
+            await sessions.remember(session, entry)
             metrics.session(outcome: outcome.rawValue)
             return (kept, outcome)
         }
@@ -203,13 +203,13 @@ extension ServiceDependencies {
             if let ab = snapshot.ab {
                 let (used, record) = try await ab.route(messages: messages, id: id, needs: needs, quality: quality)
                 await trace?.write(record)
-                let (decided, outcome) = sticky(used)
+                let (decided, outcome) = await sticky(used)
                 history.record(decided, source: "chat")
                 metrics.decision(capability: decided.capability, model: decided.model, method: decided.method.rawValue, arm: record.arm, language: decided.language, fallback: decided.fallback?.rawValue)
                 return (decided, outcome, record.arm)
             }
             let routed = try await snapshot.router.route(messages: messages, needs: needs, quality: quality)
-            let (decided, outcome) = sticky(routed)
+            let (decided, outcome) = await sticky(routed)
             history.record(decided, source: "chat")
             metrics.decision(capability: decided.capability, model: decided.model, method: decided.method.rawValue, arm: "A", language: decided.language, fallback: decided.fallback?.rawValue)
             return (decided, outcome, "A")

@@ -1,0 +1,30 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Stops or starts the test server (the cluster `.ci/peers.sh start postgres` made), as its owner. Spawned and
+/// reaped directly: Foundation's `Process` waits for every descendant, and `pg_ctl start` leaves the server running.
+public func serverControl(_ action: String) throws {
+    let environment = ProcessInfo.processInfo.environment
+    guard let bin = environment["POINTSMAN_POSTGRES_BIN"], let data = environment["POINTSMAN_POSTGRES_DATA"] else {
+        throw ServerControlError(description: "POINTSMAN_POSTGRES_BIN and POINTSMAN_POSTGRES_DATA are not set: start the server with .ci/peers.sh start postgres")
+    }
+    var command = ["\(bin)/pg_ctl", "-D", data, "-w", "-t", "60", "-m", "fast", "-l", data + ".log", action]
+    if getuid() == 0 { command = ["/usr/sbin/runuser", "-u", "postgres", "--"] + command }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    for fd in Int32(0)...2 { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
+    var argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var pid: pid_t = 0
+    guard posix_spawn(&pid, command[0], &actions, nil, &argv, environ) == 0 else {
+        throw ServerControlError(description: "cannot run pg_ctl")
+    }
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
+    guard status == 0 else { throw ServerControlError(description: "pg_ctl \(action) failed (status \(status))") }
+}
+
+public struct ServerControlError: Error, CustomStringConvertible { public let description: String }
