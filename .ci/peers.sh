@@ -3,7 +3,7 @@
 # (see ../shared/peers/README.md). Everything lives in a cache folder outside the repository, so repeated runs
 # reuse it; an install from nothing works too.
 #   .ci/peers.sh install            install every peer (idempotent)
-#   .ci/peers.sh start [llama|infinity|postgres|all]   start on 127.0.0.1 and wait until ready; prints export lines
+#   .ci/peers.sh start [llama|infinity|postgres|client|all]   start on 127.0.0.1 and wait until ready; prints export lines
 #   .ci/peers.sh stop               stop what start started
 set -euo pipefail
 CACHE="${POINTSMAN_CACHE:-$HOME/.cache/pointsman}"
@@ -137,6 +137,7 @@ case "${1:-}" in
       llama) start_llama ;;
       infinity) start_infinity ;;
       postgres) start_postgres ;;
+      client) install_openai_client; echo "export POINTSMAN_OPENAI_PYTHON=$PEERS/openai-client/bin/python" ;;
       all) start_llama; start_infinity; start_postgres; install_openai_client; echo "export POINTSMAN_OPENAI_PYTHON=$PEERS/openai-client/bin/python" ;;
       *) echo "usage: $0 start [llama|infinity|postgres|all]" >&2; exit 2 ;;
     esac ;;

@@ -8,3 +8,5 @@ eval "$(.ci/peers.sh start all)"
 # One test at a time: on two cores, CPU-bound encoder tests running beside the timeout and stream-stall tests can hold
 # Swift's cooperative threads for seconds and make those fire late.
 swift test --no-parallel "$@"
+# Three replicas behind nginx sharing PostgreSQL, checked from the outside (budget, sessions, failover, reload, log).
+if [ $# -eq 0 ]; then deploy/replicas-test.sh; fi
