@@ -29,6 +29,9 @@ let package = Package(
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
+        // Traces over OTLP/HTTP only: the gRPC exporter's dependencies are not built.
+        .package(url: "https://github.com/swift-otel/swift-otel", from: "1.6.0", traits: ["OTLPHTTP"]),
     ],
     targets: [
         /// OpenBLAS, as a C module with no API of its own.
@@ -89,6 +92,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ]
         ),
         /// Pointsman as a Model Context Protocol server: tools (route, ask, pipeline, compare), resources, and the
@@ -116,8 +120,9 @@ let package = Package(
             name: "PointsmanCLI",
             dependencies: [
                 "PointsmanCore", "PointsmanInterfaces", "MiniLMEncoder", "OpenAIClient", "VectorMath", "PointsmanEval",
-                "PointsmanService", "PointsmanMCP",
+                "PointsmanService", "PointsmanMCP", "PointsmanPostgres",
                 .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "OTel", package: "swift-otel"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

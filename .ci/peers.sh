@@ -4,7 +4,7 @@
 # reuse it; an install from nothing works too.
 #   .ci/peers.sh install            install every peer (idempotent)
 #   .ci/peers.sh start [llama|infinity|postgres|client|all]   start on 127.0.0.1 and wait until ready; prints export lines
-#   .ci/peers.sh stop               stop what start started
+#   .ci/peers.sh stop [NAME|all]    stop what start started (one peer, or all)
 set -euo pipefail
 CACHE="${POINTSMAN_CACHE:-$HOME/.cache/pointsman}"
 PEERS="$CACHE/peers"
@@ -35,10 +35,10 @@ install_infinity() {
 
 install_openai_client() {
   local v="$PEERS/openai-client"
-  if [ -x "$v/bin/python" ] && "$v/bin/python" -c 'import openai, anthropic, mcp' 2>/dev/null; then return; fi
-  say "installing the openai, anthropic and mcp Python clients (for tests that talk to pointsman serve)"
+  if [ -x "$v/bin/python" ] && "$v/bin/python" -c 'import openai, anthropic, mcp, opentelemetry.proto' 2>/dev/null; then return; fi
+  say "installing the openai, anthropic and mcp Python clients and opentelemetry-proto (for tests that talk to pointsman serve)"
   [ -x "$v/bin/python" ] || python3 -m venv "$v"
-  "$v/bin/pip" install -q openai anthropic 'mcp==1.*'
+  "$v/bin/pip" install -q openai anthropic 'mcp==1.*' opentelemetry-proto
 }
 
 wait_ready() {  # url seconds
@@ -114,13 +114,16 @@ start_postgres() {
   echo "export POINTSMAN_POSTGRES_BIN=$bin POINTSMAN_POSTGRES_DATA=$data"
 }
 
-stop_all() {
+stop_all() {  # [llama|infinity|postgres|all]
+  local which=${1:-all}
   for name in llama infinity; do
+    [ "$which" = all ] || [ "$which" = "$name" ] || continue
     if [ -f "$RUN/$name.pid" ]; then
       kill "$(cat "$RUN/$name.pid")" 2>/dev/null || true
       rm -f "$RUN/$name.pid"
     fi
   done
+  [ "$which" = all ] || [ "$which" = postgres ] || return 0
   local data; data=$(postgres_dir)
   if [ -f "$data/postmaster.pid" ]; then
     local bin as=()
@@ -141,6 +144,6 @@ case "${1:-}" in
       all) start_llama; start_infinity; start_postgres; install_openai_client; echo "export POINTSMAN_OPENAI_PYTHON=$PEERS/openai-client/bin/python" ;;
       *) echo "usage: $0 start [llama|infinity|postgres|all]" >&2; exit 2 ;;
     esac ;;
-  stop) stop_all ;;
-  *) echo "usage: $0 install | start [llama|infinity|all] | stop" >&2; exit 2 ;;
+  stop) stop_all "${2:-all}" ;;
+  *) echo "usage: $0 install | start [llama|infinity|postgres|client|all] | stop [llama|infinity|postgres|all]" >&2; exit 2 ;;
 esac

@@ -30,21 +30,32 @@ chmod 755 "$work"
 pids=()
 started_postgres=0 started_llama=0
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  sleep 1
   [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
-  wait 2>/dev/null || true
-  if [ "$started_postgres" = 1 ] || [ "$started_llama" = 1 ]; then "$ROOT/.ci/peers.sh" stop >/dev/null 2>&1 || true; fi
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # Replicas drain for up to their grace period; past 10 s they are killed.
+  for _ in $(seq 1 50); do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.2
+  done
+  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  [ -n "${db:-}" ] && "$POINTSMAN_POSTGRES_BIN/psql" -q "$POINTSMAN_TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
+  # Only the peers this script started.
+  [ "$started_llama" = 1 ] && "$ROOT/.ci/peers.sh" stop llama >/dev/null 2>&1 || true
+  [ "$started_postgres" = 1 ] && "$ROOT/.ci/peers.sh" stop postgres >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 
 # Peers: PostgreSQL and an OpenAI-compatible model server (llama-cpp-python with SmolLM2-135M).
 curl -sf "http://127.0.0.1:${POINTSMAN_LLAMA_PORT:-8082}/v1/models" >/dev/null 2>&1 || started_llama=1
-[ -n "${POINTSMAN_TEST_DATABASE_URL:-}" ] && pg_isready -q -h 127.0.0.1 -p "${POINTSMAN_POSTGRES_PORT:-54329}" 2>/dev/null || started_postgres=1
-eval "$("$ROOT/.ci/peers.sh" start postgres)"
-eval "$("$ROOT/.ci/peers.sh" start llama)"
-eval "$("$ROOT/.ci/peers.sh" start client)"
+(exec 3<>"/dev/tcp/127.0.0.1/${POINTSMAN_POSTGRES_PORT:-54329}") 2>/dev/null || started_postgres=1
+# Captured first: `eval "$(…)"` would hide a failing start under set -e.
+for peer in postgres llama client; do
+  exports=$("$ROOT/.ci/peers.sh" start "$peer")
+  eval "$exports"
+done
 db="replicas_$(date +%s)_$$"
 "$POINTSMAN_POSTGRES_BIN/psql" -q "$POINTSMAN_TEST_DATABASE_URL" -c "CREATE DATABASE $db" >/dev/null
 DATABASE_URL="${POINTSMAN_TEST_DATABASE_URL%/*}/$db"
@@ -115,6 +126,8 @@ http {
     # Routing decisions change nothing but the log: safe to retry on another replica.
     location = /v1/route {
       proxy_pass http://pointsman;
+      # Whole answers only: one cut off by a dying replica is retried, never half-sent.
+      proxy_buffering on;
       proxy_next_upstream error timeout http_502 http_503 non_idempotent;
       proxy_next_upstream_tries 3;
     }
@@ -135,11 +148,15 @@ wrk.body = '{"prompt": "Write a Python function that reverses a list"}'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer beta"
 LUA
+if [ -n "${REPLICAS_CONTROL_RUN:-}" ]; then
+  wrk -t2 -c8 -d8s -s "$work/route.lua" "http://127.0.0.1:$NGINX_PORT/v1/route" | grep -E "requests in|Socket|Non-2xx"
+fi
 (sleep 3; kill -9 "${pids[2]}") &
 wrk -t2 -c8 -d8s --latency -s "$work/route.lua" "http://127.0.0.1:$NGINX_PORT/v1/route" >"$work/wrk.txt" 2>&1
 sed -n "/requests in/,/Transfer/p" "$work/wrk.txt" | head -2
 if grep -q "Non-2xx" "$work/wrk.txt" || grep -q "Socket errors" "$work/wrk.txt"; then
-  echo "FAIL failover: requests failed while a replica was killed"; grep -E "Non-2xx|Socket errors" "$work/wrk.txt"; exit 1
+  echo "FAIL failover: requests failed while a replica was killed"; grep -E "Non-2xx|Socket errors" "$work/wrk.txt"
+  sed -E "s/^[0-9/: ]+//; s/\*[0-9]+ //; s/client: .*//" "$work/nginx-error.log" | sort | uniq -c | sort -rn | head -8; exit 1
 fi
 total=$(awk '/requests in/ {print $1}' "$work/wrk.txt")
 [ "${total:-0}" -gt 0 ] || { echo "FAIL failover: wrk completed no request"; exit 1; }

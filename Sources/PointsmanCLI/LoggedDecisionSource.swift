@@ -39,7 +39,8 @@ enum LoggedDecisionSource {
 
     /// The corrected decisions as labeled training rows (JSON Lines: `text`, `label`, `capability`, `group`
     /// `feedback/<capability>`, `source`), written to a temporary file; nil when there are none.
-    static func trainingFile(from source: String, labelField: String) async throws -> (path: String, rows: Int)? {
+    static func trainingFile(from source: String, textField: String, labelField: String,
+                             groupField: String) async throws -> (path: String, rows: Int)? {
         let corrected = try await load(source, correctedOnly: true)
         guard !corrected.isEmpty else { return nil }
         var data = Data()
@@ -47,7 +48,9 @@ enum LoggedDecisionSource {
             guard let capability = decision.correctedCapability, let prompt = decision.record.prompt else { continue }
             var row: [String: String] = ["text": prompt, "label": capability, "capability": capability,
                                          "group": "feedback/\(capability)", "source": "feedback on request \(decision.record.requestID)"]
+            row[textField] = prompt
             row[labelField] = capability
+            row[groupField] = "feedback/\(capability)"
             data.append(try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys]))
             data.append(0x0A)
         }

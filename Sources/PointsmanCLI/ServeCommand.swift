@@ -30,7 +30,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Upstream OpenAI-compatible base URL (default: $POINTSMAN_ENDPOINT, $FOUNDRY_LOCAL_ENDPOINT, or http://localhost:5273/v1).")
     var upstream: String?
 
-    @Option(name: .long, help: "JSON config file with any of: host, port, catalog, centroids, rules, upstream, auto_model, api_key_file, max_body_bytes, log_prompts, trace, ab_mode, ab_detector, ab_share, rule_candidates, quality, session_capacity, session_ttl_seconds, session_switch_confidence, budget, spend_ledger, mcp, mcp_max_sessions, mcp_session_idle_seconds, mcp_session_max_bytes, database_url, decision_spill. Flags win.")
+    @Option(name: .long, help: "JSON config file with any of: host, port, catalog, centroids, rules, upstream, auto_model, api_key_file, max_body_bytes, log_prompts, trace, ab_mode, ab_detector, ab_share, rule_candidates, quality, session_capacity, session_ttl_seconds, session_switch_confidence, budget, spend_ledger, mcp, mcp_max_sessions, mcp_session_idle_seconds, mcp_session_max_bytes, database_url, decision_spill, log_format, otlp_endpoint. Flags win.")
     var config: String?
 
     @Option(name: .long, help: "File of client API keys, one per line; also $POINTSMAN_SERVICE_API_KEYS (comma-separated). None: no authentication.")
@@ -108,7 +108,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "PostgreSQL URL (postgres://user:password@host:5432/database) for state replicas share: the spend ledger and the decision log. Default: $POINTSMAN_DATABASE_URL; none: single-process state. Prefer the variable: a URL with a password in a flag shows in process lists.")
     var databaseURL: String?
 
-    @Option(name: .long, help: "With a database: the file decision records spill to while it is down and memory is full (written to the database when it answers again). Default: pointsman-decision-spill-PORT.jsonl in the temporary folder; give each replica its own.")
+    @Option(name: .long, help: "Log lines as text (default) or json: one JSON object per line with time, level, logger, message, request_id and the line's fields, for central log collectors. Config log_format.")
+    var logFormat: String?
+
+    @Option(name: .long, help: "Export OpenTelemetry traces (a span per request, with route, embed and upstream spans) over OTLP/HTTP to this base URL, e.g. http://127.0.0.1:4318 (traces go to /v1/traces). Default: $OTEL_EXPORTER_OTLP_ENDPOINT; none: no tracing. Config otlp_endpoint.")
+    var otlpEndpoint: String?
+
+    @Option(name: .long, help: "With a database: the file decision records spill to while it is down and memory is full (written to the database when it answers again). Default: $XDG_STATE_HOME (else ~/.local/state)/pointsman/decision-spill-PORT.jsonl; give each replica its own.")
     var decisionSpill: String?
 
     @Flag(name: .long, help: "Do not mount the MCP endpoint (Streamable HTTP) at /mcp.")
@@ -198,6 +204,12 @@ struct ServeCommand: AsyncParsableCommand {
         if c.decisionSpillPath != nil, c.databaseURL == nil {
             throw ValidationError("--decision-spill needs --database-url (the decision log is kept in the database)")
         }
+        if c.databaseURL != nil, c.decisionSpillPath == nil {
+            // A folder of the service's own (created 0700), not a shared temporary folder: spilled rows may hold prompts.
+            let state = env["XDG_STATE_HOME"].nonEmpty ?? (NSHomeDirectory() as NSString).appendingPathComponent(".local/state")
+            c.decisionSpillPath = ((state as NSString).appendingPathComponent("pointsman") as NSString)
+                .appendingPathComponent("decision-spill-\(c.port).jsonl")
+        }
         if let budget = file["budget"] {
             do {
                 let data = try JSONSerialization.data(withJSONObject: budget)
@@ -236,9 +248,20 @@ struct ServeCommand: AsyncParsableCommand {
             c.abDetector = kind
         }
         guard (1...65535).contains(c.port) else { throw ValidationError("--port must be 1-65535") }
+        switch value(logFormat, "log_format") ?? "text" {
+        case "text": break
+        case "json": LoggingSystem.bootstrap { label in JSONLogHandler(label: label) }
+        case let other: throw ValidationError("--log-format must be text or json, got \(other)")
+        }
         var logger = Logger(label: "pointsman.serve")
         logger.logLevel = .info
         let encoder = try model.loadEncoder()
+        // The trace exporter first: the group stops services in reverse order, so it flushes the last requests' spans.
+        var services: [any Service] = []
+        if let endpoint = value(otlpEndpoint, "otlp_endpoint") ?? env["OTEL_EXPORTER_OTLP_ENDPOINT"].nonEmpty {
+            services.append(try TraceExport.bootstrap(endpoint: endpoint, logger: logger))
+            logger.info("exporting traces", metadata: ["otlp_endpoint": "\(endpoint)"])
+        }
         let app = try await buildApplication(configuration: c, encoder: encoder, version: Pointsman.configuration.version,
                                              logger: logger)
         logger.info("pointsman serving", metadata: [
@@ -248,7 +271,7 @@ struct ServeCommand: AsyncParsableCommand {
         // SIGTERM drains in-flight requests for at most the grace period, then cancels what is left: a hung upstream
         // cannot hold the process past a kill period.
         let shutdown = ShutdownWatch()
-        var groupConfiguration = ServiceGroupConfiguration(services: [app, shutdown], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        var groupConfiguration = ServiceGroupConfiguration(services: services + [app, shutdown], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(Int(shutdownGrace * 1000))
         groupConfiguration.maximumCancellationDuration = .seconds(1)
         do {
@@ -270,7 +293,7 @@ struct ServeCommand: AsyncParsableCommand {
                                   "max_body_bytes", "log_prompts", "trace", "ab_mode", "ab_detector", "ab_share", "rule_candidates", "quality",
                                   "session_capacity", "session_ttl_seconds", "session_switch_confidence", "budget", "spend_ledger",
                                   "mcp", "mcp_max_sessions", "mcp_session_idle_seconds", "mcp_session_max_bytes", "database_url",
-                                  "decision_spill"]
+                                  "decision_spill", "log_format", "otlp_endpoint"]
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw CLIFailure("\(path): unknown field \"\(unknown)\" (allowed: \(known.sorted().joined(separator: ", ")))")
         }

@@ -72,18 +72,7 @@ struct TrainCommand: AsyncParsableCommand {
             configuration = TrainingConfiguration(name: ((out as NSString).lastPathComponent as NSString).deletingPathExtension, data: data)
         }
         if let name { configuration.name = name }
-        var feedbackFile: String?
-        if let feedback {
-            let source = feedback == "-" ? (ProcessInfo.processInfo.environment["POINTSMAN_DATABASE_URL"] ?? "") : feedback
-            guard !source.isEmpty else { throw CLIFailure("--feedback -: POINTSMAN_DATABASE_URL is not set") }
-            guard let (path, rows) = try await LoggedDecisionSource.trainingFile(from: source, labelField: configuration.labelField) else {
-                throw CLIFailure("\(LoggedDecisionSource.isDatabaseURL(source) ? "the database" : source) has no feedback naming a capability for a request whose prompt was logged")
-            }
-            FileHandle.standardError.write(Data("adding \(rows) feedback corrections to training\n".utf8))
-            configuration.data.append(path)
-            feedbackFile = path
-        }
-        defer { if let feedbackFile { try? FileManager.default.removeItem(atPath: feedbackFile) } }
+
         if let labelField { configuration.labelField = labelField }
         if let k { configuration.k = k }
         if let maxK { configuration.maxK = maxK }
@@ -98,6 +87,22 @@ struct TrainCommand: AsyncParsableCommand {
                 configuration.lexical = lexical
             }
         }
+
+        // After every override: the rows use the configuration's field names.
+        var feedbackFile: String?
+        if let feedback {
+            let source = feedback == "-" ? (ProcessInfo.processInfo.environment["POINTSMAN_DATABASE_URL"] ?? "") : feedback
+            guard !source.isEmpty else { throw CLIFailure("--feedback -: POINTSMAN_DATABASE_URL is not set") }
+            guard let (path, rows) = try await LoggedDecisionSource.trainingFile(
+                from: source, textField: configuration.textField, labelField: configuration.labelField,
+                groupField: configuration.groupField) else {
+                throw CLIFailure("\(LoggedDecisionSource.isDatabaseURL(source) ? "the database" : source) has no feedback naming a capability for a request whose prompt was logged")
+            }
+            FileHandle.standardError.write(Data("adding \(rows) feedback corrections to training\n".utf8))
+            configuration.data.append(path)
+            feedbackFile = path
+        }
+        defer { if let feedbackFile { try? FileManager.default.removeItem(atPath: feedbackFile) } }
 
         let client: OpenAIClient?
         let embedder: any EmbeddingProvider

@@ -80,6 +80,10 @@ extension PointsmanDatabase {
             """,
             "CREATE INDEX pointsman_sessions_last_seen ON pointsman_sessions (last_seen)",
         ]),
+        Migration(version: 6, name: "decision key ids", statements: [
+            // Feedback counts only from the key that made the request.
+            "ALTER TABLE pointsman_decisions ADD COLUMN key_id text",
+        ]),
     ]
 
     /// Applies the migrations not yet applied, in one transaction. Replicas starting together serialise on an

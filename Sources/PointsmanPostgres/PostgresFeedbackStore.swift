@@ -27,9 +27,9 @@ public struct PostgresFeedbackStore: FeedbackStore {
         }
     }
 
-    /// Logged decisions, oldest first, each with the capability of its latest feedback that names one;
-    /// `withPromptsOnly` keeps the rows whose prompt was logged (`--log-prompts`), `correctedOnly` those with such
-    /// feedback. At most `limit` rows.
+    /// Logged decisions, oldest first, each with the capability of the latest feedback that names one from the key
+    /// that made the request; `withPromptsOnly` keeps the rows whose prompt was logged (`--log-prompts`),
+    /// `correctedOnly` those with such feedback. The newest `limit` rows.
     public func loggedDecisions(withPromptsOnly: Bool, correctedOnly: Bool = false,
                                 limit: Int = 1_000_000) async throws -> [LoggedDecision] {
         let conditions = [withPromptsOnly ? "d.prompt IS NOT NULL" : nil, correctedOnly ? "f.capability IS NOT NULL" : nil]
@@ -38,13 +38,14 @@ public struct PostgresFeedbackStore: FeedbackStore {
         var query = PostgresQuery(unsafeSQL: """
             SELECT d.id, d.request_id, d.time, d.source, d.routing_version, d.arm, d.detector, d.capability, d.model,
                    d.confidence, d.method, d.language, d.route_ms, d.total_ms, d.prompt_tokens, d.completion_tokens,
-                   d.cost, d.status, d.prompt, f.capability
+                   d.cost, d.status, d.prompt, f.capability, d.key_id
             FROM pointsman_decisions d
             LEFT JOIN LATERAL (
               SELECT capability FROM pointsman_feedback
-              WHERE request_id = d.request_id AND capability IS NOT NULL ORDER BY time DESC LIMIT 1) f ON true
+              WHERE request_id = d.request_id AND key_id = coalesce(d.key_id, 'anonymous') AND capability IS NOT NULL
+              ORDER BY time DESC LIMIT 1) f ON true
             \(filter)
-            ORDER BY d.time, d.request_id
+            ORDER BY d.time DESC, d.request_id DESC
             LIMIT $1
             """)
         query.binds.append(limit)
@@ -61,9 +62,9 @@ public struct PostgresFeedbackStore: FeedbackStore {
                 language: try c[11].decode(String?.self), routeMilliseconds: try c[12].decode(Double?.self),
                 totalMilliseconds: try c[13].decode(Double?.self), promptTokens: try c[14].decode(Int?.self),
                 completionTokens: try c[15].decode(Int?.self), cost: try c[16].decode(Double?.self),
-                status: try c[17].decode(Int.self), prompt: try c[18].decode(String?.self))
+                status: try c[17].decode(Int.self), prompt: try c[18].decode(String?.self), keyID: try c[20].decode(String?.self))
             decisions.append(LoggedDecision(record: record, correctedCapability: try c[19].decode(String?.self)))
         }
-        return decisions
+        return decisions.reversed()
     }
 }

@@ -20,6 +20,8 @@ public final class PostgresSessionStore: SessionStore {
     private struct State {
         var retryAfter: ContinuousClock.Instant?
         var lastCleanup: ContinuousClock.Instant?
+        /// After an outage one request at a time tries the database again; the others use the local table.
+        var probing = false
     }
     private let state = Mutex(State())
 
@@ -34,13 +36,23 @@ public final class PostgresSessionStore: SessionStore {
 
     var ttlSeconds: Double { Double(ttl.components.seconds) + Double(ttl.components.attoseconds) / 1e18 }
 
-    var databaseUsable: Bool {
-        state.withLock { $0.retryAfter.map { ContinuousClock.now >= $0 } ?? true }
+    /// Whether this call may use the database: always when it is healthy; after an outage, one call at a time once
+    /// the retry interval has passed.
+    func claimDatabase() -> Bool {
+        state.withLock { state in
+            guard let retryAfter = state.retryAfter else { return true }
+            guard ContinuousClock.now >= retryAfter, !state.probing else { return false }
+            state.probing = true
+            return true
+        }
     }
 
     func failed(_ error: any Error) {
         let first = state.withLock { state -> Bool in
-            defer { state.retryAfter = .now + retryInterval }
+            defer {
+                state.retryAfter = .now + retryInterval
+                state.probing = false
+            }
             return state.retryAfter == nil
         }
         if first {
@@ -49,10 +61,15 @@ public final class PostgresSessionStore: SessionStore {
         }
     }
 
-    func succeeded() { state.withLock { $0.retryAfter = nil } }
+    func succeeded() {
+        state.withLock {
+            $0.retryAfter = nil
+            $0.probing = false
+        }
+    }
 
     public func session(_ key: String) async -> SessionEntry? {
-        guard databaseUsable else { return local.entry(key) }
+        guard claimDatabase() else { return local.entry(key) }
         let client = database.client, logger = database.logger, seconds = ttlSeconds
         do {
             let found = try await bounded(timeout) { () -> (String, String, Double)? in
@@ -75,7 +92,7 @@ public final class PostgresSessionStore: SessionStore {
 
     public func remember(_ key: String, _ entry: SessionEntry) async {
         local.record(key, entry)
-        guard databaseUsable else { return }
+        guard claimDatabase() else { return }
         let client = database.client, logger = database.logger, seconds = ttlSeconds
         do {
             try await bounded(timeout) {
@@ -97,9 +114,13 @@ public final class PostgresSessionStore: SessionStore {
             return true
         }
         if due {
-            _ = try? await bounded(timeout) {
-                try await client.query(
-                    "DELETE FROM pointsman_sessions WHERE last_seen < now() - make_interval(secs => \(seconds))", logger: logger)
+            // Off the request: the turn does not wait for the clean-up.
+            let limit = timeout
+            Task.detached {
+                _ = try? await bounded(limit) {
+                    try await client.query(
+                        "DELETE FROM pointsman_sessions WHERE last_seen < now() - make_interval(secs => \(seconds))", logger: logger)
+                }
             }
         }
     }

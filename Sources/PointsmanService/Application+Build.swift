@@ -108,6 +108,9 @@ extension ServiceDependencies {
 /// The routes, without any server: tested through `app.test(.router)`.
 public func buildRouter(_ d: ServiceDependencies) -> Hummingbird.Router<BasicRequestContext> {
     let router = Hummingbird.Router(context: BasicRequestContext.self)
+    // A server span per request (a no-op unless the process bootstrapped a tracer: `serve --otlp-endpoint`); the
+    // route, embed and upstream spans below are its children.
+    router.add(middleware: TracingMiddleware(recordingHeaders: [.requestID]))
     router.add(middleware: RoutingVersionMiddleware(state: d.state))
     router.add(middleware: RequestOutcomeMiddleware(metrics: d.metrics))
     router.add(middleware: APIKeyMiddleware(keys: d.configuration.apiKeys))

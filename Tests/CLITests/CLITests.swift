@@ -114,6 +114,9 @@ struct CLITests {
         (["mcp", "--watch", "-1"], "--watch"),
         (["mcp", "--decisions", "0"], "--decisions"),
         (["serve", "--mcp-max-sessions", "0"], "--mcp-max-sessions"),
+        (["serve", "--log-format", "xml"], "--log-format must be text or json"),
+        (["serve", "--decision-spill", "/tmp/spill.jsonl"], "--decision-spill needs --database-url"),
+        (["serve", "--otlp-endpoint", "collector:4318"], "--otlp-endpoint must be an http(s) URL"),
     ])
     func usageErrors(arguments: [String], mention: String) throws {
         let run = try PointsmanBinary.run(arguments)

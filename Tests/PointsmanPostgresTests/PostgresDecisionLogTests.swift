@@ -112,8 +112,11 @@ struct PostgresDecisionLogTests {
             await log.close(timeout: .seconds(1))
         }
         try serverControl("start")
-        // A crash in the middle of a spill write leaves half a line.
-        let handle = try #require(FileHandle(forWritingAtPath: spill))
+        // Shutdown put memory in the spill file, then tried to drain it (renamed while draining): the records wait in one
+        // of the two. A crash in the middle of a spill write leaves half a line.
+        let left = FileManager.default.fileExists(atPath: spill + ".draining") ? spill + ".draining" : spill
+        #expect((try String(contentsOfFile: left, encoding: .utf8)).split(separator: "\n").count == 5)
+        let handle = try #require(FileHandle(forWritingAtPath: left))
         try handle.seekToEnd()
         try handle.write(contentsOf: Data(#"{"id":"trunc"#.utf8))
         try handle.close()
@@ -125,6 +128,34 @@ struct PostgresDecisionLogTests {
         let deadline = ContinuousClock.now + .seconds(10)
         while await log.pendingCount > 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(try await Self.requestIDs(database) == (0..<5).map { "req-\($0)" })
+        await log.close()
+    }
+
+    @Test("a row the database refuses for its content is set aside and does not block the rows behind it; NUL is dropped from text")
+    func refusedRows() async throws {
+        let database = try await PointsmanDatabase.open(url: try await freshDatabaseURL())
+        defer { database.close() }
+        let spill = Self.spillPath()
+        let log = PostgresDecisionLog(database: database, spillPath: spill, batchSize: 10, flushInterval: .milliseconds(20))
+        try await log.start()
+        var nul = Self.record(0)
+        nul.prompt = "write\u{0} a haiku"
+        var huge = Self.record(1)
+        huge.status = 3_000_000_000  // beyond PostgreSQL's integer: refused by the server, not a lost connection
+        await log.append(nul)
+        await log.append(huge)
+        await log.append(Self.record(2))
+        let deadline = ContinuousClock.now + .seconds(10)
+        while await log.pendingCount > 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(try await Self.requestIDs(database) == ["req-0", "req-2"])
+        var prompts: [String?] = []
+        for try await prompt in try await database.client.query("SELECT prompt FROM pointsman_decisions WHERE request_id = 'req-0'").decode(String?.self) {
+            prompts.append(prompt)
+        }
+        #expect(prompts == ["write a haiku"])
+        #expect(await log.rejectedCount == 1)
+        let rejected = try String(contentsOfFile: spill + ".rejected", encoding: .utf8)
+        #expect(rejected.contains("req-1"))
         await log.close()
     }
 }

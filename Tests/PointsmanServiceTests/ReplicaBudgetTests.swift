@@ -92,9 +92,16 @@ struct ReplicaBudgetTests {
         var rows: [(name: String, source: String, detector: String, capability: String?, model: String, tokens: Int?, cost: Double?, status: Int, prompt: String?)] = []
         let query = try await database.client.query(
             "SELECT request_id, source, detector, capability, model, prompt_tokens, cost, status, prompt FROM pointsman_decisions ORDER BY prompt")
+        var routeIDs: [String] = []
+        for try await id in try await database.client.query("SELECT request_id FROM pointsman_decisions WHERE source = 'route' ORDER BY request_id").decode(String.self) {
+            routeIDs.append(id)
+        }
+        #expect(routeIDs.map { $0.split(separator: "/").last.map(String.init) ?? "" } == ["0", "1"])
         for try await (id, source, detector, capability, model, tokens, cost, status, prompt)
             in query.decode((String, String, String, String?, String, Int?, Double?, Int, String?).self) {
-            rows.append((ids[id] ?? "unknown id \(id)", source, detector, capability, model, tokens, cost, status, prompt))
+            // A batch's rows are `<x-request-id>/<index>`.
+            let base = id.split(separator: "/").first.map(String.init) ?? id
+            rows.append((ids[base] ?? "unknown id \(id)", source, detector, capability, model, tokens, cost, status, prompt))
         }
         #expect(rows.count == 5)
         let byName = Dictionary(grouping: rows, by: \.name)

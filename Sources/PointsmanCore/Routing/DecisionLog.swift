@@ -37,11 +37,14 @@ public struct DecisionLogRecord: Sendable, Codable, Equatable {
     public var status: Int
     /// The last user turn, only when the service logs prompts.
     public var prompt: String?
+    /// The key id of the client (`anonymous` without keys): feedback counts only from the key that made the request.
+    public var keyID: String?
 
     enum CodingKeys: String, CodingKey {
         case id, requestID = "request_id", time, source, routingVersion = "routing_version", arm, detector, capability,
              model, confidence, method, language, routeMilliseconds = "route_ms", totalMilliseconds = "total_ms",
-             promptTokens = "prompt_tokens", completionTokens = "completion_tokens", cost, status, prompt
+             promptTokens = "prompt_tokens", completionTokens = "completion_tokens", cost, status, prompt,
+             keyID = "key_id"
     }
 
     /// Creates a record; `id` is fresh unless given.
@@ -49,8 +52,9 @@ public struct DecisionLogRecord: Sendable, Codable, Equatable {
                 arm: String = "A", detector: String, capability: String? = nil, model: String, confidence: Double? = nil,
                 method: String? = nil, language: String? = nil, routeMilliseconds: Double? = nil,
                 totalMilliseconds: Double? = nil, promptTokens: Int? = nil, completionTokens: Int? = nil,
-                cost: Double? = nil, status: Int = 200, prompt: String? = nil) {
+                cost: Double? = nil, status: Int = 200, prompt: String? = nil, keyID: String? = nil) {
         self.id = id
+        self.keyID = keyID
         self.requestID = requestID
         self.time = time
         self.source = source
@@ -87,12 +91,17 @@ public protocol DecisionLog: Sendable {
     func append(_ record: DecisionLogRecord) async
 }
 
-/// The JSON Lines form of decision records (spill files, exports), with dates in ISO 8601.
+/// The JSON Lines form of decision records (spill files, exports), with dates in ISO 8601 with milliseconds.
 public enum DecisionLogLines {
+    static let dateStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+
     /// One record as one line, newline included.
     public static func encode(_ record: DecisionLogRecord) throws -> Data {
         let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(date.formatted(dateStyle))
+        }
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var line = try encoder.encode(record)
         line.append(0x0A)
@@ -104,7 +113,12 @@ public enum DecisionLogLines {
         let text = line.trimmingCharacters(in: .whitespaces)
         guard !text.isEmpty else { return nil }
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let text = try decoder.singleValueContainer().decode(String.self)
+            if let date = try? dateStyle.parse(text) { return date }
+            if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an ISO 8601 date: \(text)"))
+        }
         return try decoder.decode(DecisionLogRecord.self, from: Data(text.utf8))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Tracing
 import MiniLMEncoder
 import PointsmanCore
 import PointsmanInterfaces
@@ -83,8 +84,11 @@ public actor EmbeddingBatcher: LeadTokenEmbedder {
         if texts.isEmpty { return Matrix(rows: 0, cols: encoder.dimension) }
         // A request larger than the whole queue could never be taken: that is the caller's error, not load.
         guard texts.count <= queueLimit else { throw EmbeddingRequestTooLarge(texts: texts.count, limit: queueLimit) }
-        let sequences = texts.map { encoder.tokenizer.encode($0) }
-        return try await enqueue(sequences, leadTokens: leadTokens)
+        return try await withSpan("pointsman.embed", ofKind: .internal) { span in
+            span.attributes["pointsman.texts"] = texts.count
+            let sequences = texts.map { encoder.tokenizer.encode($0) }
+            return try await enqueue(sequences, leadTokens: leadTokens)
+        }
     }
 
     private func enqueue(_ sequences: [[Int32]], leadTokens: Int) async throws -> Matrix {

@@ -7,6 +7,7 @@ import NIOCore
 import OpenAIClient
 import PointsmanCore
 import PointsmanInterfaces
+import Tracing
 
 extension HTTPField.Name {
     static let pointsmanModel = Self("x-pointsman-model")!
@@ -92,7 +93,7 @@ extension ServiceDependencies {
             } catch { throw Self.unservable(error) }
             chain = FallbackChain(models: able(selection.model, needs, snapshot.catalog))
             draft = decisionDraft(requestID: context.id, source: "chat", decision: nil, model: selection.model.alias,
-                                  arm: "A", snapshot: snapshot, routeTime: nil, prompt: nil, started: started)
+                                  arm: "A", snapshot: snapshot, routeTime: nil, prompt: nil, key: key, started: started)
             draft?.record.detector = "default"
         } else if chat.model == configuration.autoModelName {
             let id = chat.user ?? request.headers[.pointsmanUser] ?? UUID().uuidString
@@ -105,7 +106,7 @@ extension ServiceDependencies {
             decision = routed
             draft = decisionDraft(requestID: context.id, source: "chat", decision: routed, model: routed.model, arm: arm,
                                   snapshot: snapshot, routeTime: ContinuousClock.now - routeStart,
-                                  prompt: chat.chatMessages.last { $0.role == .user }?.content, started: started)
+                                  prompt: chat.chatMessages.last { $0.role == .user }?.content, key: key, started: started)
             if configuration.logPrompts {
                 context.logger.info("routed", metadata: ["prompt": "\(chat.chatMessages.last?.content ?? "")", "model": "\(routed.model)"])
             }
@@ -120,7 +121,7 @@ extension ServiceDependencies {
             chain = FallbackChain(models: [entry])
             draft = decisionDraft(requestID: context.id, source: "chat", decision: nil, model: entry.alias, arm: "A",
                                   snapshot: snapshot, routeTime: nil,
-                                  prompt: chat.chatMessages.last { $0.role == .user }?.content, started: started)
+                                  prompt: chat.chatMessages.last { $0.role == .user }?.content, key: key, started: started)
         } else {
             throw OpenAIError(.notFound, "model \"\(chat.model)\" is not in the catalog; use \"\(configuration.autoModelName)\" or one of: \(snapshot.catalog.models.map(\.alias).joined(separator: ", "))",
                               type: "invalid_request_error", code: "model_not_found", param: "model")
@@ -200,6 +201,23 @@ extension ServiceDependencies {
             return (kept, outcome)
         }
         do {
+            return try await RoutingSpans.route(source: "chat") {
+                let result = try await decideConversation(messages, id: id, snapshot: snapshot, needs: needs, quality: quality, sticky: sticky)
+                return (result, result.decision)
+            }
+        } catch let error as RoutingError {
+            throw OpenAIError(.badRequest, error.description, code: "empty_input", param: "messages")
+        } catch let error as UnservableRequestError {
+            throw Self.unservable(error)
+        }
+    }
+
+    /// The primary router's or the A/B arms' decision, kept on the session's model when it should be, counted.
+    private func decideConversation(
+        _ messages: [ChatMessage], id: String, snapshot: RoutingStore.Snapshot, needs: RequestNeeds, quality: RoutingQuality,
+        sticky: (RouteDecision) async -> (RouteDecision, SessionStickiness.Outcome?)
+    ) async throws -> (decision: RouteDecision, session: SessionStickiness.Outcome?, arm: String) {
+        do {
             if let ab = snapshot.ab {
                 let (used, record) = try await ab.route(messages: messages, id: id, needs: needs, quality: quality)
                 await trace?.write(record)
@@ -213,10 +231,6 @@ extension ServiceDependencies {
             history.record(decided, source: "chat")
             metrics.decision(capability: decided.capability, model: decided.model, method: decided.method.rawValue, arm: "A", language: decided.language, fallback: decided.fallback?.rawValue)
             return (decided, outcome, "A")
-        } catch let error as RoutingError {
-            throw OpenAIError(.badRequest, error.description, code: "empty_input", param: "messages")
-        } catch let error as UnservableRequestError {
-            throw Self.unservable(error)
         }
     }
 
@@ -261,7 +275,18 @@ extension ServiceDependencies {
         let body = ByteBuffer(bytes: try sent.upstreamBody(model: entry.upstreamID, includeUsage: ledger != nil))
         let start = ContinuousClock.now
         let answer: ForwardedResponse
-        do { answer = try await upstream.forwardChatCompletion(body, baseURL: entry.baseURL, timeouts: UpstreamTimeouts(entry)) } catch {
+        do {
+            answer = try await withSpan("pointsman.upstream", ofKind: .client) { span in
+                span.attributes["pointsman.model"] = entry.alias
+                span.attributes["pointsman.upstream_model"] = entry.upstreamID
+                let answer = try await upstream.forwardChatCompletion(body, baseURL: entry.baseURL, timeouts: UpstreamTimeouts(entry))
+                switch answer {
+                case .accepted: span.attributes["http.response.status_code"] = 200
+                case .rejected(let status, _, _): span.attributes["http.response.status_code"] = status
+                }
+                return answer
+            }
+        } catch {
             metrics.upstreamFailure(model: entry.alias)
             throw error
         }

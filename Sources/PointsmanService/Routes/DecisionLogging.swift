@@ -11,7 +11,7 @@ struct DecisionDraft: Sendable {
 extension ServiceDependencies {
     /// A draft record of a request (nil without a decision log). `decision` nil: a model asked by name.
     func decisionDraft(requestID: String, source: String, decision: RouteDecision?, model: String, arm: String,
-                       snapshot: RoutingStore.Snapshot, routeTime: Duration?, prompt: String?,
+                       snapshot: RoutingStore.Snapshot, routeTime: Duration?, prompt: String?, key: String,
                        started: ContinuousClock.Instant) -> DecisionDraft? {
         guard decisionLog != nil else { return nil }
         // A detector the loaded files cannot build (no centroid file) is the rules.
@@ -20,6 +20,7 @@ extension ServiceDependencies {
         var record = DecisionLogRecord(requestID: requestID, source: source, decision: decision, model: model,
                                        detector: detector, arm: arm)
         record.routeMilliseconds = routeTime.map(Self.milliseconds)
+        record.keyID = key
         if configuration.logPrompts { record.prompt = prompt }
         return DecisionDraft(record: record, started: started)
     }

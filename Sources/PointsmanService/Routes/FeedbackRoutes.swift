@@ -21,7 +21,8 @@ extension ServiceDependencies {
             OpenAIError(.badRequest, message, type: "invalid_request_error", code: "invalid_value", param: param)
         }
         guard case .string(let requestID)? = fields["request_id"],
-              !requestID.trimmingCharacters(in: .whitespaces).isEmpty, requestID.count <= 200 else {
+              !requestID.trimmingCharacters(in: .whitespaces).isEmpty, requestID.count <= 200,
+              !requestID.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw invalid("request_id must be the x-request-id of an answered request (a string of 1 to 200 characters)", "request_id")
         }
         var capability: String?
@@ -44,8 +45,8 @@ extension ServiceDependencies {
         var comment: String?
         switch fields["comment"] {
         case nil, .null?: break
-        case .string(let text)? where text.count <= 2000: comment = text
-        default: throw invalid("comment must be a string of at most 2,000 characters", "comment")
+        case .string(let text)? where text.count <= 2000 && !text.unicodeScalars.contains("\u{0}"): comment = text
+        default: throw invalid("comment must be a string of at most 2,000 characters, without NUL", "comment")
         }
         guard capability != nil || rating != nil else {
             throw invalid("give capability (the one that would have been right), rating, or both", "capability")

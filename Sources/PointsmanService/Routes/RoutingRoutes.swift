@@ -1,4 +1,5 @@
 import Foundation
+import Tracing
 import Hummingbird
 import NIOCore
 import PointsmanCore
@@ -26,27 +27,39 @@ extension ServiceDependencies {
         let snapshot = await state.current()
         let start = ContinuousClock.now
         defer { metrics.scoreSeconds.recordNanoseconds(EmbeddingBatcher.nanoseconds(ContinuousClock.now - start)) }
-        func count(_ decision: RouteDecision, prompt: String) async {
+        let key = configuration.apiKeys.isEmpty ? "anonymous" : SpendLedgers.keyID(APIKeyMiddleware<BasicRequestContext>.presentedKey(request))
+        /// `index`: the prompt's place in a batch, whose rows are `<x-request-id>/<index>` (feedback names one).
+        func count(_ decision: RouteDecision, prompt: String, index: Int? = nil) async {
             history.record(decision, source: "route")
-            let draft = decisionDraft(requestID: context.id, source: "route", decision: decision, model: decision.model,
-                                      arm: "A", snapshot: snapshot, routeTime: ContinuousClock.now - start, prompt: prompt,
-                                      started: start)
+            let draft = decisionDraft(requestID: index.map { "\(context.id)/\($0)" } ?? context.id, source: "route",
+                                      decision: decision, model: decision.model, arm: "A", snapshot: snapshot,
+                                      routeTime: ContinuousClock.now - start, prompt: prompt, key: key, started: start)
             await logDecision(draft, model: decision.selected, usage: nil, status: 200)
             metrics.decision(capability: decision.capability, model: decision.model, method: decision.method.rawValue, arm: "A", language: decision.language, fallback: decision.fallback?.rawValue)
         }
         do {
             switch routeRequest {
             case .prompt(let text):
-                let decision = try await snapshot.router.route(text)
+                let decision = try await RoutingSpans.route(source: "route") {
+                    let decision = try await snapshot.router.route(text)
+                    return (decision, decision)
+                }
                 await count(decision, prompt: text)
                 return jsonResponse(encoding: decision)
             case .prompts(let texts):
-                let decisions = try await snapshot.router.route(batch: texts)
-                for (decision, text) in zip(decisions, texts) { await count(decision, prompt: text) }
+                let decisions = try await withSpan("pointsman.route", ofKind: .internal) { span in
+                    span.attributes["pointsman.source"] = "route"
+                    span.attributes["pointsman.prompts"] = texts.count
+                    return try await snapshot.router.route(batch: texts)
+                }
+                for (index, (decision, text)) in zip(decisions, texts).enumerated() { await count(decision, prompt: text, index: index) }
                 return jsonResponse(encoding: ["decisions": decisions])
             case .messages(let messages):
                 let chat = messages.map(\.chatMessage)
-                let decision = try await snapshot.router.route(messages: chat)
+                let decision = try await RoutingSpans.route(source: "route") {
+                    let decision = try await snapshot.router.route(messages: chat)
+                    return (decision, decision)
+                }
                 await count(decision, prompt: chat.last { $0.role == .user }?.content ?? "")
                 return jsonResponse(encoding: decision)
             }
