@@ -1,8 +1,10 @@
 -- POST short prompts, chosen at random per request, as {"<FIELD>": "..."}: FIELD=prompt for /v1/route (default),
--- FIELD=input for /v1/embeddings.
+-- FIELD=input for /v1/embeddings. UNIQUE=1 makes every prompt new (a random request number appended), so each request
+-- is embedded instead of hitting the embedding cache: what real traffic costs.
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 local field = os.getenv("FIELD") or "prompt"
+local unique = os.getenv("UNIQUE") == "1"
 local prompts = {
   "Write a Python function that reverses a string",
   "Translate good morning into Spanish",
@@ -14,5 +16,7 @@ local prompts = {
   "Extract the dates from this email",
 }
 request = function()
-  return wrk.format(nil, nil, nil, '{"' .. field .. '": "' .. prompts[math.random(#prompts)] .. '"}')
+  local text = prompts[math.random(#prompts)]
+  if unique then text = text .. " (request " .. math.random(1000000000) .. ")" end
+  return wrk.format(nil, nil, nil, '{"' .. field .. '": "' .. text .. '"}')
 end
