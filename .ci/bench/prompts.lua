@@ -15,6 +15,16 @@ local prompts = {
   "Solve 3x + 5 = 20",
   "Extract the dates from this email",
 }
+-- wrk seeds every thread's random numbers alike on every run: each thread gets a seed of its own, so "new" prompts
+-- stay new from run to run and across threads.
+local threads = 0
+setup = function(thread)
+  threads = threads + 1
+  thread:set("thread_number", threads)
+end
+init = function(args)
+  math.randomseed(os.time() * 64 + (thread_number or 0))
+end
 request = function()
   local text = prompts[math.random(#prompts)]
   if unique then text = text .. " (request " .. math.random(1000000000) .. ")" end

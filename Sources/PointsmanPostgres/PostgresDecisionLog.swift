@@ -37,6 +37,9 @@ public actor PostgresDecisionLog: DecisionLog {
     /// Records the database has taken since start, and records it refused for their content.
     public private(set) var writtenCount = 0
     public private(set) var rejectedCount = 0
+    /// Batches the server refused as one `COPY` (an id already there, or a row it rejects) and that were written by
+    /// the slower `INSERT … ON CONFLICT` path instead.
+    public private(set) var copyFallbackCount = 0
 
     /// Records not yet in the database: in memory, being written, and in spill files.
     public var pendingCount: Int { queue.count + inFlight + spilledCount }
@@ -222,12 +225,29 @@ public actor PostgresDecisionLog: DecisionLog {
         if manager.fileExists(atPath: spillPath) { try await drainSpill(timeout: timeout) }
     }
 
-    /// One multi-row insert within `timeout`; rows already present (by id) are skipped. The statement is built off
-    /// the actor, so appends never wait for it. When the server refuses the batch for its content (an error from the
-    /// server, not a lost connection), rows are retried one by one and those it still refuses go to the rejected file.
+    /// Writes a batch within `timeout`: one `COPY` first (see `copyRows`); when the server refuses it (an id already
+    /// present, or content), one multi-row insert that skips rows already present (by id). Both are built off the
+    /// actor, so appends never wait for them. When the server refuses the insert too (an error from the server, not a
+    /// lost connection), rows are retried one by one and those it still refuses go to the rejected file.
     func insert(_ batch: [DecisionLogRecord], timeout: Duration) async throws {
         guard !batch.isEmpty else { return }
-        let client = database.client, logger = database.logger
+        let client = database.client, logger = database.logger, database = database
+        if batch.count > 1 {
+            do {
+                let copied = try await bounded(timeout) { () async throws -> Bool in
+                    guard let rows = Self.copyRows(batch) else { return false }
+                    try await Self.copy(batch, rows: rows, database: database)
+                    return true
+                }
+                if copied {
+                    writtenCount += batch.count
+                    return
+                }
+            } catch let error as PSQLError where error.serverInfo != nil {
+                // Refused by the server: the insert below sorts out which rows are already there or unacceptable.
+                copyFallbackCount += 1
+            }
+        }
         do {
             _ = try await bounded(timeout) { try await client.query(Self.insertStatement(batch), logger: logger) }
             writtenCount += batch.count
@@ -251,7 +271,7 @@ public actor PostgresDecisionLog: DecisionLog {
               prompt, key_id) VALUES
             """)
         // PostgreSQL text cannot hold NUL: it is dropped from every string.
-        func clean(_ text: String) -> String { text.contains("\u{0}") ? text.replacingOccurrences(of: "\u{0}", with: "") : text }
+        func clean(_ text: String) -> String { text.utf8.contains(0) ? text.replacingOccurrences(of: "\u{0}", with: "") : text }
         func clean(_ text: String?) -> String? { text.map(clean) }
         for (index, record) in batch.enumerated() {
             var r = record

@@ -158,4 +158,79 @@ struct PostgresDecisionLogTests {
         #expect(rejected.contains("req-1"))
         await log.close()
     }
+
+    @Test("a batch goes in as one COPY: tabs, newlines, backslashes, quotes, non-Latin text, nulls, extreme numbers and microseconds read back as written")
+    func copyText() async throws {
+        let database = try await PointsmanDatabase.open(url: try await freshDatabaseURL())
+        defer { database.close() }
+        let log = PostgresDecisionLog(database: database, spillPath: Self.spillPath(), batchSize: 10, flushInterval: .milliseconds(20))
+        var odd = Self.record(0)
+        odd.prompt = "tab\there\nnew line\r\n back\\slash \\N \\. 'quote' \"double\" 日本語のテキスト emoji 🚂 é"
+        odd.model = "model\\with\tescapes"
+        odd.time = Date(timeIntervalSince1970: 1_796_000_000.123456)
+        odd.confidence = .infinity
+        odd.cost = 1e-300
+        odd.routeMilliseconds = -0.5
+        odd.promptTokens = Int(Int64.max)
+        var empty = Self.record(1)
+        empty.prompt = ""
+        empty.routingVersion = nil
+        empty.capability = nil
+        empty.confidence = .nan
+        empty.time = Date(timeIntervalSince1970: -86_400.25)  // before 1970
+        let records = [odd, empty, Self.record(2)]
+        for record in records { await log.append(record) }
+        #expect(await log.flushAll())
+        #expect(await log.writtenCount == 3)
+        #expect(await log.copyFallbackCount == 0)
+        let rows = try await database.client.query("""
+            SELECT id, request_id, time, routing_version, capability, model, confidence, route_ms, prompt_tokens, cost, prompt
+            FROM pointsman_decisions ORDER BY request_id
+            """)
+        var read: [(UUID, String, Date, String?, String?, String, Double?, Double?, Int?, Double?, String?)] = []
+        for try await row in rows.decode((UUID, String, Date, String?, String?, String, Double?, Double?, Int?, Double?, String?).self) {
+            read.append(row)
+        }
+        try #require(read.count == 3)
+        #expect(read.map(\.0) == records.map(\.id))
+        #expect(read[0].10 == odd.prompt && read[0].5 == odd.model)
+        #expect(abs(read[0].2.timeIntervalSince1970 - 1_796_000_000.123456) < 1e-6)
+        #expect(read[0].6 == .infinity && read[0].9 == 1e-300 && read[0].7 == -0.5 && read[0].8 == Int(Int64.max))
+        #expect(read[1].10 == "" && read[1].3 == nil && read[1].4 == nil && read[1].6?.isNaN == true)
+        #expect(abs(read[1].2.timeIntervalSince1970 - -86_400.25) < 1e-6)
+        #expect(read[2].10 == nil && read[2].4 == "code")
+        await log.close()
+    }
+
+    @Test("a batch whose COPY the server refuses (an id already written) goes through the insert path: each id kept once, nothing lost")
+    func copyRefused() async throws {
+        let database = try await PointsmanDatabase.open(url: try await freshDatabaseURL())
+        defer { database.close() }
+        let log = PostgresDecisionLog(database: database, spillPath: Self.spillPath(), batchSize: 10, flushInterval: .milliseconds(20))
+        let first = [Self.record(0), Self.record(1)]
+        for record in first { await log.append(record) }
+        #expect(await log.flushAll())
+        #expect(await log.copyFallbackCount == 0)
+        // The same two again (a batch retried after a timeout whose write did land) with two new ones.
+        for record in first + [Self.record(2), Self.record(3)] { await log.append(record) }
+        #expect(await log.flushAll())
+        #expect(await log.copyFallbackCount == 1)
+        #expect(try await Self.requestIDs(database) == (0..<4).map { "req-\($0)" })
+        await log.close()
+    }
+
+    @Test("decision ids are time-ordered version 7 UUIDs")
+    func timeOrderedIDs() {
+        let early = UUID.timeOrdered(at: Date(timeIntervalSince1970: 1_796_000_000))
+        let late = UUID.timeOrdered(at: Date(timeIntervalSince1970: 1_796_000_000.002))
+        for id in [early, late] {
+            #expect(id.uuid.6 >> 4 == 7)
+            #expect(id.uuid.8 >> 6 == 0b10)
+        }
+        #expect(early.uuidString.lowercased() < late.uuidString.lowercased())
+        #expect(early.uuidString.lowercased().hasPrefix("01a229f1-2800-7"))  // 1,796,000,000,000 ms = 0x01a229f12800
+        let ids = Set((0..<1000).map { _ in UUID.timeOrdered() })
+        #expect(ids.count == 1000)
+        #expect(DecisionLogRecord(requestID: "r", source: "route", detector: "hybrid", model: "m").id.uuid.6 >> 4 == 7)
+    }
 }

@@ -31,10 +31,20 @@ struct PostgresSpendLedgerTests {
             return try await group.reduce(into: []) { $0.append($1) }
         }
         defer { replicas.forEach { $0.close() } }
-        #expect(try await replicas[0].appliedMigrations() == [1, 2, 3, 4, 5, 6])
+        #expect(try await replicas[0].appliedMigrations() == Array(1...7))
         let again = try await PointsmanDatabase.open(url: url)
         defer { again.close() }
-        #expect(try await again.appliedMigrations() == [1, 2, 3, 4, 5, 6])
+        #expect(try await again.appliedMigrations() == Array(1...7))
+        // Migration 7: the decision log's time index is a block-range index, not a B-tree.
+        var indexes: [String: String] = [:]
+        for try await (name, method) in try await again.client.query("""
+            SELECT c.relname, a.amname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+            WHERE i.indrelid = 'pointsman_decisions'::regclass
+            """).decode((String, String).self) {
+            indexes[name] = method
+        }
+        #expect(indexes == ["pointsman_decisions_pkey": "btree", "pointsman_decisions_request": "btree",
+                            "pointsman_decisions_time_brin": "brin"])
     }
 
     @Test("totals per key and for everyone, by UTC day and month; months before the previous one are dropped")

@@ -47,13 +47,13 @@ public struct DecisionLogRecord: Sendable, Codable, Equatable {
              keyID = "key_id"
     }
 
-    /// Creates a record; `id` is fresh unless given.
-    public init(id: UUID = UUID(), requestID: String, time: Date = Date(), source: String, routingVersion: String? = nil,
+    /// Creates a record; `id` is a fresh time-ordered id (`UUID.timeOrdered(at: time)`) unless given.
+    public init(id: UUID? = nil, requestID: String, time: Date = Date(), source: String, routingVersion: String? = nil,
                 arm: String = "A", detector: String, capability: String? = nil, model: String, confidence: Double? = nil,
                 method: String? = nil, language: String? = nil, routeMilliseconds: Double? = nil,
                 totalMilliseconds: Double? = nil, promptTokens: Int? = nil, completionTokens: Int? = nil,
                 cost: Double? = nil, status: Int = 200, prompt: String? = nil, keyID: String? = nil) {
-        self.id = id
+        self.id = id ?? .timeOrdered(at: time)
         self.keyID = keyID
         self.requestID = requestID
         self.time = time
@@ -81,6 +81,24 @@ public struct DecisionLogRecord: Sendable, Codable, Equatable {
         self.init(requestID: requestID, time: time, source: source, routingVersion: decision?.routingVersion, arm: arm,
                   detector: decision == nil ? "requested" : detector, capability: decision?.capability, model: model,
                   confidence: decision?.confidence, method: decision?.method.rawValue, language: decision?.language)
+    }
+}
+
+extension UUID {
+    /// A version 7 UUID (RFC 9562): the milliseconds since 1970 in the first 48 bits, then 74 random bits. Ids made
+    /// later sort later, so a table keyed by them grows at one end of its index instead of touching pages at random.
+    public static func timeOrdered(at date: Date = Date()) -> UUID {
+        let milliseconds = UInt64(max(0, min(date.timeIntervalSince1970 * 1000, Double(UInt64(1) << 48 - 1))))
+        var generator = SystemRandomNumberGenerator()
+        let high = generator.next() as UInt64, low = generator.next() as UInt64
+        var bytes = [UInt8](repeating: 0, count: 16)
+        for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: milliseconds >> (8 * (5 - index))) }
+        for index in 6..<8 { bytes[index] = UInt8(truncatingIfNeeded: high >> (8 * (index - 6))) }
+        for index in 8..<16 { bytes[index] = UInt8(truncatingIfNeeded: low >> (8 * (index - 8))) }
+        bytes[6] = 0x70 | (bytes[6] & 0x0F)  // version 7
+        bytes[8] = 0x80 | (bytes[8] & 0x3F)  // RFC 9562 variant
+        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                           bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
     }
 }
 
