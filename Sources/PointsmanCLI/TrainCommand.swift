@@ -40,6 +40,12 @@ struct TrainCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Append tf-idf word features with this weight to the embeddings (0: none; default: the config's, else none).")
     var lexicalWeight: Float?
 
+    @Flag(name: .long, help: "Skip the recipe search: one fit with the given or default k, word weight and scale (without --config, train otherwise searches them by cross-validation).")
+    var fast = false
+
+    @Option(name: .long, help: "Seconds the recipe search may take after embedding (default 120); candidates not started by then are skipped.")
+    var searchSeconds: Double?
+
     @Option(name: .long, help: "Embed through this OpenAI-compatible /v1 endpoint instead of the native encoder.")
     var endpoint: String?
 
@@ -61,6 +67,10 @@ struct TrainCommand: AsyncParsableCommand {
         if let lexicalWeight, !(lexicalWeight >= 0 && lexicalWeight.isFinite) {
             throw ValidationError("--lexical-weight must be a number of 0 or more")
         }
+        if let searchSeconds, !(searchSeconds > 0 && searchSeconds.isFinite) {
+            throw ValidationError("--search-seconds must be a positive number of seconds")
+        }
+        if fast, searchSeconds != nil { throw ValidationError("--fast skips the search: --search-seconds has nothing to bound") }
     }
 
     func run() async throws {
@@ -72,6 +82,16 @@ struct TrainCommand: AsyncParsableCommand {
             configuration = TrainingConfiguration(name: ((out as NSString).lastPathComponent as NSString).deletingPathExtension, data: data)
         }
         if let name { configuration.name = name }
+        // Without a config, the recipe is searched unless --fast; a config searches only when it says so. Values given
+        // on the command line are kept, not searched; --max-k (k by silhouette) and --no-refine turn the search off.
+        if config == nil { configuration.search = .init() }
+        if fast || maxK != nil { configuration.search = nil }
+        if var search = configuration.search {
+            if let k { search.k = [k] }
+            if let lexicalWeight { search.lexicalWeights = [lexicalWeight] }
+            if let searchSeconds { search.seconds = searchSeconds }
+            configuration.search = noRefine ? nil : search
+        }
 
         if let labelField { configuration.labelField = labelField }
         if let k { configuration.k = k }
@@ -140,6 +160,17 @@ enum EmbeddingCacheLocation {
 enum TrainingSummary {
     static func text(_ a: CentroidArtifact, path: String) -> String {
         var lines = ["wrote \(path): \(a.labels.count) labels, \(a.centroids.rows) centroids, \(a.training.trainRows) training rows, \(String(format: "%.1f", a.training.seconds)) s"]
+        if let search = a.training.search {
+            lines.append(String(format: "recipe search (%d folds over the training rows, %.1f s): chose k %d, word weight %g, scale %g (out-of-fold macro-F1 %.3f, accuracy %.3f)",
+                                search.folds, search.seconds, search.chosen.k, search.chosen.lexicalWeight, search.chosen.scale,
+                                search.chosen.macroF1, search.chosen.accuracy)
+                         + (search.skipped > 0 ? "; \(search.skipped) candidates skipped: time ran out" : ""))
+            for c in search.candidates {
+                lines.append(String(format: "  k %d  word weight %-4g scale %-4g  macro-F1 %.3f  accuracy %.3f  %.1f s",
+                                    c.k, c.lexicalWeight, c.scale, c.macroF1, c.accuracy, c.seconds))
+            }
+        }
+        if let note = a.training.searchNote { lines.append(note) }
         if let v = a.validation {
             lines.append(String(format: "validation (%d rows): accuracy %.3f, macro-F1 %.3f; with thresholds: in-scope accuracy %.3f, coverage %.3f",
                                 v.rows, v.accuracy, v.macroF1, v.inScopeAccuracyWithThresholds, v.coverage)

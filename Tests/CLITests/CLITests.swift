@@ -108,6 +108,8 @@ struct CLITests {
         (["route", "x", "--embed-timeout", "0"], "--embed-timeout"),
         (["route", "x", "--rule-candidates", "0"], "--rule-candidates"),
         (["train", "d.jsonl", "--out", "c.json", "--lexical-weight", "-1"], "--lexical-weight"),
+        (["train", "d.jsonl", "--out", "c.json", "--search-seconds", "0"], "--search-seconds"),
+        (["train", "d.jsonl", "--out", "c.json", "--fast", "--search-seconds", "5"], "--fast"),
         (["eval", "x", "--rule-candidates", "some"], "--rule-candidates"),
         (["serve", "--batch-max-tokens", "0"], "--batch-max-tokens"),
         (["route", "x", "--needs", "tools,telepathy"], "telepathy"),
@@ -336,6 +338,12 @@ struct TrainCLITests {
         #expect(train.stderr.contains("embedding: 12/12"))  // plain progress lines when not a terminal
         let routed = try PointsmanBinary.run(["route", "--centroids", dir + "/c.json", "--detector", "embedding", "see ya later", "--json"])
         #expect(json(routed.stdout)["label"] as? String == "farewell", "\(routed.stderr)")
+        // Without a config the recipe is searched (k pinned by --k here); --fast makes one fit.
+        #expect(train.stdout.contains("recipe search (3 folds"), "\(train.stdout)")
+        #expect(train.stdout.contains("chose k 1"))
+        let fast = try PointsmanBinary.run(["train", dir + "/d.jsonl", "--out", dir + "/fast.json", "--fast", "--cache-dir", dir + "/cache"])
+        #expect(fast.status == 0, "\(fast.stderr)")
+        #expect(!fast.stdout.contains("recipe search"))
 
         var foreign = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/c.json"))) as! [String: Any]
         var embedder = foreign["embedder"] as! [String: Any]

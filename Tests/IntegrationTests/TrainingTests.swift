@@ -68,6 +68,44 @@ struct TrainingTests {
         #expect(decisions.allSatisfy { $0.method == .embedding })
     }
 
+    @Test("the recipe search scores k, word weights and scales by grouped cross-validation, one dimension at a time, trains the best and records every candidate; same seed, same choice")
+    func recipeSearch() async throws {
+        var (encoder, cache, config, _) = try smallTraining()
+        config.search = .init(folds: 3, k: [1, 2], lexicalWeights: [0, 1], scales: [16, 30], seconds: 600)
+        let trainer = CentroidTrainer(embedder: encoder, cache: cache)
+        let artifact = try await trainer.train(config)
+        let search = try #require(artifact.training.search)
+        #expect(search.folds == 3 && search.skipped == 0)
+        // k at the first weight and scale, then the other scale at the best k, then the other weight at the best of those.
+        #expect(search.candidates.count == 4)
+        #expect(search.candidates.prefix(2).map(\.k) == [1, 2])
+        #expect(search.candidates.prefix(3).allSatisfy { $0.lexicalWeight == 0 })
+        #expect(search.candidates.prefix(2).allSatisfy { $0.scale == 16 })
+        #expect(search.candidates[2].scale == 30 && search.candidates[3].lexicalWeight == 1)
+        let bestF1 = search.candidates.map(\.macroF1).max()!
+        #expect(search.chosen == search.candidates.first { $0.macroF1 == bestF1 })
+        #expect(search.candidates.allSatisfy { (0...1).contains($0.macroF1) && (0...1).contains($0.accuracy) })
+        // The file is the chosen recipe.
+        #expect(artifact.k.values.allSatisfy { $0 == search.chosen.k })
+        #expect((artifact.lexical != nil) == (search.chosen.lexicalWeight > 0))
+        #expect(artifact.scale == search.chosen.scale)
+        #expect(artifact.training.searchNote == nil)
+        let again = try await trainer.train(config)
+        #expect(again.training.search?.chosen.k == search.chosen.k)
+        #expect(again.training.search?.candidates.map(\.macroF1) == search.candidates.map(\.macroF1))
+
+        // Out of time: the first candidate is still scored, the rest are counted as skipped.
+        config.search?.seconds = 0.001
+        let hurried = try #require(try await trainer.train(config).training.search)
+        #expect(hurried.candidates.count == 1 && hurried.skipped == 3)
+
+        // Too few rows for the folds: no search, and the file says why.
+        config.search = .init(folds: 10)
+        let small = try await trainer.train(config)
+        #expect(small.training.search == nil)
+        #expect(small.training.searchNote?.contains("fewer than the 10 folds") == true)
+    }
+
     @Test("lead_tokens trains on lead-pooled vectors, records it, and needs an embedder set up the same way")
     func leadTokens() async throws {
         var (encoder, cache, config, _) = try smallTraining()

@@ -69,6 +69,50 @@ public struct CalibrationRecord: Sendable, Codable, Equatable {
     }
 }
 
+/// The recipe search's result: every candidate scored, the one chosen.
+public struct SearchRecord: Sendable, Codable, Equatable {
+    /// One recipe and its out-of-fold scores.
+    public struct Candidate: Sendable, Codable, Equatable {
+        public var k: Int
+        public var lexicalWeight: Float
+        public var scale: Float
+        public var accuracy: Double
+        public var macroF1: Double
+        public var seconds: Double
+
+        public init(k: Int, lexicalWeight: Float, scale: Float, accuracy: Double, macroF1: Double, seconds: Double) {
+            self.k = k
+            self.lexicalWeight = lexicalWeight
+            self.scale = scale
+            self.accuracy = accuracy
+            self.macroF1 = macroF1
+            self.seconds = seconds
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case k, lexicalWeight = "lexical_weight", scale, accuracy, macroF1 = "macro_f1", seconds
+        }
+    }
+
+    /// Folds of the training rows (whole groups per label where a label has enough groups).
+    public var folds: Int
+    /// Candidates in the order they were scored.
+    public var candidates: [Candidate]
+    /// The candidate with the best out-of-fold macro-F1 (the first of equals).
+    public var chosen: Candidate
+    /// Candidates not scored because the search's time ran out.
+    public var skipped: Int
+    public var seconds: Double
+
+    public init(folds: Int, candidates: [Candidate], chosen: Candidate, skipped: Int, seconds: Double) {
+        self.folds = folds
+        self.candidates = candidates
+        self.chosen = chosen
+        self.skipped = skipped
+        self.seconds = seconds
+    }
+}
+
 /// How the centroids were made.
 public struct TrainingRecord: Sendable, Codable, Equatable {
     public var files: [String]
@@ -83,6 +127,10 @@ public struct TrainingRecord: Sendable, Codable, Equatable {
     public var finalFit: Bool?
     /// The cross-validated threshold calibration, when the config asked for one.
     public var calibration: CalibrationRecord?
+    /// The recipe search, when one chose k, the word weight and the scale.
+    public var search: SearchRecord?
+    /// Why a search the configuration asked for did not run.
+    public var searchNote: String?
 
     public init(files: [String], dataHash: String, trainRows: Int, seed: UInt64, created: String, refinementEpochs: Int, seconds: Double) {
         self.files = files
@@ -96,7 +144,7 @@ public struct TrainingRecord: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case files, dataHash = "data_hash", trainRows = "train_rows", seed, created
-        case refinementEpochs = "refinement_epochs", seconds, finalFit = "final_fit", calibration
+        case refinementEpochs = "refinement_epochs", seconds, finalFit = "final_fit", calibration, search, searchNote = "search_note"
     }
 }
 

@@ -92,6 +92,7 @@ public struct CentroidTrainer: Sendable {
         _ config: TrainingConfiguration, progress: @escaping @Sendable (TrainingProgress) -> Void = { _ in }
     ) async throws -> CentroidArtifact {
         try config.validate()
+        var config = config
         let started = ContinuousClock.now
         let rows = try Self.loadRows(config)
         let (trainIndices, validationIndices) = try Self.validationSplit(rows, config: config)
@@ -131,17 +132,47 @@ public struct CentroidTrainer: Sendable {
         let trainInScope = trainIndices.filter { labelIndex[rows[$0].label] != nil }
         let validationInScope = validationIndices.filter { labelIndex[rows[$0].label] != nil }
 
+        // The recipe search picks k, the word weight and the scale on the training rows (never the validation rows).
+        var searchRecord: SearchRecord?
+        var searchNote: String?
+        if var search = config.search {
+            if config.refinement == nil { search.scales = [search.scales[0]] }  // the scale only shapes the refinement
+            var counts: [String: Int] = [:]
+            for index in trainInScope { counts[rows[index].label, default: 0] += 1 }
+            if let (label, count) = counts.filter({ $0.value < search.folds }).min(by: { $0.key < $1.key }) {
+                searchNote = "no recipe search: label \"\(label)\" has \(count) training rows, fewer than the \(search.folds) folds; the configuration's recipe was used"
+            } else {
+                let record = try searchRecipe(search, config: config, rows: rows, texts: texts, embeddings: embeddings,
+                                              trainIndices: trainInScope, labels: labels, fingerprint: fingerprint,
+                                              progress: progress)
+                config.k = record.chosen.k
+                if record.chosen.lexicalWeight > 0 {
+                    var settings = config.lexical ?? TrainingConfiguration.Lexical()
+                    settings.weight = record.chosen.lexicalWeight
+                    config.lexical = settings
+                } else {
+                    config.lexical = nil
+                }
+                config.refinement?.scale = record.chosen.scale
+                searchRecord = record
+            }
+        }
+
         // Word features: the vocabulary comes from the training rows only, so validation measures unseen words too.
         var lexical: LexicalFeatures?
         if let settings = config.lexical {
             let learned = LexicalFeatures.fit(trainIndices.map { texts[$0] }, weight: settings.weight,
                                               maxTerms: settings.maxTerms, minDocumentFrequency: settings.minDocumentFrequency,
                                               characterNGrams: settings.characterNGrams)
-            guard !learned.terms.isEmpty else {
-                throw DatasetError(file: config.name, row: nil, problem: "lexical: no term occurs in \(settings.minDocumentFrequency) or more training rows")
+            if learned.terms.isEmpty, searchRecord != nil {
+                config.lexical = nil  // the search's folds had words to weigh; the whole set's vocabulary has none
+            } else {
+                guard !learned.terms.isEmpty else {
+                    throw DatasetError(file: config.name, row: nil, problem: "lexical: no term occurs in \(settings.minDocumentFrequency) or more training rows")
+                }
+                lexical = learned
+                vectors = try learned.augment(embeddings, texts: texts)
             }
-            lexical = learned
-            vectors = try learned.augment(embeddings, texts: texts)
         }
 
         // k-means per label, then the refinement (early stopping on the validation rows, unless thresholds are
@@ -172,6 +203,8 @@ public struct CentroidTrainer: Sendable {
         artifact.linearMap = fitted.linearMap
         artifact.promptView = config.promptView
         artifact.lexical = lexical
+        artifact.training.search = searchRecord
+        artifact.training.searchNote = searchNote
 
         // Calibrate thresholds: by cross-validation over the training rows when asked, else on the validation split.
         if let calibration = config.calibration {

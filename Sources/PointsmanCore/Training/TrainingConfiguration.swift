@@ -47,6 +47,50 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var validationSplit: String?
     /// Thresholds calibrated by cross-validation over the training rows instead of on the validation split.
     public var calibration: Calibration?
+    /// Choose k, the word-feature weight and the softmax scale by grouped cross-validation over the training rows
+    /// before fitting; nil: use the configuration's values as they are.
+    public var search: Search?
+
+    /// The recipe search: candidates are scored by out-of-fold macro-F1 (folds of whole groups where labels have
+    /// enough of them), one dimension at a time: k first (at the first word weight and scale), then the scale, then
+    /// the word weights (the costly ones), each around the best so far. Candidates not started within `seconds` are
+    /// skipped and counted.
+    public struct Search: Sendable, Codable, Equatable {
+        /// Folds (2–10).
+        public var folds: Int
+        /// Centroids per label to try.
+        public var k: [Int]
+        /// Word-feature weights to try (0: embeddings alone).
+        public var lexicalWeights: [Float]
+        /// Softmax scales of the refinement to try.
+        public var scales: [Float]
+        /// Time for the search, after embedding; at least one candidate is always scored.
+        public var seconds: Double
+
+        public init(folds: Int = 3, k: [Int] = [1, 2], lexicalWeights: [Float] = [0, 0.5, 1], scales: [Float] = [20, 30],
+                    seconds: Double = 120) {
+            self.folds = folds
+            self.k = k
+            self.lexicalWeights = lexicalWeights
+            self.scales = scales
+            self.seconds = seconds
+        }
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case folds, k, lexicalWeights = "lexical_weights", scales, seconds
+        }
+
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let defaults = Search()
+            folds = try c.decodeIfPresent(Int.self, forKey: .folds) ?? defaults.folds
+            k = try c.decodeIfPresent([Int].self, forKey: .k) ?? defaults.k
+            lexicalWeights = try c.decodeIfPresent([Float].self, forKey: .lexicalWeights) ?? defaults.lexicalWeights
+            scales = try c.decodeIfPresent([Float].self, forKey: .scales) ?? defaults.scales
+            seconds = try c.decodeIfPresent(Double.self, forKey: .seconds) ?? defaults.seconds
+        }
+    }
 
     /// Cross-validated threshold calibration: every training row is scored by centroids trained without its fold
     /// (whole groups per fold when the rows have enough groups), and thresholds are fitted on those scores.
@@ -191,7 +235,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         case validationFraction = "validation_fraction", targetPrecision = "target_precision"
         case abstainRecallTarget = "abstain_recall_target", abstainK = "abstain_k", refinement, promptView = "prompt_view"
         case finalFit = "final_fit", leadTokens = "lead_tokens", lexical
-        case validationSplit = "validation_split", calibration
+        case validationSplit = "validation_split", calibration, search
     }
 
     public init(from decoder: any Decoder) throws {
@@ -217,6 +261,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         lexical = try c.decodeIfPresent(Lexical.self, forKey: .lexical)
         validationSplit = try c.decodeIfPresent(String.self, forKey: .validationSplit)
         calibration = try c.decodeIfPresent(Calibration.self, forKey: .calibration)
+        search = try c.decodeIfPresent(Search.self, forKey: .search)
         refinement = c.contains(.refinement) ? try c.decodeIfPresent(Refinement.self, forKey: .refinement) : Refinement()
     }
 
@@ -250,6 +295,20 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         if let calibration {
             guard (2...20).contains(calibration.folds) else { throw fail("calibration.folds must be between 2 and 20") }
             guard calibration.shrinkage >= 0, calibration.shrinkage.isFinite else { throw fail("calibration.shrinkage must be 0 or more") }
+        }
+        if let search {
+            guard (2...10).contains(search.folds) else { throw fail("search.folds must be between 2 and 10") }
+            guard !search.k.isEmpty, search.k.allSatisfy({ $0 >= 1 }) else { throw fail("search.k must list numbers of 1 or more") }
+            guard !search.lexicalWeights.isEmpty, search.lexicalWeights.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+                throw fail("search.lexical_weights must list numbers of 0 or more")
+            }
+            guard !search.scales.isEmpty, search.scales.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+                throw fail("search.scales must list positive numbers")
+            }
+            guard search.seconds.isFinite, search.seconds > 0 else { throw fail("search.seconds must be a positive number") }
+            if refinement?.linearMap == true, search.lexicalWeights.contains(where: { $0 > 0 }) {
+                throw fail("search.lexical_weights above 0 and refinement.linear_map cannot be combined")
+            }
         }
         if let lexical {
             guard lexical.weight.isFinite, lexical.weight > 0 else { throw fail("lexical.weight must be a positive number") }
