@@ -25,7 +25,7 @@ struct TrainCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Field holding the label (default: the config's, else \"label\").")
     var labelField: String?
 
-    @Option(name: .long, help: "Centroids per label (default: the config's, else chosen by silhouette up to --max-k).")
+    @Option(name: .long, help: "Centroids per label (default: the config's; without a config, chosen by the recipe search, or with --max-k by silhouette).")
     var k: Int?
 
     @Option(name: .long, help: "Most centroids per label when k is chosen automatically.")
@@ -37,7 +37,7 @@ struct TrainCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Skip the cosine-softmax refinement (plain k-means centroids).")
     var noRefine = false
 
-    @Option(name: .long, help: "Append tf-idf word features with this weight to the embeddings (0: none; default: the config's, else none).")
+    @Option(name: .long, help: "Append tf-idf word features with this weight to the embeddings (0: none; default: the config's; without a config, chosen by the recipe search, else none).")
     var lexicalWeight: Float?
 
     @Flag(name: .long, help: "Skip the recipe search: one fit with the given or default k, word weight and scale (without --config, train otherwise searches them by cross-validation).")
@@ -67,10 +67,12 @@ struct TrainCommand: AsyncParsableCommand {
         if let lexicalWeight, !(lexicalWeight >= 0 && lexicalWeight.isFinite) {
             throw ValidationError("--lexical-weight must be a number of 0 or more")
         }
-        if let searchSeconds, !(searchSeconds > 0 && searchSeconds.isFinite) {
-            throw ValidationError("--search-seconds must be a positive number of seconds")
+        if let searchSeconds, !(searchSeconds > 0 && searchSeconds <= TrainingConfiguration.Search.maxSeconds) {
+            throw ValidationError("--search-seconds must be a positive number of seconds, at most \(Int(TrainingConfiguration.Search.maxSeconds)) (a week)")
         }
-        if fast, searchSeconds != nil { throw ValidationError("--fast skips the search: --search-seconds has nothing to bound") }
+        if searchSeconds != nil, fast || maxK != nil || noRefine {
+            throw ValidationError("--search-seconds bounds the recipe search, which --fast, --max-k and --no-refine turn off")
+        }
     }
 
     func run() async throws {
@@ -91,6 +93,8 @@ struct TrainCommand: AsyncParsableCommand {
             if let lexicalWeight { search.lexicalWeights = [lexicalWeight] }
             if let searchSeconds { search.seconds = searchSeconds }
             configuration.search = noRefine ? nil : search
+        } else if searchSeconds != nil {
+            throw CLIFailure("--search-seconds: \(config ?? "the config") has no \"search\" key, so there is no recipe search to bound")
         }
 
         if let labelField { configuration.labelField = labelField }

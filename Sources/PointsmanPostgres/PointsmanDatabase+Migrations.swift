@@ -87,7 +87,7 @@ extension PointsmanDatabase {
         Migration(version: 7, name: "decision time as a block-range index", statements: [
             // Rows arrive in time order: a BRIN index answers time ranges at a fraction of a B-tree's upkeep per row.
             "DROP INDEX IF EXISTS pointsman_decisions_time",
-            "CREATE INDEX pointsman_decisions_time_brin ON pointsman_decisions USING brin (time)",
+            "CREATE INDEX pointsman_decisions_time_brin ON pointsman_decisions USING brin (time) WITH (autosummarize = on)",
         ]),
     ]
 

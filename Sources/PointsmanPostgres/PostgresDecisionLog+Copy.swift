@@ -22,7 +22,7 @@ extension PostgresDecisionLog {
     ]
 
     /// Writes `batch` with one `COPY`; throws what the server or the connection said.
-    static func copy(_ batch: [DecisionLogRecord], rows: ByteBuffer, database: PointsmanDatabase) async throws {
+    static func copy(rows: ByteBuffer, database: PointsmanDatabase) async throws {
         try await database.client.withConnection { connection in
             try await connection.copyFrom(table: "pointsman_decisions", columns: copyColumns, logger: database.logger) { writer in
                 try await writer.write(rows)
@@ -99,7 +99,7 @@ extension PostgresDecisionLog {
     /// `YYYY-MM-DD HH:MM:SS.ffffff+00`, to the microsecond PostgreSQL keeps; false outside the years 1–9999.
     private static func timestamp(_ date: Date, _ bytes: inout [UInt8]) -> Bool {
         let micros = (date.timeIntervalSince1970 * 1_000_000).rounded()
-        guard micros.isFinite, abs(micros) < 1e17 else { return false }
+        guard micros.isFinite, abs(micros) < 2.6e17 else { return false }  // beyond the year 9999 either way
         let total = Int64(micros)
         var seconds = total / 1_000_000
         var fraction = total % 1_000_000

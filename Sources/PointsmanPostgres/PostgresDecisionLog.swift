@@ -40,6 +40,8 @@ public actor PostgresDecisionLog: DecisionLog {
     /// Batches the server refused as one `COPY` (an id already there, or a row it rejects) and that were written by
     /// the slower `INSERT … ON CONFLICT` path instead.
     public private(set) var copyFallbackCount = 0
+    /// Batches written by one `COPY` each.
+    public private(set) var copiedCount = 0
 
     /// Records not yet in the database: in memory, being written, and in spill files.
     public var pendingCount: Int { queue.count + inFlight + spilledCount }
@@ -236,22 +238,23 @@ public actor PostgresDecisionLog: DecisionLog {
             do {
                 let copied = try await bounded(timeout) { () async throws -> Bool in
                     guard let rows = Self.copyRows(batch) else { return false }
-                    try await Self.copy(batch, rows: rows, database: database)
+                    try await Self.copy(rows: rows, database: database)
                     return true
                 }
                 if copied {
                     writtenCount += batch.count
+                    copiedCount += 1
                     return
                 }
-            } catch let error as PSQLError where error.serverInfo != nil {
-                // Refused by the server: the insert below sorts out which rows are already there or unacceptable.
+            } catch let error as PSQLError where Self.refusesContent(error) {
+                // Refused for what it holds: the insert below sorts out which rows are already there or unacceptable.
                 copyFallbackCount += 1
             }
         }
         do {
             _ = try await bounded(timeout) { try await client.query(Self.insertStatement(batch), logger: logger) }
             writtenCount += batch.count
-        } catch let error as PSQLError where error.serverInfo != nil {
+        } catch let error as PSQLError where Self.refusesContent(error) {
             guard batch.count > 1 else {
                 rejectedCount += 1
                 database.logger.error("decision log: the database refused a row; set aside", metadata: [
@@ -261,6 +264,15 @@ public actor PostgresDecisionLog: DecisionLog {
             }
             for record in batch { try await insert([record], timeout: timeout) }
         }
+    }
+
+    /// True when the server refused the rows for what they hold: an integrity violation (class 23, e.g. an id
+    /// already present) or a data exception (class 22, e.g. a number out of range). Anything else the server says
+    /// (shutting down, out of resources, read-only after a failover, a cancelled statement) is an outage: the rows
+    /// are held and written again later, never set aside.
+    static func refusesContent(_ error: PSQLError) -> Bool {
+        guard let state = error.serverInfo?[.sqlState] else { return false }
+        return state.hasPrefix("23") || state.hasPrefix("22")
     }
 
     static func insertStatement(_ batch: [DecisionLogRecord]) -> PostgresQuery {

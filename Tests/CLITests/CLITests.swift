@@ -110,6 +110,7 @@ struct CLITests {
         (["train", "d.jsonl", "--out", "c.json", "--lexical-weight", "-1"], "--lexical-weight"),
         (["train", "d.jsonl", "--out", "c.json", "--search-seconds", "0"], "--search-seconds"),
         (["train", "d.jsonl", "--out", "c.json", "--fast", "--search-seconds", "5"], "--fast"),
+        (["train", "d.jsonl", "--out", "c.json", "--search-seconds", "1e16"], "at most 604800"),
         (["eval", "x", "--rule-candidates", "some"], "--rule-candidates"),
         (["serve", "--batch-max-tokens", "0"], "--batch-max-tokens"),
         (["route", "x", "--needs", "tools,telepathy"], "telepathy"),

@@ -94,6 +94,13 @@ struct TrainingTests {
         #expect(again.training.search?.chosen.k == search.chosen.k)
         #expect(again.training.search?.candidates.map(\.macroF1) == search.candidates.map(\.macroF1))
 
+        // A vanishing word weight scores like no words at all: the folds' rows and vectors line up with or without
+        // the word features (a row mixed up between the two would change the scores).
+        var faint = config
+        faint.search = .init(folds: 3, k: [1], lexicalWeights: [0, 1e-6], scales: [16], seconds: 600)
+        let pair = try #require(try await trainer.train(faint).training.search).candidates
+        #expect(pair.count == 2 && pair[0].accuracy == pair[1].accuracy && pair[0].macroF1 == pair[1].macroF1)
+
         // Out of time: the first candidate is still scored, the rest are counted as skipped.
         config.search?.seconds = 0.001
         let hurried = try #require(try await trainer.train(config).training.search)

@@ -165,7 +165,8 @@ struct PostgresDecisionLogTests {
         defer { database.close() }
         let log = PostgresDecisionLog(database: database, spillPath: Self.spillPath(), batchSize: 10, flushInterval: .milliseconds(20))
         var odd = Self.record(0)
-        odd.prompt = "tab\there\nnew line\r\n back\\slash \\N \\. 'quote' \"double\" 日本語のテキスト emoji 🚂 é"
+        odd.prompt = "tab\there\nnew line\r\n back\\slash \\N \\. 'quote' \"double\" 日本語のテキスト emoji 🚂 é nul\u{0}dropped"
+        odd.requestID = "req-0\n\\.\n"  // an end-of-data marker on a line of its own, were it not escaped
         odd.model = "model\\with\tescapes"
         odd.time = Date(timeIntervalSince1970: 1_796_000_000.123456)
         odd.confidence = .infinity
@@ -173,6 +174,7 @@ struct PostgresDecisionLogTests {
         odd.routeMilliseconds = -0.5
         odd.promptTokens = Int(Int64.max)
         var empty = Self.record(1)
+        empty.cost = -.infinity
         empty.prompt = ""
         empty.routingVersion = nil
         empty.capability = nil
@@ -182,6 +184,7 @@ struct PostgresDecisionLogTests {
         for record in records { await log.append(record) }
         #expect(await log.flushAll())
         #expect(await log.writtenCount == 3)
+        #expect(await log.copiedCount == 1)
         #expect(await log.copyFallbackCount == 0)
         let rows = try await database.client.query("""
             SELECT id, request_id, time, routing_version, capability, model, confidence, route_ms, prompt_tokens, cost, prompt
@@ -193,9 +196,11 @@ struct PostgresDecisionLogTests {
         }
         try #require(read.count == 3)
         #expect(read.map(\.0) == records.map(\.id))
-        #expect(read[0].10 == odd.prompt && read[0].5 == odd.model)
+        #expect(read[0].10 == odd.prompt!.replacingOccurrences(of: "\u{0}", with: "") && read[0].5 == odd.model)
+        #expect(read[0].1 == odd.requestID)
         #expect(abs(read[0].2.timeIntervalSince1970 - 1_796_000_000.123456) < 1e-6)
         #expect(read[0].6 == .infinity && read[0].9 == 1e-300 && read[0].7 == -0.5 && read[0].8 == Int(Int64.max))
+        #expect(read[1].9 == -.infinity)
         #expect(read[1].10 == "" && read[1].3 == nil && read[1].4 == nil && read[1].6?.isNaN == true)
         #expect(abs(read[1].2.timeIntervalSince1970 - -86_400.25) < 1e-6)
         #expect(read[2].10 == nil && read[2].4 == "code")

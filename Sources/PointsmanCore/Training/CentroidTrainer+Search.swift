@@ -20,7 +20,7 @@ extension CentroidTrainer {
         progress: @escaping @Sendable (TrainingProgress) -> Void
     ) throws -> SearchRecord {
         let started = ContinuousClock.now
-        let budget = Duration.milliseconds(Int64(search.seconds * 1000))
+        let budget = Duration.milliseconds(Int64(min(search.seconds, TrainingConfiguration.Search.maxSeconds) * 1000))
         let folds = Self.folds(trainIndices, rows: rows, count: search.folds, seed: config.seed)
         let planned = search.lexicalWeights.count + search.k.count - 1 + search.scales.count - 1
         var scored: [SearchRecord.Candidate] = []
@@ -87,7 +87,7 @@ extension CentroidTrainer {
             }
             // With word features the vectors cover `all` only: index them by position there.
             let position = lexical == nil ? nil : Dictionary(uniqueKeysWithValues: all.enumerated().map { ($1, $0) })
-            let local = { (index: Int) in position?[index] ?? index }
+            let local = { (index: Int) in position.map { $0[index]! } ?? index }
             let fitted = try fitSubset(fitRows, local: local, rows: rows, vectors: vectors, labels: labels, config: candidate)
             var artifact = CentroidArtifact(
                 name: config.name, embedder: fingerprint, labels: labels,
@@ -104,7 +104,10 @@ extension CentroidTrainer {
             truth += fold.map { rows[$0].label }
             predicted += scores.map(\.label)
         }
-        let metrics = ClassificationMetrics(truth: truth, predicted: predicted, labels: labels)
+        // Scored over the in-scope rows, as the validation report is: the abstain label is not a class to get right.
+        let inScope = truth.indices.filter { truth[$0] != config.abstainLabel }
+        let metrics = ClassificationMetrics(truth: inScope.map { truth[$0] }, predicted: inScope.map { predicted[$0] },
+                                            labels: labels.filter { $0 != config.abstainLabel })
         return (metrics.accuracy, metrics.macroF1)
     }
 
@@ -117,9 +120,11 @@ extension CentroidTrainer {
         // `fit` reads rows and vectors by the same index: give it a compact copy.
         let compactRows = indices.map { rows[$0] }
         let compactVectors = vectors.rows(indices.map(local))
+        // Every label gets the candidate's k, except an abstain label with centroids of its own (`abstain_k`).
         let k = config.k ?? 1
+        let searched = labels.filter { config.abstainK == nil || $0 != config.abstainLabel }
         return try fit(Array(compactRows.indices), rows: compactRows, vectors: compactVectors, labels: labels,
-                       config: config, validation: nil, fixedK: Dictionary(uniqueKeysWithValues: labels.map { ($0, k) }),
+                       config: config, validation: nil, fixedK: Dictionary(uniqueKeysWithValues: searched.map { ($0, k) }),
                        progress: { _ in })
     }
 

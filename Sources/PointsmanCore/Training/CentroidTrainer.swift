@@ -136,7 +136,7 @@ public struct CentroidTrainer: Sendable {
         var searchRecord: SearchRecord?
         var searchNote: String?
         if var search = config.search {
-            if config.refinement == nil { search.scales = [search.scales[0]] }  // the scale only shapes the refinement
+            if config.refinement == nil { search.scales = [20] }  // the scale only shapes the refinement; 20 otherwise
             var counts: [String: Int] = [:]
             for index in trainInScope { counts[rows[index].label, default: 0] += 1 }
             if let (label, count) = counts.filter({ $0.value < search.folds }).min(by: { $0.key < $1.key }) {

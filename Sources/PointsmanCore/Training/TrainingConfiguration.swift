@@ -66,6 +66,8 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         public var scales: [Float]
         /// Time for the search, after embedding; at least one candidate is always scored.
         public var seconds: Double
+        /// The longest search allowed: a week.
+        public static let maxSeconds: Double = 7 * 86_400
 
         public init(folds: Int = 3, k: [Int] = [1, 2], lexicalWeights: [Float] = [0, 0.5, 1], scales: [Float] = [20, 30],
                     seconds: Double = 120) {
@@ -305,7 +307,9 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
             guard !search.scales.isEmpty, search.scales.allSatisfy({ $0.isFinite && $0 > 0 }) else {
                 throw fail("search.scales must list positive numbers")
             }
-            guard search.seconds.isFinite, search.seconds > 0 else { throw fail("search.seconds must be a positive number") }
+            guard search.seconds > 0, search.seconds <= Search.maxSeconds else {
+                throw fail("search.seconds must be a positive number of at most \(Int(Search.maxSeconds)) (a week)")
+            }
             if refinement?.linearMap == true, search.lexicalWeights.contains(where: { $0 > 0 }) {
                 throw fail("search.lexical_weights above 0 and refinement.linear_map cannot be combined")
             }
