@@ -238,4 +238,29 @@ struct PostgresDecisionLogTests {
         #expect(ids.count == 1000)
         #expect(DecisionLogRecord(requestID: "r", source: "route", detector: "hybrid", model: "m").id.uuid.6 >> 4 == 7)
     }
+
+    @Test("records handed over by many tasks at once, while batches are being written, all reach the table, each once")
+    func concurrentAppends() async throws {
+        let database = try await PointsmanDatabase.open(url: try await freshDatabaseURL())
+        defer { database.close() }
+        let log = PostgresDecisionLog(database: database, spillPath: Self.spillPath(), memoryLimit: 300, batchSize: 100,
+                                      flushInterval: .milliseconds(5))
+        try await log.start()
+        await withTaskGroup(of: Void.self) { group in
+            for task in 0..<8 {
+                group.addTask {
+                    for n in 0..<250 {
+                        await log.append(Self.record(task * 250 + n))
+                        if n % 50 == 0 { await Task.yield() }
+                    }
+                }
+            }
+        }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while await log.pendingCount > 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        let ids = try await Self.requestIDs(database)
+        #expect(ids.count == 2000)
+        #expect(Set(ids) == Set((0..<2000).map { "req-\($0)" }))
+        await log.close()
+    }
 }
