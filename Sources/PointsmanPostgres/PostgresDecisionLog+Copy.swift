@@ -36,7 +36,7 @@ extension PostgresDecisionLog {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(batch.count * 240)
         for record in batch {
-            bytes.append(contentsOf: record.id.uuidString.utf8)
+            uuid(record.id, &bytes)
             tab(&bytes); text(record.requestID, &bytes)
             tab(&bytes); guard timestamp(record.time, &bytes) else { return nil }
             tab(&bytes); text(record.source, &bytes)
@@ -62,6 +62,20 @@ extension PostgresDecisionLog {
     }
 
     private static func tab(_ bytes: inout [UInt8]) { bytes.append(0x09) }
+
+    /// The canonical lowercase form, `8-4-4-4-12` hex digits (`uuidString` formats through `sprintf` on Linux).
+    private static func uuid(_ id: UUID, _ bytes: inout [UInt8]) {
+        let raw = id.uuid
+        let parts = [raw.0, raw.1, raw.2, raw.3, raw.4, raw.5, raw.6, raw.7,
+                     raw.8, raw.9, raw.10, raw.11, raw.12, raw.13, raw.14, raw.15]
+        for (index, byte) in parts.enumerated() {
+            if index == 4 || index == 6 || index == 8 || index == 10 { bytes.append(0x2D) }
+            bytes.append(hexDigits[Int(byte >> 4)])
+            bytes.append(hexDigits[Int(byte & 0x0F)])
+        }
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
     private static func null(_ bytes: inout [UInt8]) { bytes.append(contentsOf: [0x5C, 0x4E]) }  // \N
 
     /// Text with COPY's escapes; NUL, which PostgreSQL text cannot hold, is dropped (as the INSERT path does).

@@ -130,16 +130,21 @@ public actor PostgresDecisionLog: DecisionLog {
         if flushWaiters.isEmpty { flushing = false } else { flushWaiters.removeFirst().resume() }
     }
 
-    /// Writes spilled records, then up to one batch per round from memory until memory is empty. False when the
-    /// database failed (the records stay held).
+    /// Writes spilled records, then the records memory held when the flush began, a batch at a time. Records that
+    /// arrive while it writes wait for the next flush: under steady load each flush writes what one interval
+    /// gathered in full batches, instead of chasing the newest records with a stream of small ones (each a
+    /// transaction, a commit and a WAL flush for the server). False when the database failed (the records stay held).
     @discardableResult
     public func flushAll() async -> Bool {
         await acquireFlush()
         defer { releaseFlush() }
         do {
             try await drainSpill(timeout: writeTimeout)
-            while !queue.isEmpty {
-                let batch = Array(queue.prefix(batchSize))
+            // Bounds this flush's work; the loop ends even while appends keep coming.
+            var due = queue.count
+            while due > 0, !queue.isEmpty {
+                let batch = Array(queue.prefix(min(batchSize, due)))
+                due -= batch.count
                 queue.removeFirst(batch.count)
                 let bytes = batch.reduce(0) { $0 + Self.size($1) }
                 queuedBytes -= bytes

@@ -152,24 +152,39 @@ func bounded<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable ()
                 if settled.claim() { continuation.resume(throwing: error) }
             }
         }
-        Task {
+        settled.setTimer(Task {
             try? await Task.sleep(for: limit)
             if settled.claim() {
                 work.cancel()
                 continuation.resume(throwing: DatabaseTimeout(after: limit))
             }
-        }
+        })
     }
 }
 
-/// Lets exactly one of several racers resume a continuation.
+/// Lets exactly one of several racers resume a continuation, and stops the timer once one has (so a finished
+/// operation leaves no task sleeping out its time limit).
 final class SettleOnce: @unchecked Sendable {  // guarded by `lock`
     private let lock = NSLock()
     private var done = false
+    private var timer: Task<Void, Never>?
+
     func claim() -> Bool {
-        lock.withLock {
-            defer { done = true }
-            return !done
+        let (first, timer) = lock.withLock { () -> (Bool, Task<Void, Never>?) in
+            defer { done = true; self.timer = nil }
+            return (!done, self.timer)
         }
+        timer?.cancel()
+        return first
+    }
+
+    /// Keeps `timer` to cancel at the first claim, or cancels it now when a racer has already claimed.
+    func setTimer(_ timer: Task<Void, Never>) {
+        let cancelNow = lock.withLock { () -> Bool in
+            if done { return true }
+            self.timer = timer
+            return false
+        }
+        if cancelNow { timer.cancel() }
     }
 }

@@ -239,6 +239,35 @@ struct PostgresDecisionLogTests {
         #expect(DecisionLogRecord(requestID: "r", source: "route", detector: "hybrid", model: "m").id.uuid.6 >> 4 == 7)
     }
 
+    @Test("a flush writes what memory held when it began, in full batches; records that arrive meanwhile wait for the next")
+    func flushTakesWhatItFound() async throws {
+        let database = try await PointsmanDatabase.open(url: try await freshDatabaseURL())
+        defer { database.close() }
+        // Not started: nothing flushes but the calls below.
+        let log = PostgresDecisionLog(database: database, spillPath: Self.spillPath(), batchSize: 500)
+        for n in 0..<1000 { await log.append(Self.record(n)) }
+        // Appends once the first batch is in, while the flush writes the second: records a flush did not find.
+        let feeder = Task {
+            while await log.copiedCount == 0 { try? await Task.sleep(for: .microseconds(100)) }
+            var n = 1000
+            while n < 1010 || !Task.isCancelled {
+                await log.append(Self.record(n))
+                n += 1
+                try? await Task.sleep(for: .microseconds(100))
+            }
+            return n
+        }
+        #expect(await log.flushAll())
+        #expect(await log.copiedCount == 2)
+        #expect(await log.writtenCount == 1000)
+        feeder.cancel()
+        let appended = await feeder.value
+        #expect(await log.memoryCount == appended - 1000)
+        #expect(await log.flushAll())
+        #expect(await log.writtenCount == appended)
+        #expect(try await Self.requestIDs(database).count == appended)
+    }
+
     @Test("records handed over by many tasks at once, while batches are being written, all reach the table, each once")
     func concurrentAppends() async throws {
         let database = try await PointsmanDatabase.open(url: try await freshDatabaseURL())

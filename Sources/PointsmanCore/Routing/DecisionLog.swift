@@ -89,16 +89,17 @@ extension UUID {
     /// later sort later, so a table keyed by them grows at one end of its index instead of touching pages at random.
     public static func timeOrdered(at date: Date = Date()) -> UUID {
         let milliseconds = UInt64(max(0, min(date.timeIntervalSince1970 * 1000, Double(UInt64(1) << 48 - 1))))
-        var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64, low = generator.next() as UInt64
-        var bytes = [UInt8](repeating: 0, count: 16)
-        for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: milliseconds >> (8 * (5 - index))) }
-        for index in 6..<8 { bytes[index] = UInt8(truncatingIfNeeded: high >> (8 * (index - 6))) }
-        for index in 8..<16 { bytes[index] = UInt8(truncatingIfNeeded: low >> (8 * (index - 8))) }
-        bytes[6] = 0x70 | (bytes[6] & 0x0F)  // version 7
-        bytes[8] = 0x80 | (bytes[8] & 0x3F)  // RFC 9562 variant
-        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                           bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+        // The random bits come from a version 4 UUID: one call to the system's generator for all sixteen bytes.
+        var raw = UUID().uuid
+        raw.0 = UInt8(truncatingIfNeeded: milliseconds >> 40)
+        raw.1 = UInt8(truncatingIfNeeded: milliseconds >> 32)
+        raw.2 = UInt8(truncatingIfNeeded: milliseconds >> 24)
+        raw.3 = UInt8(truncatingIfNeeded: milliseconds >> 16)
+        raw.4 = UInt8(truncatingIfNeeded: milliseconds >> 8)
+        raw.5 = UInt8(truncatingIfNeeded: milliseconds)
+        raw.6 = 0x70 | (raw.6 & 0x0F)  // version 7
+        raw.8 = 0x80 | (raw.8 & 0x3F)  // RFC 9562 variant
+        return UUID(uuid: raw)
     }
 }
 
