@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The cost of the shared database: `/v1/route` at 16 connections on one replica without a database and with
 # PostgreSQL (spend ledger, sessions, decision log), side by side in one run (release build, alternating runs so both
-# see the same machine), then a check that every answered request has its decision row.
+# see the same machine, each side first in every other round), then a check that every answered request has its decision row.
 # Usage: .ci/bench-database.sh [seconds per run, default 10] [rounds, default 3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +29,7 @@ run() {  # port unique(0|1) -> "requests/s|p50|p99|completed|errors"
   local out; out=$(FIELD=prompt UNIQUE=$2 wrk -t2 -c16 -d"${RUN}"s --latency -s .ci/bench/prompts.lua http://127.0.0.1:$1/v1/route 2>&1)
   echo "$(echo "$out" | awk '/Requests\/sec/ {print $2}')|$(echo "$out" | awk '$1=="50%" {print $2}')|$(echo "$out" | awk '$1=="99%" {print $2}')|$(echo "$out" | awk '/requests in/ {print $1}')|$(echo "$out" | awk '/Non-2xx/ {n+=$5} /Socket errors/ {n+=$4+$6+$8+$10} END {print n+0}')"
 }
-plain_rps=(); shared_rps=(); shared_done=0; errors=0
+plain_rps=(); shared_rps=(); shared_done=0; errors=0; order=0
 table() {  # unique(0|1) label
   plain_rps=(); shared_rps=()
   echo
@@ -38,14 +38,23 @@ table() {  # unique(0|1) label
   echo "| round | without database: requests/s | p50 | p99 | with PostgreSQL: requests/s | p50 | p99 |"
   echo "|---:|---:|---:|---:|---:|---:|---:|"
   for round in $(seq "$ROUNDS"); do
-    IFS='|' read -r r1 a1 b1 _ e1 <<<"$(run $PLAIN "$1")"
-    IFS='|' read -r r2 a2 b2 n2 e2 <<<"$(run $SHARED "$1")"
+    # Which side runs first alternates (A B, B A, …, counted across both tables), so a machine that drifts within a
+    # round favours neither.
+    order=$((order + 1))
+    if [ $((order % 2)) = 1 ]; then
+      IFS='|' read -r r1 a1 b1 _ e1 <<<"$(run $PLAIN "$1")"
+      IFS='|' read -r r2 a2 b2 n2 e2 <<<"$(run $SHARED "$1")"
+    else
+      IFS='|' read -r r2 a2 b2 n2 e2 <<<"$(run $SHARED "$1")"
+      IFS='|' read -r r1 a1 b1 _ e1 <<<"$(run $PLAIN "$1")"
+    fi
     plain_rps+=("$r1"); shared_rps+=("$r2"); shared_done=$((shared_done + n2)); errors=$((errors + e1 + e2))
     echo "| $round | $r1 | $a1 | $b1 | $r2 | $a2 | $b2 |"
   done
   mp=$(median "${plain_rps[@]}"); ms=$(median "${shared_rps[@]}")
   echo
-  echo "median requests/s: without database $mp, with PostgreSQL $ms, ratio $(echo "scale=3; $ms / $mp" | bc)"
+  pairs=(); for i in "${!plain_rps[@]}"; do pairs+=("$(echo "scale=4; ${shared_rps[$i]} / ${plain_rps[$i]}" | bc)"); done
+  echo "median requests/s: without database $mp, with PostgreSQL $ms, ratio $(echo "scale=3; $ms / $mp" | bc); median of the rounds' own ratios $(median "${pairs[@]}")"
 }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 table 1 "Every prompt new (each request embedded, as with real traffic):"

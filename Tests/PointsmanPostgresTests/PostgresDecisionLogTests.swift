@@ -248,7 +248,7 @@ struct PostgresDecisionLogTests {
         for n in 0..<1000 { await log.append(Self.record(n)) }
         // Appends once the first batch is in, while the flush writes the second: records a flush did not find.
         let feeder = Task {
-            while await log.copiedCount == 0 { try? await Task.sleep(for: .microseconds(100)) }
+            while await log.copiedCount == 0, !Task.isCancelled { try? await Task.sleep(for: .microseconds(100)) }
             var n = 1000
             while n < 1010 || !Task.isCancelled {
                 await log.append(Self.record(n))
@@ -266,6 +266,7 @@ struct PostgresDecisionLogTests {
         #expect(await log.flushAll())
         #expect(await log.writtenCount == appended)
         #expect(try await Self.requestIDs(database).count == appended)
+        await log.close()
     }
 
     @Test("records handed over by many tasks at once, while batches are being written, all reach the table, each once")

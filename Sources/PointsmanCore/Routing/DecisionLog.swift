@@ -89,7 +89,7 @@ extension UUID {
     /// later sort later, so a table keyed by them grows at one end of its index instead of touching pages at random.
     public static func timeOrdered(at date: Date = Date()) -> UUID {
         let milliseconds = UInt64(max(0, min(date.timeIntervalSince1970 * 1000, Double(UInt64(1) << 48 - 1))))
-        // The random bits come from a version 4 UUID: one call to the system's generator for all sixteen bytes.
+        // The random bits come from a version 4 UUID (Foundation's generator, all sixteen bytes at once).
         var raw = UUID().uuid
         raw.0 = UInt8(truncatingIfNeeded: milliseconds >> 40)
         raw.1 = UInt8(truncatingIfNeeded: milliseconds >> 32)
