@@ -30,7 +30,9 @@ extension CentroidTrainer {
 
         func score(_ recipe: Recipe) throws {
             guard seen.insert(recipe).inserted else { return }
-            guard scored.isEmpty || ContinuousClock.now - started < budget else {
+            let sofar = Self.seconds(ContinuousClock.now - started)
+            guard scored.isEmpty || Self.fits(elapsed: sofar, expected: Self.expectedSeconds(recipe, after: scored),
+                                              budget: Self.seconds(budget)) else {
                 skipped += 1
                 return
             }
@@ -126,6 +128,33 @@ extension CentroidTrainer {
         return try fit(Array(compactRows.indices), rows: compactRows, vectors: compactVectors, labels: labels,
                        config: config, validation: nil, fixedK: Dictionary(uniqueKeysWithValues: searched.map { ($0, k) }),
                        progress: { _ in })
+    }
+
+    /// How long scoring `recipe` should take, from the candidates scored so far: the last one with the same kind of
+    /// vectors (with or without word features), scaled by k; a first recipe with word features is expected to cost
+    /// `wordCostFactor` times the last one without. Nil when nothing comparable has been scored.
+    static func expectedSeconds(_ recipe: Recipe, after scored: [SearchRecord.Candidate]) -> Double? {
+        let words = recipe.lexicalWeight > 0
+        if let same = scored.last(where: { ($0.lexicalWeight > 0) == words }) {
+            return same.seconds * Double(recipe.k) / Double(max(1, same.k))
+        }
+        if words, let plain = scored.last(where: { $0.lexicalWeight == 0 }) {
+            return plain.seconds * wordCostFactor * Double(recipe.k) / Double(max(1, plain.k))
+        }
+        return nil
+    }
+
+    /// Word features make each fit about this many times slower than plain vectors (measured on Banking77 and HWU64:
+    /// 6 to 7).
+    static let wordCostFactor = 6.0
+
+    /// Whether a step expected to take `expected` seconds (nil: unknown) may start `elapsed` seconds into a search of
+    /// `budget` seconds: only when it should end within the budget, so the search keeps to its time instead of
+    /// starting a long step just before the end.
+    static func fits(elapsed: Double, expected: Double?, budget: Double) -> Bool {
+        guard elapsed < budget else { return false }
+        guard let expected else { return true }
+        return elapsed + expected <= budget
     }
 
     static func seconds(_ duration: Duration) -> Double {
