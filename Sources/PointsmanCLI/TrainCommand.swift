@@ -168,7 +168,7 @@ enum TrainingSummary {
             lines.append(String(format: "recipe search (%d folds over the training rows, %.1f s): chose k %d, word weight %g, scale %g (out-of-fold macro-F1 %.3f, accuracy %.3f)",
                                 search.folds, search.seconds, search.chosen.k, search.chosen.lexicalWeight, search.chosen.scale,
                                 search.chosen.macroF1, search.chosen.accuracy)
-                         + (search.skipped > 0 ? "; \(search.skipped) candidates skipped: time ran out" : ""))
+                         + (search.skipped > 0 ? "; \(search.skipped) \(search.skipped == 1 ? "candidate" : "candidates") skipped: it would not have ended in time" : ""))
             for c in search.candidates {
                 lines.append(String(format: "  k %d  word weight %-4g scale %-4g  macro-F1 %.3f  accuracy %.3f  %.1f s",
                                     c.k, c.lexicalWeight, c.scale, c.macroF1, c.accuracy, c.seconds))

@@ -100,7 +100,7 @@ public struct SearchRecord: Sendable, Codable, Equatable {
     public var candidates: [Candidate]
     /// The candidate with the best out-of-fold macro-F1 (the first of equals).
     public var chosen: Candidate
-    /// Candidates not scored because the search's time ran out.
+    /// Candidates not scored because they would not have ended within the search's time.
     public var skipped: Int
     public var seconds: Double
 
