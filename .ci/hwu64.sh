@@ -10,6 +10,8 @@ B=.build/release/pointsman
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 start=$(date +%s.%N)
-"$B" train training/hwu64_train.jsonl --out "$work/hwu64.json" --cache-dir "$work/cache" "$@" 2>/dev/null
+# Progress bars go to a file, shown only when training fails.
+"$B" train training/hwu64_train.jsonl --out "$work/hwu64.json" --cache-dir "$work/cache" "$@" 2>"$work/train.err" ||
+  { tr '\r' '\n' <"$work/train.err" | tail -n 5 >&2; exit 1; }
 end=$(date +%s.%N)
 printf 'train took %.0f s, embedding every row once included\n' "$(echo "$end - $start" | bc)"

@@ -43,7 +43,7 @@ struct TrainCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Skip the recipe search: one fit with the given or default k, word weight and scale (without --config, train otherwise searches them by cross-validation).")
     var fast = false
 
-    @Option(name: .long, help: "Seconds the recipe search may take after embedding (default 120); candidates not started by then are skipped.")
+    @Option(name: .long, help: "Seconds the recipe search may take after embedding (default 120); a candidate starts only when it should end by then.")
     var searchSeconds: Double?
 
     @Option(name: .long, help: "Embed through this OpenAI-compatible /v1 endpoint instead of the native encoder.")
