@@ -76,6 +76,7 @@ extension PostgresDecisionLog {
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
+
     private static func null(_ bytes: inout [UInt8]) { bytes.append(contentsOf: [0x5C, 0x4E]) }  // \N
 
     /// Text with COPY's escapes; NUL, which PostgreSQL text cannot hold, is dropped (as the INSERT path does).

@@ -132,9 +132,10 @@ public actor PostgresDecisionLog: DecisionLog {
 
     /// Writes spilled records, then as many records as memory held once those were written, a batch at a time.
     /// Records that arrive while it writes wait for the next flush (unless the memory limit spills older ones to the
-    /// file meanwhile; then newer ones take their places in this flush): under steady load each flush writes what one interval
-    /// gathered in full batches, instead of chasing the newest records with a stream of small ones (each a
-    /// transaction, a commit and a WAL flush for the server). False when the database failed (the records stay held).
+    /// file meanwhile; then newer ones take their places in this flush). Under steady load each flush so writes what
+    /// one interval gathered, in full batches, instead of chasing the newest records with a stream of small ones
+    /// (each a transaction, a commit and a WAL flush for the server). False when the database failed (the records
+    /// stay held).
     @discardableResult
     public func flushAll() async -> Bool {
         await acquireFlush()
