@@ -17,7 +17,12 @@ PLAIN=18090; SHARED=18091
 work=$(mktemp -d)
 $B serve --port $PLAIN >"$work/plain.log" 2>&1 & P1=$!
 POINTSMAN_DATABASE_URL="$URL" $B serve --port $SHARED --decision-spill "$work/spill.jsonl" >"$work/shared.log" 2>&1 & P2=$!
-trap 'kill $P1 $P2 2>/dev/null || true; rm -rf "$work"' EXIT
+# The database goes with the run: a cluster that keeps hundreds of databases has its autovacuum launcher start
+# workers all the time, CPU that the next run would measure on both sides.
+trap 'kill $P1 $P2 2>/dev/null || true; wait $P1 $P2 2>/dev/null || true; rm -rf "$work"
+  "$POINTSMAN_POSTGRES_BIN/psql" -q "$POINTSMAN_TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
+others=$("$POINTSMAN_POSTGRES_BIN/psql" "$POINTSMAN_TEST_DATABASE_URL" -tAc "SELECT count(*) FROM pg_database WHERE NOT datistemplate")
+echo "databases on the server (this run's included): $others"
 for port in $PLAIN $SHARED; do
   for _ in $(seq 300); do curl -sf http://127.0.0.1:$port/readyz >/dev/null && break; sleep 0.1; done
 done

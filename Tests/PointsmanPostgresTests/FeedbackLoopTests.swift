@@ -8,7 +8,7 @@ import PointsmanTestSupport
 import PostgresNIO
 import Testing
 
-@Suite("The feedback loop: serve logs decisions, clients send feedback, eval replays, train learns (real binary, real database)", .serialized)
+@Suite("The feedback loop: serve logs decisions, clients send feedback, eval replays, train learns (real binary, real database)", .serialized, .dropsScratchDatabases)
 struct FeedbackLoopTests {
     static func post(_ port: Int, _ path: String, _ body: String) async throws -> (status: Int, json: [String: Any], requestID: String?) {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
@@ -23,7 +23,7 @@ struct FeedbackLoopTests {
 
     @Test("decisions of /v1/route land in the log with their prompts; feedback joins them by request id; eval --from-log replays them (the same files agree on every one) and train --feedback adds the corrections")
     func loop() async throws {
-        let url = try await freshDatabaseURL()
+        let url = try ScratchDatabase.create(prefix: "t_")
         let port = Int.random(in: 20_000...40_000)
         let dir = TestPaths.temporaryDirectory("feedback-loop")
         let process = Process()

@@ -5,7 +5,7 @@ import PointsmanTestSupport
 import PostgresNIO
 import Testing
 
-@Suite("PostgreSQL: the decision log against a real server", .serialized)
+@Suite("PostgreSQL: the decision log against a real server", .serialized, .dropsScratchDatabases)
 struct PostgresDecisionLogTests {
     static func record(_ n: Int, id: UUID = UUID()) -> DecisionLogRecord {
         DecisionLogRecord(id: id, requestID: "req-\(n)", time: Date(timeIntervalSince1970: 1_796_000_000 + Double(n)),
@@ -29,7 +29,7 @@ struct PostgresDecisionLogTests {
 
     @Test("records reach the table in the background with every field; a record written twice is kept once")
     func writes() async throws {
-        let database = try await PointsmanDatabase.open(url: try await freshDatabaseURL())
+        let database = try await PointsmanDatabase.open(url: try ScratchDatabase.create(prefix: "t_"))
         defer { database.close() }
         let log = PostgresDecisionLog(database: database, spillPath: Self.spillPath(), batchSize: 4,
                                       flushInterval: .milliseconds(20))
@@ -63,7 +63,7 @@ struct PostgresDecisionLogTests {
 
     @Test("while the database is down, appending never waits, memory stays bounded and the rest spills to the file; all of it is written when the database returns")
     func outage() async throws {
-        let database = try await PointsmanDatabase.open(url: try await freshDatabaseURL())
+        let database = try await PointsmanDatabase.open(url: try ScratchDatabase.create(prefix: "t_"))
         defer { database.close() }
         let spill = Self.spillPath()
         let log = PostgresDecisionLog(database: database, spillPath: spill, memoryLimit: 10, batchSize: 8,
@@ -99,7 +99,7 @@ struct PostgresDecisionLogTests {
 
     @Test("records a shutdown could not write stay in the spill file and are written by the next start; a torn last line is skipped")
     func spillAcrossRestarts() async throws {
-        let url = try await freshDatabaseURL()
+        let url = try ScratchDatabase.create(prefix: "t_")
         let spill = Self.spillPath()
         do {
             let database = try await PointsmanDatabase.open(url: url)
@@ -133,7 +133,7 @@ struct PostgresDecisionLogTests {
 
     @Test("a row the database refuses for its content is set aside and does not block the rows behind it; NUL is dropped from text")
     func refusedRows() async throws {
-        let database = try await PointsmanDatabase.open(url: try await freshDatabaseURL())
+        let database = try await PointsmanDatabase.open(url: try ScratchDatabase.create(prefix: "t_"))
         defer { database.close() }
         let spill = Self.spillPath()
         let log = PostgresDecisionLog(database: database, spillPath: spill, batchSize: 10, flushInterval: .milliseconds(20))
@@ -161,7 +161,7 @@ struct PostgresDecisionLogTests {
 
     @Test("a batch goes in as one COPY: tabs, newlines, backslashes, quotes, non-Latin text, nulls, extreme numbers and microseconds read back as written")
     func copyText() async throws {
-        let database = try await PointsmanDatabase.open(url: try await freshDatabaseURL())
+        let database = try await PointsmanDatabase.open(url: try ScratchDatabase.create(prefix: "t_"))
         defer { database.close() }
         let log = PostgresDecisionLog(database: database, spillPath: Self.spillPath(), batchSize: 10, flushInterval: .milliseconds(20))
         var odd = Self.record(0)
@@ -209,7 +209,7 @@ struct PostgresDecisionLogTests {
 
     @Test("a batch whose COPY the server refuses (an id already written) goes through the insert path: each id kept once, nothing lost")
     func copyRefused() async throws {
-        let database = try await PointsmanDatabase.open(url: try await freshDatabaseURL())
+        let database = try await PointsmanDatabase.open(url: try ScratchDatabase.create(prefix: "t_"))
         defer { database.close() }
         let log = PostgresDecisionLog(database: database, spillPath: Self.spillPath(), batchSize: 10, flushInterval: .milliseconds(20))
         let first = [Self.record(0), Self.record(1)]
@@ -241,7 +241,7 @@ struct PostgresDecisionLogTests {
 
     @Test("a flush writes what memory held when it began, in full batches; records that arrive meanwhile wait for the next")
     func flushTakesWhatItFound() async throws {
-        let database = try await PointsmanDatabase.open(url: try await freshDatabaseURL())
+        let database = try await PointsmanDatabase.open(url: try ScratchDatabase.create(prefix: "t_"))
         defer { database.close() }
         // Not started: nothing flushes but the calls below.
         let log = PostgresDecisionLog(database: database, spillPath: Self.spillPath(), batchSize: 500)
@@ -271,7 +271,7 @@ struct PostgresDecisionLogTests {
 
     @Test("records handed over by many tasks at once, while batches are being written, all reach the table, each once")
     func concurrentAppends() async throws {
-        let database = try await PointsmanDatabase.open(url: try await freshDatabaseURL())
+        let database = try await PointsmanDatabase.open(url: try ScratchDatabase.create(prefix: "t_"))
         defer { database.close() }
         let log = PostgresDecisionLog(database: database, spillPath: Self.spillPath(), memoryLimit: 300, batchSize: 100,
                                       flushInterval: .milliseconds(5))

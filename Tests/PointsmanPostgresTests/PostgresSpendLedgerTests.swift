@@ -9,23 +9,13 @@ import PointsmanTestSupport
 import PostgresNIO
 import Testing
 
-/// A database of its own for one test, created on the test server (so totals over every key start at zero).
-func freshDatabaseURL() async throws -> String {
-    let admin = try Peers.postgres()
-    let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
-    let database = try await PointsmanDatabase.open(url: admin)
-    defer { database.close() }
-    try await database.client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
-    return admin.replacingOccurrences(of: "/pointsman_test", with: "/\(name)")
-}
-
 func date(_ text: String) -> Date { ISO8601DateFormatter().date(from: text + "T12:00:00Z")! }
 
-@Suite("PostgreSQL: schema and spend ledger against a real server", .serialized)
+@Suite("PostgreSQL: schema and spend ledger against a real server", .serialized, .dropsScratchDatabases)
 struct PostgresSpendLedgerTests {
     @Test("the schema is migrated once: replicas opening together apply each migration exactly once")
     func migrations() async throws {
-        let url = try await freshDatabaseURL()
+        let url = try ScratchDatabase.create(prefix: "t_")
         let replicas = try await withThrowingTaskGroup(of: PointsmanDatabase.self) { group in
             for _ in 0..<3 { group.addTask { try await PointsmanDatabase.open(url: url) } }
             return try await group.reduce(into: []) { $0.append($1) }
@@ -49,7 +39,7 @@ struct PostgresSpendLedgerTests {
 
     @Test("totals per key and for everyone, by UTC day and month; months before the previous one are dropped")
     func totals() async throws {
-        let database = try await PointsmanDatabase.open(url: try await freshDatabaseURL())
+        let database = try await PointsmanDatabase.open(url: try ScratchDatabase.create(prefix: "t_"))
         defer { database.close() }
         let ledger = PostgresSpendLedger(database: database)
         try await ledger.record(key: "key-a", model: "phi-4-mini", cost: 0.25, at: date("2026-12-01"))
@@ -72,7 +62,7 @@ struct PostgresSpendLedgerTests {
 
     @Test("three replicas recording at once lose nothing: every concurrent record is counted")
     func concurrentReplicas() async throws {
-        let url = try await freshDatabaseURL()
+        let url = try ScratchDatabase.create(prefix: "t_")
         var replicas: [PointsmanDatabase] = []
         for _ in 0..<3 { replicas.append(try await PointsmanDatabase.open(url: url)) }
         defer { replicas.forEach { $0.close() } }
@@ -92,7 +82,7 @@ struct PostgresSpendLedgerTests {
 
     @Test("while the database is down, records are held (answers are not slowed) and reach it, once each, when it is back")
     func outage() async throws {
-        let url = try await freshDatabaseURL()
+        let url = try ScratchDatabase.create(prefix: "t_")
         let database = try await PointsmanDatabase.open(url: url)
         defer { database.close() }
         let ledger = PostgresSpendLedger(database: database, writeTimeout: .seconds(1), retryInterval: .milliseconds(500))

@@ -9,21 +9,11 @@ import PointsmanTestSupport
 import PostgresNIO
 import Testing
 
-@Suite("Replicas sharing PostgreSQL (fake upstream, real database)", .serialized)
+@Suite("Replicas sharing PostgreSQL (fake upstream, real database)", .serialized, .dropsScratchDatabases)
 struct ReplicaBudgetTests {
-    /// A database of its own for one test on the test server.
-    static func freshDatabase() async throws -> String {
-        let admin = try Peers.postgres()
-        let name = "r_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
-        let database = try await PointsmanDatabase.open(url: admin)
-        defer { database.close() }
-        try await database.client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
-        return admin.replacingOccurrences(of: "/pointsman_test", with: "/\(name)")
-    }
-
     @Test("a key's hard budget holds across replicas: spend recorded through one is refused through the other, and GET /v1/spend agrees on both")
     func budgetAcrossReplicas() async throws {
-        let url = try await Self.freshDatabase()
+        let url = try ScratchDatabase.create(prefix: "r_")
         var replicas: [any ApplicationProtocol] = []
         var databases: [PointsmanDatabase] = []
         for _ in 0..<2 {
@@ -59,7 +49,7 @@ struct ReplicaBudgetTests {
 
     @Test("every answered request has one decision-log row joined by its x-request-id: routed, asked by name, rejected upstream, and each prompt of /v1/route")
     func decisionLogRows() async throws {
-        let database = try await PointsmanDatabase.open(url: try await Self.freshDatabase())
+        let database = try await PointsmanDatabase.open(url: try ScratchDatabase.create(prefix: "r_"))
         defer { database.close() }
         let upstream = RecordingUpstream(replies: ["phi-4-mini": .json(ServiceBudgetTests.answer),
                                                   "qwen2.5-0.5b": .reject(400, #"{"error":{"message":"too long"}}"#)])
@@ -146,7 +136,7 @@ struct ReplicaBudgetTests {
 
     @Test("a conversation whose turns land on different replicas stays on its model: sessions live in the database; with the database down each replica falls back to its own table without failing a turn")
     func sessionsAcrossReplicas() async throws {
-        let url = try await Self.freshDatabase()
+        let url = try ScratchDatabase.create(prefix: "r_")
         var replicas: [any ApplicationProtocol] = []
         var databases: [PointsmanDatabase] = []
         var stores: [PostgresSessionStore] = []

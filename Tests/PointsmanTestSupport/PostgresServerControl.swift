@@ -12,6 +12,13 @@ public func serverControl(_ action: String) throws {
     }
     var command = ["\(bin)/pg_ctl", "-D", data, "-w", "-t", "60", "-m", "fast", "-l", data + ".log", action]
     if getuid() == 0 { command = ["/usr/sbin/runuser", "-u", "postgres", "--"] + command }
+    let status = try runQuietly(command)
+    guard status == 0 else { throw ServerControlError(description: "pg_ctl \(action) failed (status \(status))") }
+}
+
+/// Runs `command` (an absolute path and its arguments) with no input and output to `/dev/null`, and returns its exit
+/// status.
+func runQuietly(_ command: [String]) throws -> Int32 {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
@@ -20,11 +27,11 @@ public func serverControl(_ action: String) throws {
     defer { argv.forEach { free($0) } }
     var pid: pid_t = 0
     guard posix_spawn(&pid, command[0], &actions, nil, &argv, environ) == 0 else {
-        throw ServerControlError(description: "cannot run pg_ctl")
+        throw ServerControlError(description: "cannot run \(command[0])")
     }
     var status: Int32 = 0
     waitpid(pid, &status, 0)
-    guard status == 0 else { throw ServerControlError(description: "pg_ctl \(action) failed (status \(status))") }
+    return status
 }
 
 public struct ServerControlError: Error, CustomStringConvertible { public let description: String }
