@@ -9,21 +9,22 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN=${1:-10}; ROUNDS=${2:-3}; TABLES=${3:-both}
 case "$TABLES" in both|hits) ;; *) echo "tables must be both or hits, not $TABLES" >&2; exit 2 ;; esac
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+command -v wrk >/dev/null && command -v python3 >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk python3 >/dev/null; }
 swift build -c release --product pointsman >/dev/null
 B=.build/release/pointsman
 eval "$(.ci/peers.sh start postgres)"
 db="bench_$(date +%s)_$$"
 "$POINTSMAN_POSTGRES_BIN/psql" -q "$POINTSMAN_TEST_DATABASE_URL" -c "CREATE DATABASE $db" >/dev/null
+# The database goes with the run: a cluster that keeps hundreds of databases has its autovacuum launcher start
+# workers all the time, CPU that the next run would measure on both sides.
+work=""; P1=""; P2=""
+trap 'kill $P1 $P2 2>/dev/null || true; wait $P1 $P2 2>/dev/null || true; [ -z "$work" ] || rm -rf "$work"
+  "$POINTSMAN_POSTGRES_BIN/psql" -q "$POINTSMAN_TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
 URL="${POINTSMAN_TEST_DATABASE_URL%/*}/$db"
 PLAIN=18090; SHARED=18091
 work=$(mktemp -d)
 $B serve --port $PLAIN >"$work/plain.log" 2>&1 & P1=$!
 POINTSMAN_DATABASE_URL="$URL" $B serve --port $SHARED --decision-spill "$work/spill.jsonl" >"$work/shared.log" 2>&1 & P2=$!
-# The database goes with the run: a cluster that keeps hundreds of databases has its autovacuum launcher start
-# workers all the time, CPU that the next run would measure on both sides.
-trap 'kill $P1 $P2 2>/dev/null || true; wait $P1 $P2 2>/dev/null || true; rm -rf "$work"
-  "$POINTSMAN_POSTGRES_BIN/psql" -q "$POINTSMAN_TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
 others=$("$POINTSMAN_POSTGRES_BIN/psql" "$POINTSMAN_TEST_DATABASE_URL" -tAc "SELECT count(*) FROM pg_database WHERE NOT datistemplate")
 echo "databases on the server (this run's included): $others"
 for port in $PLAIN $SHARED; do

@@ -34,4 +34,11 @@ struct ScratchDatabaseTests {
         defer { connection.close() }
         #expect(try await !Self.databaseNames().contains(name))
     }
+
+    @Test("outside a suite that drops them, making one is refused before anything is made")
+    func refusedOutsideTheScope() async throws {
+        let before = try await Self.databaseNames()
+        #expect(throws: ServerControlError.self) { try ScratchDatabase.create(prefix: "s_") }
+        #expect(try await Self.databaseNames() == before)
+    }
 }

@@ -30,7 +30,9 @@ func runQuietly(_ command: [String]) throws -> Int32 {
         throw ServerControlError(description: "cannot run \(command[0])")
     }
     var status: Int32 = 0
-    waitpid(pid, &status, 0)
+    while waitpid(pid, &status, 0) == -1 {
+        guard errno == EINTR else { throw ServerControlError(description: "cannot wait for \(command[0])") }
+    }
     return status
 }
 

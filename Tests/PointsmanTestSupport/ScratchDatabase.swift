@@ -15,19 +15,28 @@ public enum ScratchDatabase {
     @TaskLocal static var made: Made?
 
     /// Makes an empty database named `prefix` and 16 random hex digits; returns its URL.
+    /// Only inside a suite marked `.dropsScratchDatabases`: anywhere else nothing would drop it.
     public static func create(prefix: String) throws -> String {
+        guard let made else {
+            throw ServerControlError(description: "ScratchDatabase.create outside a suite marked .dropsScratchDatabases: nothing would drop the database")
+        }
         let admin = try Peers.postgres()
         let name = prefix + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
         try psql(admin, "CREATE DATABASE \(name)")
-        made?.names.withLock { $0.append(name) }
+        made.names.withLock { $0.append(name) }
         return admin.replacingOccurrences(of: "/pointsman_test", with: "/\(name)")
     }
 
-    /// Drops the databases `made` holds (connections still open to them are ended first).
+    /// Drops the databases `made` holds (connections still open to them are ended first); tries every one, then
+    /// throws the first failure.
     static func dropAll(_ made: Made) throws {
         let admin = try Peers.postgres()
         let names = made.names.withLock { names in defer { names.removeAll() }; return names }
-        for name in names { try psql(admin, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)") }
+        var failure: (any Error)?
+        for name in names {
+            do { try psql(admin, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)") } catch { failure = failure ?? error }
+        }
+        if let failure { throw failure }
     }
 
     /// Runs one statement with the server's `psql`.
