@@ -64,6 +64,48 @@ struct LexicalFeaturesTests {
         #expect(throws: VectorMathError.self) { try features.augment(try Matrix(rowVectors: [[1, 0]]), texts: []) }
     }
 
+    @Test("a text's weighted terms are the nonzero entries of its vector, in column order")
+    func weightedTerms() throws {
+        let artifact = try CentroidArtifact.load(from: TestPaths.repositoryFile("centroids/tasks.json"))
+        let lexical = try #require(artifact.lexical)
+        for text in ["Résume ce texte en trois phrases", "把这段话翻译成英文", "zzzz qqqq", "?! …", ""] {
+            let dense = lexical.vector(text)
+            let sparse = lexical.weightedTerms(text)
+            #expect(sparse.map(\.column) == dense.indices.filter { dense[$0] != 0 })
+            #expect(sparse.allSatisfy { dense[$0.column] == $0.value })
+        }
+        // No word at all: no term, where the dense vector is all zeros.
+        #expect(lexical.weightedTerms("?! …").isEmpty && lexical.weightedTerms("").isEmpty)
+        #expect(!lexical.weightedTerms("Résume ce texte").isEmpty)
+    }
+
+    @Test("scoring prompts part by part gives the one-pass scores of their routing vectors")
+    func splitScoring() throws {
+        // The shipped task router: embeddings followed by 8,192 word and character n-gram columns.
+        let artifact = try CentroidArtifact.load(from: TestPaths.repositoryFile("centroids/tasks.json"))
+        let classifier = CentroidClassifier(artifact: artifact)
+        let texts = ["Summarize the following email thread in three bullet points for my manager",
+                     "Écris un poème sur la mer", "请把这段话翻译成英文", "?! …", "Solve 3x + 5 = 20", ""]
+        var generator = SeededGenerator(seed: 11)
+        var values = (0..<(texts.count * artifact.embedder.dimension)).map { _ in Float.random(in: -1...1, using: &generator) }
+        // One prompt with an all-zero embedding: only its words count.
+        for c in 0..<artifact.embedder.dimension { values[4 * artifact.embedder.dimension + c] = 0 }
+        let embeddings = try Matrix(rows: texts.count, cols: artifact.embedder.dimension, values: values)
+        let split = try classifier.score(embeddings, texts: texts)
+        let onePass = try classifier.score(routingVectors: try classifier.routingVectors(embeddings, texts: texts))
+        #expect(split.count == texts.count)
+        for (a, b) in zip(split, onePass) {
+            #expect(a.label == b.label)
+            #expect(abs(a.confidence - b.confidence) < 1e-4)
+            #expect(abs(a.margin - b.margin) < 1e-5)
+            #expect(zip(a.labelCosines, b.labelCosines).allSatisfy { abs($0 - $1) < 1e-5 })
+        }
+        // The words do move the scores: the same embeddings without them score differently.
+        let noWords = try classifier.score(embeddings, texts: texts.map { _ in "" })
+        #expect(zip(split, noWords).contains { abs($0.labelCosines[0] - $1.labelCosines[0]) > 1e-3 })
+        #expect(throws: VectorMathError.self) { try classifier.score(embeddings, texts: Array(texts.dropLast())) }
+    }
+
     @Test("when the embeddings cannot separate the labels, the words do: training and routing use them")
     func wordsSeparate() async throws {
         let dir = TestPaths.temporaryDirectory("lexical")

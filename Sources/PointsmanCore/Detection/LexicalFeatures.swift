@@ -8,8 +8,8 @@ import VectorMath
 /// lowercased, two characters or more) and adjacent word pairs, learned from the training rows: terms in at least
 /// `minDocumentFrequency` rows, the `maxTerms` most frequent. A prompt's term vector is tf-idf with a sublinear term
 /// frequency (`1 + ln count`) and a smoothed idf (`ln((1 + n) / (1 + df)) + 1`), normalised; the routing vector is
-/// `normalize([embedding ; weight × terms])`, and the centroids live in that space. Routing stays one BLAS pass over
-/// the centroid matrix.
+/// `normalize([embedding ; weight × terms])`, and the centroids live in that space. Routing scores it by parts: one BLAS
+/// pass over the centroids' embedding columns, plus the prompt's own terms (`weightedTerms`).
 ///
 /// With `characterNGrams` (e.g. 2 and 3), the terms also include the character n-grams of every word, marked with a
 /// leading `#`: they give lexical signal to languages written without spaces (Chinese, Japanese: a whole clause is
@@ -110,21 +110,22 @@ public struct LexicalFeatures: Sendable, Codable, Equatable {
 
     /// The weighted, normalised tf-idf vector of one text (all zeros when none of its terms is known).
     public func vector(_ text: String) -> [Float] {
+        var values = [Float](repeating: 0, count: terms.count)
+        for (column, value) in weightedTerms(text) { values[column] = value }
+        return values
+    }
+
+    /// The nonzero entries of `vector(text)`, in column order: a prompt has a few dozen of the thousands of terms.
+    public func weightedTerms(_ text: String) -> [(column: Int, value: Float)] {
         var counts: [Int: Int] = [:]
         for term in terms(of: text) { if let column = columns[term] { counts[column, default: 0] += 1 } }
-        var values = [Float](repeating: 0, count: terms.count)
-        var norm: Float = 0
         // In column order, so that the sum (and the training built on it) does not depend on hashing order.
-        let columns = counts.keys.sorted()
-        for column in columns {
-            let value = (1 + Foundation.log(Float(counts[column]!))) * idf[column]
-            values[column] = value
-            norm += value * value
-        }
-        guard norm > 0 else { return values }
+        var entries = counts.sorted { $0.key < $1.key }.map { (column: $0.key, value: (1 + Foundation.log(Float($0.value))) * idf[$0.key]) }
+        let norm = entries.reduce(Float(0)) { $0 + $1.value * $1.value }
+        guard norm > 0 else { return [] }
         let factor = weight / norm.squareRoot()
-        for column in columns { values[column] *= factor }
-        return values
+        for index in entries.indices { entries[index].value *= factor }
+        return entries
     }
 
     /// Routing vectors: each unit embedding row followed by its text's weighted term vector, normalised.
