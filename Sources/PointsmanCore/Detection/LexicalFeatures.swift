@@ -66,6 +66,20 @@ public struct LexicalFeatures: Sendable, Codable, Equatable {
         guard !characterNGrams.isEmpty else { return words }
         var grams: [String] = []
         for word in words where !word.contains(" ") {
+            // An ASCII word's characters are its bytes: slicing those skips the grapheme breaking.
+            if word.utf8.allSatisfy({ $0 < 0x80 }) {
+                let bytes = Array(word.utf8)
+                for n in characterNGrams where n >= 1 && bytes.count >= n {
+                    for start in 0...(bytes.count - n) {
+                        grams.append(String(unsafeUninitializedCapacity: n + 1) { buffer in
+                            buffer[0] = 0x23  // #
+                            for offset in 0..<n { buffer[offset + 1] = bytes[start + offset] }
+                            return n + 1
+                        })
+                    }
+                }
+                continue
+            }
             let characters = Array(word)
             for n in characterNGrams where n >= 1 && characters.count >= n {
                 for start in 0...(characters.count - n) { grams.append("#" + String(characters[start..<(start + n)])) }
@@ -75,8 +89,15 @@ public struct LexicalFeatures: Sendable, Codable, Equatable {
     }
 
     /// The terms of a text, with repeats: its words, then its adjacent word pairs ("write a" is not one: "a" is too
-    /// short to be a word).
+    /// short to be a word). A word is a run of letters and digits, lowercased.
     public static func terms(of text: String) -> [String] {
+        let words = text.utf8.allSatisfy({ $0 < 0x80 }) ? asciiWords(text) : words(text)
+        guard words.count > 1 else { return words }
+        return words + (1..<words.count).map { words[$0 - 1] + " " + words[$0] }
+    }
+
+    /// The words of any text, character by character.
+    static func words(_ text: String) -> [String] {
         var words: [String] = []
         var current = ""
         for character in text.lowercased() {
@@ -88,8 +109,27 @@ public struct LexicalFeatures: Sendable, Codable, Equatable {
             }
         }
         if current.count >= 2 { words.append(current) }
-        guard words.count > 1 else { return words }
-        return words + (1..<words.count).map { words[$0 - 1] + " " + words[$0] }
+        return words
+    }
+
+    /// The words of an ASCII text, byte by byte: the same words as `words(_:)` (in ASCII the letters are A–Z and
+    /// a–z, the digits 0–9, and lowercasing maps A–Z only), without Unicode property look-ups.
+    static func asciiWords(_ text: String) -> [String] {
+        var words: [String] = []
+        var current: [UInt8] = []
+        func end() {
+            if current.count >= 2 { words.append(String(decoding: current, as: UTF8.self)) }
+            current.removeAll(keepingCapacity: true)
+        }
+        for byte in text.utf8 {
+            switch byte {
+            case 0x41...0x5A: current.append(byte + 0x20)
+            case 0x61...0x7A, 0x30...0x39: current.append(byte)
+            default: end()
+            }
+        }
+        end()
+        return words
     }
 
     /// Learns the vocabulary and idf from training texts.
