@@ -266,7 +266,7 @@ struct ScoringBench: AsyncParsableCommand {
         let clock = ContinuousClock()
         // One prompt, two ways of making the same BLAS pass, timed in interleaved rounds of 1,000 calls (the clock's
         // own cost stays out, and drift in the machine's speed hits both alike): sgemv on a `Matrix`, and the routing
-        // pass, a one-row sgemm against a dimension-major copy of the centroids in aligned memory (`ScoringMatrix`).
+        // pass, sgemv against a dimension-major copy of the centroids in aligned memory (`ScoringMatrix`).
         var perCall: [[Double]] = [[], []]
         for _ in 0..<(iterations / 2000) {
             var start = clock.now
@@ -318,7 +318,7 @@ struct ScoringBench: AsyncParsableCommand {
         }
         print("| measure | value |")
         print("|---|---:|")
-        let ways = ["sgemv on a Matrix", "routing pass: 1-row sgemm, aligned, dimension-major"]
+        let ways = ["sgemv on a Matrix", "routing pass: sgemv, aligned, dimension-major"]
         for (way, times) in zip(ways, perCall) {
             print(String(format: "| one prompt vs %d×%d centroids (%@), median | %.2f µs |", centroids, dimension, way,
                          Stats.median(times)))

@@ -6,9 +6,10 @@ import CBLAS
 /// Why not a `Matrix`: a Swift array's elements start 32 bytes into a 16-byte-aligned allocation, so they are never
 /// cache-line aligned. Measured with OpenBLAS 0.3.21 on the project's machine (AMD EPYC, `Cooperlake` kernels), one
 /// prompt against 128 × 384 centroids takes about 2.0 µs from a 64-byte-aligned matrix and 2.4 µs from one 16 bytes
-/// off; sgemm with a single row beats sgemv on the same data (2.0 against 2.4 µs), so every query, one or many, goes
-/// through sgemm; and the dimension-major copy (`[cols × rows]`, no transpose in the call) is a few percent faster
-/// still than the row-major one (1.73 against 1.79 µs in interleaved runs).
+/// off; and the dimension-major copy (`[cols × rows]`, no transpose in the sgemm call) is a few percent faster still
+/// than the row-major one (1.73 against 1.79 µs in interleaved runs). A batch goes through sgemm, one query through
+/// sgemv: on that machine a one-row sgemm was a little faster (2.0 against 2.4 µs), but on two later machines of the
+/// same kind (`Haswell` kernels) it took 14–16 and 8.6 µs where sgemv on this memory takes 2.0 µs.
 ///
 /// The memory is written once, in `init`, and never again, which is what makes sharing it across tasks safe.
 public final class ScoringMatrix: @unchecked Sendable {
@@ -38,8 +39,8 @@ public final class ScoringMatrix: @unchecked Sendable {
         storage.deallocate()
     }
 
-    /// `queries · selfᵀ`: row i holds the dot products of query i with every row of this matrix. One sgemm, also for a
-    /// single query (see the type's note on why not sgemv).
+    /// `queries · selfᵀ`: row i holds the dot products of query i with every row of this matrix. One sgemm, or sgemv for a
+    /// single query (see the type's note).
     public func products(with queries: Matrix) throws(VectorMathError) -> Matrix {
         guard queries.cols == cols else {
             throw .dimensionMismatch("queries have \(queries.cols) columns, the scoring matrix \(cols)")
@@ -64,6 +65,15 @@ public final class ScoringMatrix: @unchecked Sendable {
         }
         let m = queries.rows, n = rows, k = cols
         let centroids = UnsafePointer(storage.baseAddress)
+        if m == 1 {
+            queries.values.withUnsafeBufferPointer { pq in
+                out.values.withUnsafeMutableBufferPointer { po in
+                    cblas_sgemv(CblasRowMajor, CblasTrans, blasint(k), blasint(n), 1, centroids, blasint(n),
+                                pq.baseAddress, 1, 0, po.baseAddress, 1)
+                }
+            }
+            return
+        }
         queries.values.withUnsafeBufferPointer { pq in
             out.values.withUnsafeMutableBufferPointer { po in
                 // queries [m × k] times the dimension-major centroids [k × n].

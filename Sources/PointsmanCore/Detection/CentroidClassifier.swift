@@ -1,8 +1,8 @@
 import Foundation
 import VectorMath
 
-/// Scores unit vectors against a centroid artifact: one sgemm against the centroid matrix, for one prompt or a batch
-/// (for one prompt OpenBLAS's single-row sgemm is faster than its sgemv; see `ScoringMatrix`). Prompts of an artifact
+/// Scores unit vectors against a centroid artifact: one BLAS pass against the centroid matrix, for one prompt (sgemv)
+/// or a batch (sgemm; see `ScoringMatrix`). Prompts of an artifact
 /// with word features are scored by parts (see `SplitCentroids`).
 public struct CentroidClassifier: Sendable {
     /// One vector's outcome.
