@@ -301,20 +301,25 @@ struct ScoringBench: AsyncParsableCommand {
         let trainingSeconds = Stats.milliseconds(clock.now - start) / 1000
         // The whole scoring step of a routed prompt with the shipped task centroids, given its embedding: the word
         // vector, the routing pass against the wider matrix, and the per-label scores.
-        var shipped: (shape: String, micros: Double)?
+        // An English prompt (ASCII: its words are read byte by byte) and a French one (read character by character),
+        // timed in interleaved rounds.
+        var shipped: (shape: String, micros: [Double])?
         // (Only when --dimension matches the file's embedder.)
         if let path = ShippedFiles.centroids(), let artifact = try? CentroidArtifact.load(from: path),
            artifact.embedder.dimension == dimension {
             let classifier = CentroidClassifier(artifact: artifact)
             let embedding = try randomUnit(1)
-            let prompt = ["Summarize the following email thread in three bullet points for my manager"]
-            var rounds: [Double] = []
+            let prompts = [["Summarize the following email thread in three bullet points for my manager"],
+                           ["Résume ce fil de discussion en trois points pour mon responsable"]]
+            var rounds: [[Double]] = [[], []]
             for _ in 0..<(iterations / 10_000) {
-                let start = clock.now
-                for _ in 0..<1000 { _ = try classifier.score(embedding, texts: prompt) }
-                rounds.append(Stats.milliseconds(clock.now - start))
+                for (index, prompt) in prompts.enumerated() {
+                    let start = clock.now
+                    for _ in 0..<1000 { _ = try classifier.score(embedding, texts: prompt) }
+                    rounds[index].append(Stats.milliseconds(clock.now - start))
+                }
             }
-            shipped = ("\(classifier.artifact.centroids.rows)×\(classifier.artifact.centroids.cols)", Stats.median(rounds))
+            shipped = ("\(classifier.artifact.centroids.rows)×\(classifier.artifact.centroids.cols)", rounds.map(Stats.median))
         }
         print("| measure | value |")
         print("|---|---:|")
@@ -327,8 +332,10 @@ struct ScoringBench: AsyncParsableCommand {
                      flops / (Stats.median(batchTimes) / 1000) / 1e9))
         print(String(format: "| k-means + 20 refinement epochs, %d vectors, 150 labels | %.2f s |", trainingVectors, trainingSeconds))
         if let shipped {
-            print(String(format: "| one prompt's scoring with the shipped task centroids (%@: word vector, routing pass, label scores), median | %.2f µs |",
-                         shipped.shape, shipped.micros))
+            for (language, micros) in zip(["English", "French"], shipped.micros) {
+                print(String(format: "| one %@ prompt's scoring with the shipped task centroids (%@: word vector, routing pass, label scores), median | %.2f µs |",
+                             language, shipped.shape, micros))
+            }
         }
     }
 }
