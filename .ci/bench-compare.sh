@@ -2,19 +2,22 @@
 # Two builds of `pointsman serve` side by side: `/v1/route` at 16 connections on each in alternating rounds (each
 # side first in every other round), with every prompt new (each request embedded) and with eight prompts repeated
 # (embedding-cache hits: the service's own work per request). For a change's effect on the service's speed.
-# Usage: .ci/bench-compare.sh OTHER_BINARY [seconds per run, default 5] [rounds, default 9]
-# (OTHER_BINARY: e.g. a release build of the previous commit; the other side is this checkout's release build.)
+# Usage: [OTHER_DIR=CHECKOUT] .ci/bench-compare.sh OTHER_BINARY [seconds per run, default 5] [rounds, default 9]
+# (OTHER_BINARY: e.g. a release build of the previous commit; the other side is this checkout's release build. The
+# other binary runs in OTHER_DIR, default this checkout: give its own checkout to have it load its own shipped files.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OTHER=${1:?usage: .ci/bench-compare.sh OTHER_BINARY [seconds] [rounds]}; RUN=${2:-5}; ROUNDS=${3:-9}
 [ -x "$OTHER" ] || { echo "not an executable: $OTHER" >&2; exit 2; }
+OTHER=$(realpath "$OTHER"); OTHER_DIR=${OTHER_DIR:-$PWD}
+[ -d "$OTHER_DIR" ] || { echo "not a folder: $OTHER_DIR" >&2; exit 2; }
 command -v wrk >/dev/null && command -v python3 >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk python3 >/dev/null; }
 swift build -c release --product pointsman >/dev/null
 B=.build/release/pointsman
 P1=""; P2=""
 trap 'kill $P1 $P2 2>/dev/null || true; wait $P1 $P2 2>/dev/null || true' EXIT
 A_PORT=18094; B_PORT=18095
-"$OTHER" serve --port $A_PORT >/dev/null 2>&1 & P1=$!
+(cd "$OTHER_DIR" && exec "$OTHER" serve --port $A_PORT) >/dev/null 2>&1 & P1=$!
 "$B" serve --port $B_PORT >/dev/null 2>&1 & P2=$!
 for port in $A_PORT $B_PORT; do
   for _ in $(seq 300); do curl -sf http://127.0.0.1:$port/readyz >/dev/null && break; sleep 0.1; done
