@@ -4,13 +4,15 @@
 # time with wrk (1 connection); prints the single prompts' p50/p90/p99, and checks that an oversized batch (257
 # prompts) is refused with 400 while the others run. With BATCH=oversized the three clients post 257-prompt batches
 # instead (the hardening issue's probe: each is refused with 400).
-# Usage: [BATCH=oversized] .ci/bench-batches.sh [seconds, default 15] [extra serve flags...]
+# Every batch and every single prompt is new text (a number in front of each prompt), so the service's vector cache
+# cannot answer them and the encoder's queue is what is measured.
+# Usage: [BATCH=oversized] [BINARY=path] .ci/bench-batches.sh [seconds, default 15] [extra serve flags...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_RUN=${1:-15}; shift || true
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 swift build -c release --product pointsman >/dev/null
-B=.build/release/pointsman
+B=${BINARY:-.build/release/pointsman}
 PORT=18090
 WORK=$(mktemp -d)
 $B serve --port $PORT --upstream http://127.0.0.1:9/v1 "$@" >"$WORK/serve.log" 2>&1 & SERVE_PID=$!
@@ -28,7 +30,8 @@ def batch(n, offset):
         text = ""
         while len(text.encode()) < 1000:
             text += rows[i % len(rows)] + " "; i += 1
-        out.append(text.encode()[:1000].decode(errors="ignore"))
+        # @N@ is replaced by a number unique to each post (see below).
+        out.append("@N@ " + text.encode()[:990].decode(errors="ignore"))
     return out
 for name, n in (("batch", 256), ("oversized", 257)):
     json.dump({"prompts": batch(n, 7)}, open(f"{sys.argv[1]}/{name}.json", "w"))
@@ -36,14 +39,15 @@ PY
 echo "batch body: $(wc -c <"$WORK/batch.json") bytes"
 
 for i in 1 2 3; do
-  ( while :; do curl -s -o /dev/null -w '%{http_code}\n' -H 'Content-Type: application/json' \
-      --data-binary @"$WORK/${BATCH:-batch}.json" http://127.0.0.1:$PORT/v1/route >>"$WORK/batches.$i"; done ) & PIDS+=($!)
+  ( n=0; while :; do n=$((n + 1)); sed "s/@N@/$i.$n/g" "$WORK/${BATCH:-batch}.json" >"$WORK/body.$i"
+      curl -s -o /dev/null -w '%{http_code}\n' -H 'Content-Type: application/json' \
+      --data-binary @"$WORK/body.$i" http://127.0.0.1:$PORT/v1/route >>"$WORK/batches.$i"; done ) & PIDS+=($!)
 done
 sleep 2
 oversized=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
   --data-binary @"$WORK/oversized.json" http://127.0.0.1:$PORT/v1/route)
 started=$(date +%s.%N)
-out=$(wrk -t1 -c1 -d"${SECONDS_RUN}"s --latency -s .ci/bench/prompts.lua http://127.0.0.1:$PORT/v1/route 2>&1)
+out=$(UNIQUE=1 wrk -t1 -c1 -d"${SECONDS_RUN}"s --latency -s .ci/bench/prompts.lua http://127.0.0.1:$PORT/v1/route 2>&1)
 curl -s http://127.0.0.1:$PORT/metrics >"$WORK/metrics.txt"; elapsed=$(echo "$(date +%s.%N) - $started" | bc)
  [ -n "${KEEP_METRICS:-}" ] && cp "$WORK/metrics.txt" "$KEEP_METRICS"
 kill "${PIDS[@]}" 2>/dev/null || true; wait "${PIDS[@]}" 2>/dev/null || true

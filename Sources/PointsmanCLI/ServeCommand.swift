@@ -90,7 +90,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Most texts per encoder call when micro-batching requests (larger requests are embedded a slice at a time, taking turns with the others). Small batches of short prompts stay on the encoder's packed-weight path.")
     var batchMax: Int = 8
 
-    @Option(name: .long, help: "Most tokens per encoder call (its first text always fits). Small new requests get calls of their own, alternating with calls for large or ongoing ones, so a long batch holds up a short prompt for about two such calls.")
+    @Option(name: .long, help: "Most tokens per encoder call (its first text always fits). Small new requests get calls of their own, alternating with calls for large or ongoing ones, so a long batch holds up a short prompt for about two such calls. While only small requests wait, a call takes up to --batch-max of them whatever their tokens.")
     var batchMaxTokens: Int = 128
 
     @Option(name: .long, help: "Milliseconds an idle encoder waits for more requests before starting a batch (0: start at once; requests arriving during a batch are batched anyway).")

@@ -58,6 +58,19 @@ struct EmbeddingCallPlannerTests {
         #expect(planner.nextCall([batch]) == [Slice(id: 1, count: 1)])
     }
 
+    @Test("with only small requests waiting a call takes up to maxTexts of them; with a large one waiting, the token budget holds")
+    func smallOnlyFillsCall() {
+        var planner = EmbeddingCallPlanner(maxTexts: 8, maxTokens: 128)
+        let smalls = (1...10).map { Pending(id: $0, remaining: [30], servedTokens: 0) }
+        // Eight texts of 30 tokens (240 in all): nobody else waits.
+        #expect(planner.nextCall(smalls).map(\.id) == Array(1...8))
+        // A large request waiting: the small call keeps to 128 tokens (four texts), and the next call is the large one's.
+        var alternating = EmbeddingCallPlanner(maxTexts: 8, maxTokens: 128)
+        let batch = Pending(id: 99, remaining: ArraySlice(repeating: 100, count: 20), servedTokens: 0)
+        #expect(alternating.nextCall(smalls + [batch]).map(\.id) == [1, 2, 3, 4])
+        #expect(alternating.nextCall(smalls + [batch]) == [Slice(id: 99, count: 1)])
+    }
+
     @Test("small requests are served first come first served, whatever their length, so none starves under load")
     func smallInArrivalOrder() {
         var planner = EmbeddingCallPlanner(maxTexts: 4, maxTokens: 128)

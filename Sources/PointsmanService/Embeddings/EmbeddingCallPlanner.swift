@@ -7,7 +7,9 @@
 /// calls, the least served first (counted in tokens); when both kinds wait, calls alternate between them, so a stream
 /// of small requests cannot starve a large one. Either way a call is filled in that order up to `maxTexts` texts and
 /// `maxTokens` tokens; its first text always fits, so one long text is never refused. A large request is thus
-/// embedded a slice at a time, taking turns with the others.
+/// embedded a slice at a time, taking turns with the others. When only small requests wait, the token budget does not
+/// apply (nobody is behind them to protect): a call takes up to `maxTexts` of them, which uses the encoder better
+/// under a load of short prompts.
 public struct EmbeddingCallPlanner: Sendable {
     /// One waiting request as the planner sees it.
     public struct Pending: Sendable, Equatable {
@@ -55,13 +57,14 @@ public struct EmbeddingCallPlanner: Sendable {
         let others = waiting.filter { !isSmall($0) }.sorted { ($0.servedTokens, $0.id) < ($1.servedTokens, $1.id) }
         let smallCall = !small.isEmpty && (others.isEmpty || !lastCallWasSmall)
         lastCallWasSmall = smallCall
+        let tokenBudget = smallCall && others.isEmpty ? Int.max : maxTokens
         var slices: [Slice] = []
         var texts = 0
         var tokens = 0
         for request in smallCall ? small : others where texts < maxTexts {
             var count = 0
             for length in request.remaining {
-                guard texts < maxTexts, texts == 0 || tokens + length <= maxTokens else { break }
+                guard texts < maxTexts, texts == 0 || tokens + length <= tokenBudget else { break }
                 count += 1
                 texts += 1
                 tokens += length
