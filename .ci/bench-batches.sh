@@ -8,14 +8,16 @@
 # cannot answer them and the encoder's queue is what is measured.
 # Usage: [BATCH=oversized] [BINARY=path] .ci/bench-batches.sh [seconds, default 15] [extra serve flags...]
 set -euo pipefail
+[ -z "${BINARY:-}" ] || BINARY=$(realpath "$BINARY")  # the caller's path, before moving to the checkout
 cd "$(dirname "$0")/.."
 SECONDS_RUN=${1:-15}; shift || true
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-swift build -c release --product pointsman >/dev/null
 B=${BINARY:-.build/release/pointsman}
+[ -n "${BINARY:-}" ] || swift build -c release --product pointsman >/dev/null
+[ -x "$B" ] || { echo "not an executable: $B" >&2; exit 2; }
 PORT=18090
 WORK=$(mktemp -d)
-$B serve --port $PORT --upstream http://127.0.0.1:9/v1 "$@" >"$WORK/serve.log" 2>&1 & SERVE_PID=$!
+"$B" serve --port $PORT --upstream http://127.0.0.1:9/v1 "$@" >"$WORK/serve.log" 2>&1 & SERVE_PID=$!
 PIDS=()
 trap 'kill $SERVE_PID "${PIDS[@]}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for _ in $(seq 300); do curl -sf http://127.0.0.1:$PORT/healthz >/dev/null && break; sleep 0.1; done

@@ -6,12 +6,18 @@
 # (OTHER_BINARY: e.g. a release build of the previous commit; the other side is this checkout's release build. The
 # other binary runs in OTHER_DIR, default this checkout: give its own checkout to have it load its own shipped files.)
 set -euo pipefail
-cd "$(dirname "$0")/.."
 OTHER=${1:?usage: .ci/bench-compare.sh OTHER_BINARY [seconds] [rounds]}; RUN=${2:-5}; ROUNDS=${3:-9}
+# Relative paths are the caller's: resolve them before moving to the checkout.
 [ -x "$OTHER" ] || { echo "not an executable: $OTHER" >&2; exit 2; }
-OTHER=$(realpath "$OTHER"); OTHER_DIR=${OTHER_DIR:-$PWD}
-[ -d "$OTHER_DIR" ] || { echo "not a folder: $OTHER_DIR" >&2; exit 2; }
-command -v wrk >/dev/null && command -v python3 >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk python3 >/dev/null; }
+OTHER=$(realpath "$OTHER")
+if [ -n "${OTHER_DIR:-}" ]; then
+  [ -d "$OTHER_DIR" ] || { echo "not a folder: $OTHER_DIR" >&2; exit 2; }
+  OTHER_DIR=$(realpath "$OTHER_DIR")
+fi
+cd "$(dirname "$0")/.."
+OTHER_DIR=${OTHER_DIR:-$PWD}
+command -v wrk >/dev/null && command -v python3 >/dev/null && command -v bc >/dev/null ||
+  { apt-get update -qq && apt-get install -y -qq wrk python3 bc >/dev/null; }
 swift build -c release --product pointsman >/dev/null
 B=.build/release/pointsman
 P1=""; P2=""
@@ -24,9 +30,12 @@ for port in $A_PORT $B_PORT; do
   curl -sf http://127.0.0.1:$port/readyz >/dev/null || { echo "the service on port $port did not get ready" >&2; exit 1; }
   FIELD=prompt wrk -t2 -c16 -d3s -s .ci/bench/prompts.lua http://127.0.0.1:$port/v1/route >/dev/null  # warm
 done
-run() {  # port unique(0|1) -> requests/s (0 when any request failed)
-  local out; out=$(FIELD=prompt UNIQUE=$2 wrk -t2 -c16 -d"${RUN}"s -s .ci/bench/prompts.lua http://127.0.0.1:$1/v1/route 2>&1)
-  if echo "$out" | grep -q "Non-2xx\|Socket errors"; then echo 0; else echo "$out" | awk '/Requests\/sec/ {print $2}'; fi
+run() {  # port unique(0|1) -> requests/s (0 when wrk failed, any request failed or no rate was printed)
+  local out rate
+  out=$(FIELD=prompt UNIQUE=$2 wrk -t2 -c16 -d"${RUN}"s -s .ci/bench/prompts.lua http://127.0.0.1:$1/v1/route 2>&1) || { echo 0; return; }
+  rate=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  case "$out" in *Non-2xx*|*"Socket errors"*) rate=0 ;; esac
+  echo "${rate:-0}"
 }
 order=0
 for unique in 1 0; do

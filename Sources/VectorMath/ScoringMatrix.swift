@@ -9,7 +9,9 @@ import CBLAS
 /// off; and the dimension-major copy (`[cols × rows]`, no transpose in the sgemm call) is a few percent faster still
 /// than the row-major one (1.73 against 1.79 µs in interleaved runs). A batch goes through sgemm, one query through
 /// sgemv: on that machine a one-row sgemm was a little faster (2.0 against 2.4 µs), but on two later machines of the
-/// same kind (`Haswell` kernels) it took 14–16 and 8.6 µs where sgemv on this memory takes 2.0 µs.
+/// same kind (`Haswell` kernels) it took 14–16 and 8.6 µs, where sgemv took 3.2–3.8 µs (on a plain `Matrix`) and
+/// 2.0 µs (on this memory). On the second, sgemv on a plain row-major `Matrix` was faster still (1.6 µs): for one
+/// query the alignment and the layout no longer pay; they are kept for batches.
 ///
 /// The memory is written once, in `init`, and never again, which is what makes sharing it across tasks safe.
 public final class ScoringMatrix: @unchecked Sendable {

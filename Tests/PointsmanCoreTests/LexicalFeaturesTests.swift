@@ -1,5 +1,5 @@
 import Foundation
-import PointsmanCore
+@testable import PointsmanCore
 import PointsmanInterfaces
 import PointsmanTestSupport
 import Testing
@@ -69,10 +69,19 @@ struct LexicalFeaturesTests {
         let artifact = try CentroidArtifact.load(from: TestPaths.repositoryFile("centroids/tasks.json"))
         let lexical = try #require(artifact.lexical)
         for text in ["Résume ce texte en trois phrases", "把这段话翻译成英文", "zzzz qqqq", "?! …", ""] {
-            let dense = lexical.vector(text)
+            // The definition, written out: sublinear counts of the known terms times their idf, scaled to `weight`.
+            var counts: [Int: Int] = [:]
+            for term in lexical.terms(of: text) { if let column = lexical.terms.firstIndex(of: term) { counts[column, default: 0] += 1 } }
+            let raw = counts.mapValues { (1 + Foundation.log(Float($0))) }.map { ($0.key, $0.value * lexical.idf[$0.key]) }
+            let norm = raw.reduce(Float(0)) { $0 + $1.1 * $1.1 }.squareRoot()
             let sparse = lexical.weightedTerms(text)
-            #expect(sparse.map(\.column) == dense.indices.filter { dense[$0] != 0 })
-            #expect(sparse.allSatisfy { dense[$0.column] == $0.value })
+            #expect(sparse.map(\.column) == counts.keys.sorted())
+            for (column, value) in raw {
+                let entry = sparse.first { $0.column == column }
+                #expect(abs((entry?.value ?? -1) - value / norm * lexical.weight) < 1e-5)
+            }
+            let dense = lexical.vector(text)
+            #expect(dense.count == lexical.terms.count && dense.indices.filter { dense[$0] != 0 } == counts.keys.sorted())
         }
         // No word at all: no term, where the dense vector is all zeros.
         #expect(lexical.weightedTerms("?! …").isEmpty && lexical.weightedTerms("").isEmpty)
@@ -91,10 +100,13 @@ struct LexicalFeaturesTests {
         // One prompt with an all-zero embedding: only its words count.
         for c in 0..<artifact.embedder.dimension { values[4 * artifact.embedder.dimension + c] = 0 }
         let embeddings = try Matrix(rows: texts.count, cols: artifact.embedder.dimension, values: values)
+        #expect(classifier.scoresByParts)
         let split = try classifier.score(embeddings, texts: texts)
         let onePass = try classifier.score(routingVectors: try classifier.routingVectors(embeddings, texts: texts))
+        // One prompt at a time too, as the service scores them (sgemv for the embedding's columns).
+        let single = try texts.indices.map { try classifier.score(embeddings.rows([$0]), texts: [texts[$0]])[0] }
         #expect(split.count == texts.count)
-        for (a, b) in zip(split, onePass) {
+        for (a, b) in zip(split + single, onePass + onePass) {
             #expect(a.label == b.label)
             #expect(abs(a.confidence - b.confidence) < 1e-4)
             #expect(abs(a.margin - b.margin) < 1e-5)

@@ -32,7 +32,7 @@ struct EmbeddingCallPlannerTests {
         return (calls, finished)
     }
 
-    @Test("a call holds at most maxTexts texts and maxTokens tokens, but one long text always fits")
+    @Test("a call holds at most maxTexts texts, a large request's call at most maxTokens tokens, and one long text always fits")
     func limits() {
         var planner = EmbeddingCallPlanner(maxTexts: 4, maxTokens: 100)
         #expect(planner.nextCall([Pending(id: 1, remaining: [30, 30, 30, 30, 30], servedTokens: 0)]) == [Slice(id: 1, count: 3)])

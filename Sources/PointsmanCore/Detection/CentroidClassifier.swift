@@ -82,6 +82,9 @@ public struct CentroidClassifier: Sendable {
         }
     }
 
+    /// Whether prompts are scored by parts (an artifact with word features and no linear map).
+    var scoresByParts: Bool { split != nil }
+
     public init(artifact: CentroidArtifact) {
         self.artifact = artifact
         self.centroids = ScoringMatrix(artifact.centroids)
