@@ -299,8 +299,8 @@ struct ScoringBench: AsyncParsableCommand {
         _ = try CentroidRefiner(scale: 30, epochs: 20, learningRate: 0.01, batchSize: 512, seed: 1)
             .refine(points: points, labels: labels, centroids: try Matrix(rowVectors: initial), owners: Array(0..<labelsCount))
         let trainingSeconds = Stats.milliseconds(clock.now - start) / 1000
-        // The whole scoring step of a routed prompt with the shipped task centroids, given its embedding: the word
-        // vector, the routing pass against the wider matrix, and the per-label scores.
+        // The whole scoring step of a routed prompt with the shipped task centroids, given its embedding: its weighted
+        // terms, the pass over the embedding's columns plus those terms' columns, and the per-label scores.
         // An English prompt (ASCII: its words are read byte by byte) and a French one (read character by character),
         // timed in interleaved rounds.
         var shipped: (shape: String, micros: [Double])?

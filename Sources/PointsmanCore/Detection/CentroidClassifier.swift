@@ -2,8 +2,8 @@ import Foundation
 import VectorMath
 
 /// Scores unit vectors against a centroid artifact: one BLAS pass against the centroid matrix, for one prompt (sgemv)
-/// or a batch (sgemm; see `ScoringMatrix`). Prompts of an artifact
-/// with word features are scored by parts (see `SplitCentroids`).
+/// or a batch (sgemm; see `ScoringMatrix`). Prompts of an artifact with word features are scored by parts (see
+/// `SplitCentroids`).
 public struct CentroidClassifier: Sendable {
     /// One vector's outcome.
     public struct Score: Sendable, Equatable {
@@ -60,10 +60,10 @@ public struct CentroidClassifier: Sendable {
     /// scoring time). The cosines equal the one-pass ones up to rounding.
     private struct SplitCentroids: Sendable {
         /// The embedding columns, in aligned memory.
-        var embedding: ScoringMatrix
+        let embedding: ScoringMatrix
         /// The word columns, term-major: term `t`'s weights for every centroid at `t * centroids ..< (t + 1) * centroids`.
-        var words: [Float]
-        var centroidCount: Int
+        let words: [Float]
+        let centroidCount: Int
 
         init?(_ centroids: Matrix, terms: Int) {
             let embeddingColumns = centroids.cols - terms
