@@ -20,9 +20,14 @@ public struct CentroidRefiner: Sendable {
     public var learnLinearMap: Bool
     /// L2 pull of the map towards the identity, per step.
     public var mapDecay: Float
+    /// Share of a point's loss that asks only for one of its acceptable classes (its class or one of the alternatives
+    /// passed to `refine` as `acceptable`): `-log` of their summed probability. The rest asks for its own class. 0
+    /// (the default) trains on the classes alone; points without alternatives are unaffected at any share.
+    public var acceptableWeight: Float
 
     public init(scale: Float = 20, epochs: Int = 30, learningRate: Float = 0.01, batchSize: Int = 512, seed: UInt64 = 7,
-                patience: Int = 6, learnLinearMap: Bool = false, mapDecay: Float = 1e-4) {
+                patience: Int = 6, learnLinearMap: Bool = false, mapDecay: Float = 1e-4, acceptableWeight: Float = 0) {
+        self.acceptableWeight = acceptableWeight
         self.learnLinearMap = learnLinearMap
         self.mapDecay = mapDecay
         self.scale = scale
@@ -61,14 +66,23 @@ public struct CentroidRefiner: Sendable {
     ///
     /// `weights` are per-point loss weights (positive); nil weighs the points so that every class contributes equally,
     /// however many rows it has. The trainer passes weights that also balance the sources within a class.
+    /// `acceptable` lists, per point, other classes that would also be right for it (used with `acceptableWeight`).
     public func refine(
         points: Matrix, labels: [Int], centroids initial: Matrix, owners: [Int], weights pointWeights: [Float]? = nil,
+        acceptable: [[Int]]? = nil,
         validation: (points: Matrix, labels: [Int])? = nil, validationWeights: [Float]? = nil
     ) throws(VectorMathError) -> Result {
         let n = points.rows, d = points.cols, m = initial.rows
         guard labels.count == n, owners.count == m, initial.cols == d else {
             throw .dimensionMismatch("refiner: \(n) points, \(labels.count) labels, \(m) centroids, \(owners.count) owners")
         }
+        if let acceptable, acceptable.count != n {
+            throw .dimensionMismatch("refiner: \(n) points, \(acceptable.count) lists of acceptable classes")
+        }
+        guard acceptableWeight.isFinite, (0...1).contains(acceptableWeight) else {
+            throw .invalidValue("refiner: acceptableWeight must be in [0, 1]")
+        }
+        let setShare = acceptable == nil ? 0 : acceptableWeight
         if let pointWeights {
             guard pointWeights.count == n else { throw .dimensionMismatch("refiner: \(n) points, \(pointWeights.count) weights") }
             guard pointWeights.allSatisfy({ $0.isFinite && $0 > 0 }) else { throw .invalidValue("refiner: point weights must be finite and positive") }
@@ -148,17 +162,25 @@ public struct CentroidRefiner: Sendable {
                         cosines[r, j] = e
                         total += e
                     }
-                    var own: Float = 0
+                    // Alternatives other than the class itself; without any, the set is the class alone.
+                    let others = setShare > 0 ? acceptable![batch[r]].filter { $0 != y } : []
+                    var own: Float = 0, inSet: Float = 0
                     for j in 0..<m {
                         cosines[r, j] /= total
                         if owners[j] == y { own += cosines[r, j] }
+                        if owners[j] == y || others.contains(owners[j]) { inSet += cosines[r, j] }
                     }
                     own = max(own, 1e-30)
+                    inSet = max(inSet, 1e-30)
+                    let share = others.isEmpty ? 0 : setShare
                     let weight = rowWeight[batch[r]]
-                    lossSum -= Double(weight * logf(own))
+                    lossSum -= Double(weight * ((1 - share) * logf(own) + share * logf(inSet)))
+                    // d/dz_j of −(1−a)·log P(class) − a·log P(set) under the softmax: q_j minus each term's share of q_j.
                     for j in 0..<m {
                         let q = cosines[r, j]
-                        cosines[r, j] = weight * scale * invBatch * (q - (owners[j] == y ? q / own : 0))
+                        var target: Float = owners[j] == y ? (1 - share) * q / own : 0
+                        if share > 0, owners[j] == y || others.contains(owners[j]) { target += share * q / inSet }
+                        cosines[r, j] = weight * scale * invBatch * (q - target)
                     }
                 }
                 var gradient = Matrix(rows: m, cols: d)

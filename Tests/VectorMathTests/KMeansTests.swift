@@ -145,6 +145,57 @@ extension RefinerTests {
         #expect(weightedAll > plainAll)
     }
 
+    /// Label 0 around 0°–20°, label 1 around 70°–90°, and ten rows labeled 0 at 80°–85° for which label 1 is
+    /// acceptable too.
+    static func acceptableRows() throws -> (points: Matrix, labels: [Int], acceptable: [[Int]], means: Matrix) {
+        var rows: [[Float]] = [], labels: [Int] = [], acceptable: [[Int]] = []
+        func add(_ degrees: Float, _ label: Int, _ ok: [Int]) {
+            rows.append([cosf(degrees * .pi / 180), sinf(degrees * .pi / 180)])
+            labels.append(label)
+            acceptable.append(ok)
+        }
+        for i in 0..<40 { add(Float(i) / 2, 0, []) }
+        for i in 0..<40 { add(70 + Float(i) / 2, 1, []) }
+        for i in 0..<10 { add(80 + Float(i) / 2, 0, [1]) }
+        var means = try Matrix(rowVectors: [rows[20], rows[60]])
+        means.normalizeRows()
+        return (try Matrix(rowVectors: rows), labels, acceptable, means)
+    }
+
+    @Test("rows whose alternative is acceptable stop pulling their own label's centroid")
+    func acceptableAlternatives() throws {
+        let (points, labels, acceptable, means) = try Self.acceptableRows()
+        func refine(_ share: Float, _ lists: [[Int]]?) throws -> Matrix {
+            try CentroidRefiner(scale: 16, epochs: 40, learningRate: 0.02, batchSize: 30, seed: 5, acceptableWeight: share)
+                .refine(points: points, labels: labels, centroids: means, owners: [0, 1], acceptable: lists).centroids
+        }
+        func degrees(_ centroids: Matrix) -> Float { atan2f(centroids[0, 1], centroids[0, 0]) * 180 / .pi }
+        let strict = try refine(0, acceptable), lenient = try refine(1, acceptable), half = try refine(0.5, acceptable)
+        // Label 0's centroid leans towards the ten rows at 80°–85° less the more their alternative counts.
+        #expect(degrees(lenient) < degrees(half))
+        #expect(degrees(half) < degrees(strict))
+        #expect(degrees(strict) - degrees(lenient) > 5)
+        // Every row of label 0 near 0°–20° stays right with the lenient loss.
+        let near = Array(0..<40)
+        #expect(try CentroidRefiner.accuracy(points.rows(near), near.map { labels[$0] }, lenient, [0, 1]) == 1)
+        // Without lists, or with share 0, the loss is the plain one.
+        #expect(try refine(1, nil).values == refine(0, nil).values)
+        #expect(try refine(0, acceptable).values == refine(0, nil).values)
+    }
+
+    @Test("an acceptable share outside [0, 1] or lists of the wrong count are refused")
+    func badAcceptable() throws {
+        let (points, labels, acceptable, means) = try Self.acceptableRows()
+        #expect(throws: VectorMathError.invalidValue("refiner: acceptableWeight must be in [0, 1]")) {
+            try CentroidRefiner(epochs: 1, acceptableWeight: 1.5)
+                .refine(points: points, labels: labels, centroids: means, owners: [0, 1], acceptable: acceptable)
+        }
+        #expect(throws: VectorMathError.self) {
+            try CentroidRefiner(epochs: 1, acceptableWeight: 1)
+                .refine(points: points, labels: labels, centroids: means, owners: [0, 1], acceptable: Array(acceptable.dropLast()))
+        }
+    }
+
     @Test("weights of the wrong count or sign are refused")
     func badWeights() throws {
         let (points, labels, _, means) = try Self.imbalancedSources()

@@ -436,11 +436,18 @@ public struct CentroidTrainer: Sendable {
         progress(TrainingProgress(phase: "refinement", done: 0, total: refinement.epochs))
         let refiner = CentroidRefiner(scale: refinement.scale, epochs: refinement.epochs,
                                       learningRate: refinement.learningRate, batchSize: refinement.batchSize, seed: config.seed,
-                                      learnLinearMap: refinement.linearMap)
+                                      learnLinearMap: refinement.linearMap, acceptableWeight: refinement.acceptableWeight)
+        // A row's acceptable labels, mapped like its label; alternatives that are not labels of this file are dropped.
+        let acceptable: [[Int]]? = refinement.acceptableWeight > 0
+            ? indices.map { index in
+                (rows[index].acceptable ?? []).compactMap { labelIndex[config.labelMap?[$0] ?? $0] }
+            }
+            : nil
         let result = try refiner.refine(
             points: vectors.rows(indices), labels: indices.map { labelIndex[rows[$0].label]! },
             centroids: fitted.centroids, owners: owners,
-            weights: Self.rowWeights(indices, rows: rows, weighting: refinement.weighting), validation: validation,
+            weights: Self.rowWeights(indices, rows: rows, weighting: refinement.weighting), acceptable: acceptable,
+            validation: validation,
             validationWeights: validation == nil ? nil : validationWeights)
         fitted.centroids = result.centroids
         fitted.linearMap = result.linearMap

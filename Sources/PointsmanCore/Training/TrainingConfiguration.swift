@@ -171,6 +171,9 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         public var linearMap: Bool
         /// How rows weigh in the loss.
         public var weighting: Weighting
+        /// Share of the loss of a row with an `ok` list that asks only for one of its acceptable labels (its label or
+        /// an alternative), in [0, 1]; 0 (the default) trains on the labels alone.
+        public var acceptableWeight: Float
 
         /// Row weights in the refinement loss.
         public enum Weighting: String, Sendable, Codable, Equatable {
@@ -183,7 +186,8 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         }
 
         public init(scale: Float = 20, epochs: Int = 30, learningRate: Float = 0.01, batchSize: Int = 512, linearMap: Bool = false,
-                    weighting: Weighting = .label) {
+                    weighting: Weighting = .label, acceptableWeight: Float = 0) {
+            self.acceptableWeight = acceptableWeight
             self.linearMap = linearMap
             self.weighting = weighting
             self.scale = scale
@@ -193,7 +197,8 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case scale, epochs, learningRate = "learning_rate", batchSize = "batch_size", linearMap = "linear_map", weighting
+            case scale, epochs, learningRate = "learning_rate", batchSize = "batch_size", linearMap = "linear_map", weighting,
+                 acceptableWeight = "acceptable_weight"
         }
 
         public init(from decoder: any Decoder) throws {
@@ -204,6 +209,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
             batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? 512
             linearMap = try c.decodeIfPresent(Bool.self, forKey: .linearMap) ?? false
             weighting = try c.decodeIfPresent(Weighting.self, forKey: .weighting) ?? .label
+            acceptableWeight = try c.decodeIfPresent(Float.self, forKey: .acceptableWeight) ?? 0
         }
     }
 
@@ -294,6 +300,11 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         guard targetPrecision > 0, targetPrecision <= 1 else { throw fail("target_precision must be in (0, 1]") }
         if let r = abstainRecallTarget, !(0...1).contains(r) { throw fail("abstain_recall_target must be in [0, 1]") }
         if validationSplit != nil, finalFit { throw fail("validation_split and final_fit cannot be combined: the named split would be trained on") }
+        if let refinement {
+            guard refinement.acceptableWeight.isFinite, (0...1).contains(refinement.acceptableWeight) else {
+                throw fail("refinement.acceptable_weight must be between 0 and 1")
+            }
+        }
         if let calibration {
             guard (2...20).contains(calibration.folds) else { throw fail("calibration.folds must be between 2 and 20") }
             guard calibration.shrinkage >= 0, calibration.shrinkage.isFinite else { throw fail("calibration.shrinkage must be 0 or more") }
