@@ -13,7 +13,7 @@ import PostgresNIO
 /// `pendingLimit` records are held; past that the oldest are dropped, and logged.
 public actor PostgresSpendLedger: SpendLedger {
     struct Pending: Sendable {
-        var id = UUID()
+        var id = UUID.timeOrdered()
         var day: String
         var key: String
         var model: String

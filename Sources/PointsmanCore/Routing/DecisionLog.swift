@@ -84,25 +84,6 @@ public struct DecisionLogRecord: Sendable, Codable, Equatable {
     }
 }
 
-extension UUID {
-    /// A version 7 UUID (RFC 9562): the milliseconds since 1970 in the first 48 bits, then 74 random bits. Ids made
-    /// later sort later, so a table keyed by them grows at one end of its index instead of touching pages at random.
-    public static func timeOrdered(at date: Date = Date()) -> UUID {
-        let milliseconds = UInt64(max(0, min(date.timeIntervalSince1970 * 1000, Double(UInt64(1) << 48 - 1))))
-        // The random bits come from a version 4 UUID (Foundation's generator, all sixteen bytes at once).
-        var raw = UUID().uuid
-        raw.0 = UInt8(truncatingIfNeeded: milliseconds >> 40)
-        raw.1 = UInt8(truncatingIfNeeded: milliseconds >> 32)
-        raw.2 = UInt8(truncatingIfNeeded: milliseconds >> 24)
-        raw.3 = UInt8(truncatingIfNeeded: milliseconds >> 16)
-        raw.4 = UInt8(truncatingIfNeeded: milliseconds >> 8)
-        raw.5 = UInt8(truncatingIfNeeded: milliseconds)
-        raw.6 = 0x70 | (raw.6 & 0x0F)  // version 7
-        raw.8 = 0x80 | (raw.8 & 0x3F)  // RFC 9562 variant
-        return UUID(uuid: raw)
-    }
-}
-
 /// Where decision records go. `append` must return at once whatever the storage is doing: routing never waits for
 /// the log.
 public protocol DecisionLog: Sendable {
