@@ -154,34 +154,11 @@ public struct CentroidRefiner: Sendable {
                 let invBatch = 1 / Float(batch.count)
                 for r in 0..<batch.count {
                     let y = labels[batch[r]]
-                    var peak = -Float.infinity
-                    for j in 0..<m { peak = max(peak, scale * cosines[r, j]) }
-                    var total: Float = 0
-                    for j in 0..<m {
-                        let e = FastMath.exp(scale * cosines[r, j] - peak)
-                        cosines[r, j] = e
-                        total += e
-                    }
-                    // Alternatives other than the class itself; without any, the set is the class alone.
-                    let others = setShare > 0 ? acceptable![batch[r]].filter { $0 != y } : []
-                    var own: Float = 0, inSet: Float = 0
-                    for j in 0..<m {
-                        cosines[r, j] /= total
-                        if owners[j] == y { own += cosines[r, j] }
-                        if owners[j] == y || others.contains(owners[j]) { inSet += cosines[r, j] }
-                    }
-                    own = max(own, 1e-30)
-                    inSet = max(inSet, 1e-30)
-                    let share = others.isEmpty ? 0 : setShare
+                    let others = setShare > 0 ? acceptable![batch[r]] : []
                     let weight = rowWeight[batch[r]]
-                    lossSum -= Double(weight * ((1 - share) * logf(own) + share * logf(inSet)))
-                    // d/dz_j of −(1−a)·log P(class) − a·log P(set) under the softmax: q_j minus each term's share of q_j.
-                    for j in 0..<m {
-                        let q = cosines[r, j]
-                        var target: Float = owners[j] == y ? (1 - share) * q / own : 0
-                        if share > 0, owners[j] == y || others.contains(owners[j]) { target += share * q / inSet }
-                        cosines[r, j] = weight * scale * invBatch * (q - target)
-                    }
+                    let loss = Self.pointLoss(&cosines, row: r, owners: owners, label: y, alternatives: others,
+                                              share: setShare, scale: scale, gradientFactor: weight * scale * invBatch)
+                    lossSum += Double(weight * loss)
                 }
                 var gradient = Matrix(rows: m, cols: d)
                 try BLAS.gemm(cosines, transposeA: true, x, into: &gradient, parallelism: Parallel.cores)
@@ -249,6 +226,44 @@ public struct CentroidRefiner: Sendable {
         }
         return Result(centroids: best, epochsRun: epochsRun, bestEpoch: bestEpoch, finalLoss: lastLoss,
                       validationAccuracy: validation == nil ? nil : bestAccuracy, linearMap: bestMap)
+    }
+
+    /// One point's loss under the softmax at `scale` over every centroid, −(1 − share) · log P(`label`) −
+    /// share · log P(`label` or one of `alternatives`) (the plain −log P(`label`) when `alternatives` names no other
+    /// class), where a class's probability is the mass of its centroids. On entry row `r` of `cosines` holds the
+    /// point's cosines; on return, the loss's gradient with respect to them times `gradientFactor / scale` (the
+    /// refiner folds the point's weight and the batch size into it; `scale` gives the gradient itself).
+    static func pointLoss(
+        _ cosines: inout Matrix, row r: Int, owners: [Int], label y: Int, alternatives: [Int], share setShare: Float,
+        scale: Float, gradientFactor: Float
+    ) -> Float {
+        let m = cosines.cols
+        let others = alternatives.filter { $0 != y }
+        var peak = -Float.infinity
+        for j in 0..<m { peak = max(peak, scale * cosines[r, j]) }
+        var total: Float = 0
+        for j in 0..<m {
+            let e = FastMath.exp(scale * cosines[r, j] - peak)
+            cosines[r, j] = e
+            total += e
+        }
+        var own: Float = 0, inSet: Float = 0
+        for j in 0..<m {
+            cosines[r, j] /= total
+            if owners[j] == y { own += cosines[r, j] }
+            if owners[j] == y || others.contains(owners[j]) { inSet += cosines[r, j] }
+        }
+        own = max(own, 1e-30)
+        inSet = max(inSet, 1e-30)
+        let share = others.isEmpty ? 0 : setShare
+        // d/dz_j of −(1−a)·log P(class) − a·log P(set), z = scale·cosine: q_j minus each term's share of q_j.
+        for j in 0..<m {
+            let q = cosines[r, j]
+            var target: Float = owners[j] == y ? (1 - share) * q / own : 0
+            if share > 0, owners[j] == y || others.contains(owners[j]) { target += share * q / inSet }
+            cosines[r, j] = gradientFactor * (q - target)
+        }
+        return -((1 - share) * logf(own) + share * logf(inSet))
     }
 
     /// Share of points (or of their total weight) whose best-scoring centroid belongs to their class.

@@ -437,7 +437,9 @@ public struct CentroidTrainer: Sendable {
         let refiner = CentroidRefiner(scale: refinement.scale, epochs: refinement.epochs,
                                       learningRate: refinement.learningRate, batchSize: refinement.batchSize, seed: config.seed,
                                       learnLinearMap: refinement.linearMap, acceptableWeight: refinement.acceptableWeight)
-        // A row's acceptable labels, mapped like its label; alternatives that are not labels of this file are dropped.
+        // A row's acceptable labels: an alternative the label map names is mapped, one it does not name is taken as it
+        // is (the shared sets' `ok` lists already name capabilities); alternatives that are not labels of this file
+        // are dropped.
         let acceptable: [[Int]]? = refinement.acceptableWeight > 0
             ? indices.map { index in
                 (rows[index].acceptable ?? []).compactMap { labelIndex[config.labelMap?[$0] ?? $0] }
