@@ -361,6 +361,33 @@ struct ServiceABTests {
         try await upstream.stop()
     }
 
+    @Test("split mode without a user: the request's own id picks the arm, and the trace names it")
+    func splitByRequestID() async throws {
+        let upstream = try await FakeOpenAIServer { r in .respond(status: 200, body: FakeBodies.chat("ok", model: r.json["model"] as? String ?? "")) }
+        let dir = TestPaths.temporaryDirectory("svc-ab-id")
+        var split = testConfiguration(upstream: upstream.baseURL)
+        split.abMode = .split(share: 0.5)
+        split.abDetector = .regex
+        split.tracePath = dir + "/split.jsonl"
+        let requestIDs = try await makeApp(split).test(.router) { client in
+            var ids: [String] = []
+            // 24 requests: both arms appear unless 2⁻²³ bad luck.
+            for _ in 0..<24 {
+                ids.append(try await client.execute(uri: "/v1/chat/completions", method: .post,
+                                                    body: try body(["model": "auto", "messages": [["role": "user", "content": "Write a haiku"]]])) {
+                    #expect($0.status == .ok)
+                    return try #require($0.headers[HTTPField.Name("x-request-id")!])
+                })
+            }
+            return ids
+        }
+        let records = try TestPaths.jsonLines(dir + "/split.jsonl")
+        #expect(records.map { $0["id"] as? String } == requestIDs.map { Optional($0) })
+        #expect(records.map { $0["arm"] as? String } == requestIDs.map { ABRouter.arm(for: $0, share: 0.5) })
+        #expect(Set(records.compactMap { $0["arm"] as? String }) == ["A", "B"])
+        try await upstream.stop()
+    }
+
     @Test("a full embedding queue answers 503 with Retry-After; a request larger than the whole queue is a 400")
     func overloaded() async throws {
         var c = testConfiguration()

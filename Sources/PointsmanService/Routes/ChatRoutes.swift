@@ -96,7 +96,8 @@ extension ServiceDependencies {
                                   arm: "A", snapshot: snapshot, routeTime: nil, prompt: nil, key: key, started: started)
             draft?.record.detector = "default"
         } else if chat.model == configuration.autoModelName {
-            let id = chat.user ?? request.headers[.pointsmanUser] ?? UUID().uuidString
+            // Without a user, the request's own id picks the arm (the `x-request-id` the client gets back).
+            let id = chat.user ?? request.headers[.pointsmanUser] ?? context.id
             let session = (request.headers[.pointsmanSession].map { "header:" + Self.digest($0) })
                 ?? (chat.user.map { "user:" + Self.digest($0) }) ?? Self.sessionKey(chat.chatMessages)
             let routeStart = ContinuousClock.now
