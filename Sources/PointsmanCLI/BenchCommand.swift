@@ -299,8 +299,9 @@ struct ScoringBench: AsyncParsableCommand {
         _ = try CentroidRefiner(scale: 30, epochs: 20, learningRate: 0.01, batchSize: 512, seed: 1)
             .refine(points: points, labels: labels, centroids: try Matrix(rowVectors: initial), owners: Array(0..<labelsCount))
         let trainingSeconds = Stats.milliseconds(clock.now - start) / 1000
-        // The whole scoring step of a routed prompt with the shipped task centroids, given its embedding: its weighted
-        // terms, the pass over the embedding's columns plus those terms' columns, and the per-label scores.
+        // The whole scoring step of a routed prompt with the shipped task centroids, given its embedding: its views
+        // (the prompt view, and the gloss when the file has a glossary for the prompt's language), its weighted terms,
+        // the pass over the embedding's columns plus those terms' columns, and the per-label scores.
         // An English prompt (ASCII: its words are read byte by byte) and a French one (read character by character),
         // timed in interleaved rounds.
         var shipped: (shape: String, micros: [Double])?
@@ -315,7 +316,7 @@ struct ScoringBench: AsyncParsableCommand {
             for _ in 0..<(iterations / 10_000) {
                 for (index, prompt) in prompts.enumerated() {
                     let start = clock.now
-                    for _ in 0..<1000 { _ = try classifier.score(embedding, texts: prompt) }
+                    for _ in 0..<1000 { _ = try classifier.score(embedding, texts: classifier.views(of: prompt).read) }
                     rounds[index].append(Stats.milliseconds(clock.now - start))
                 }
             }
@@ -333,7 +334,7 @@ struct ScoringBench: AsyncParsableCommand {
         print(String(format: "| k-means + 20 refinement epochs, %d vectors, 150 labels | %.2f s |", trainingVectors, trainingSeconds))
         if let shipped {
             for (language, micros) in zip(["English", "French"], shipped.micros) {
-                print(String(format: "| one %@ prompt's scoring with the shipped task centroids (%@: word vector, routing pass, label scores), median | %.2f µs |",
+                print(String(format: "| one %@ prompt's scoring with the shipped task centroids (%@: views and gloss, word vector, routing pass, label scores), median | %.2f µs |",
                              language, shipped.shape, micros))
             }
         }

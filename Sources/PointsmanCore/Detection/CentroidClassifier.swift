@@ -49,6 +49,8 @@ public struct CentroidClassifier: Sendable {
     }
 
     public let artifact: CentroidArtifact
+    /// The artifact's glossaries, by language.
+    public let glossaries: GlossarySet
     /// The artifact's centroids in aligned memory.
     private let centroids: ScoringMatrix
     /// With word features: the centroids split into their embedding columns and their word columns.
@@ -87,6 +89,7 @@ public struct CentroidClassifier: Sendable {
 
     public init(artifact: CentroidArtifact) {
         self.artifact = artifact
+        self.glossaries = GlossarySet(artifact.gloss)
         self.centroids = ScoringMatrix(artifact.centroids)
         self.split = artifact.lexical.flatMap { lexical in
             artifact.linearMap == nil ? SplitCentroids(artifact.centroids, terms: lexical.terms.count) : nil
@@ -168,5 +171,17 @@ public struct CentroidClassifier: Sendable {
             margin: labels.count > 1 ? best[winner] - runnerUp : 1,
             threshold: artifact.thresholds[label] ?? artifact.defaultThreshold,
             isAbstainLabel: label == artifact.abstainLabel, gate: artifact.thresholdScore)
+    }
+}
+
+extension CentroidClassifier {
+    /// What routing reads of prompts: the prompt view of each as written (for the word features and, with its gloss,
+    /// for the encoder) and the prompt view of its gloss when the artifact has a glossary for its language.
+    public func views(of prompts: [String]) -> (read: [String], glossed: [String?]) {
+        let view = artifact.promptView
+        let read = prompts.map { view?.apply($0) ?? $0 }
+        guard artifact.gloss != nil else { return (read, Array(repeating: nil, count: prompts.count)) }
+        let glossed = prompts.map { prompt in glossaries.gloss(prompt).map { view?.apply($0) ?? $0 } }
+        return (read, glossed)
     }
 }

@@ -74,9 +74,9 @@ public struct CentroidIntentDetector: IntentDetector {
     /// One embedder call (with the timeout) for at most `maxBatch` prompts, scored against one version of the centroids.
     func detect(chunk prompts: [String], classifier: CentroidClassifier) async throws -> [Detection] {
         let vectors: Matrix
-        let viewed = prompts.map { classifier.artifact.promptView?.apply($0) ?? $0 }
+        let (viewed, glossed) = classifier.views(of: prompts)
         do {
-            vectors = try await embedWithTimeout(viewed)
+            vectors = try await classifier.glossaries.embed(read: viewed, glossed: glossed) { try await embedWithTimeout($0) }
         } catch {
             guard let fallback else { throw error }
             let reason = "embedder unavailable (\(Self.shortDescription(error))); regex rules decided"
@@ -97,8 +97,8 @@ public struct CentroidIntentDetector: IntentDetector {
         if turns.count == 1 { return try await detect(last.content) }
         let classifier = await centroids.current()
         let vectors: Matrix
-        let viewed = turns.map { classifier.artifact.promptView?.apply($0.content) ?? $0.content }
-        do { vectors = try await embedWithTimeout(viewed) } catch {
+        let (viewed, glossed) = classifier.views(of: turns.map(\.content))
+        do { vectors = try await classifier.glossaries.embed(read: viewed, glossed: glossed) { try await embedWithTimeout($0) } } catch {
             guard let fallback else { throw error }
             return fallbackDetection(fallback.classify(last.content), why: error is EmbedderTimeout ? .embedderTimeout : .embedderError,
                                      reason: "embedder unavailable (\(Self.shortDescription(error))); regex rules decided", label: nil)

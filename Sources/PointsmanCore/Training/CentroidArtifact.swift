@@ -156,7 +156,7 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
     /// builds, which know only version 1, then refuse the file instead of misreading its thresholds), else 1.
     public static let currentVersion = 2
     /// The versions this build reads.
-    public static let readableVersions = 1...2
+    public static let readableVersions = 1...3
 
     public var format: String
     public var version: Int
@@ -176,6 +176,8 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
     public var promptView: PromptView?
     /// Word features appended to the embedding (nil: the embedding alone).
     public var lexical: LexicalFeatures?
+    /// English glosses for prompts written in the glossaries' languages (nil: every prompt embedded as written).
+    public var gloss: GlossRecipe?
     /// Softmax scale used for confidences.
     public var scale: Float
     /// The value of `thresholdScore` below which the detector abstains, per label.
@@ -194,6 +196,7 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case format, version, name, embedder, labels, capabilities, centroidLabels = "centroid_labels", centroids
         case linearMap = "linear_map", promptView = "prompt_view", lexical, scale, thresholds, defaultThreshold = "default_threshold", k, abstainLabel = "abstain_label", training
+        case gloss
         case thresholdScore = "threshold_score"
         case validation
     }
@@ -246,6 +249,7 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
         }
         promptView = try c.decodeIfPresent(PromptView.self, forKey: .promptView)
         lexical = try c.decodeIfPresent(LexicalFeatures.self, forKey: .lexical)
+        gloss = try c.decodeIfPresent(GlossRecipe.self, forKey: .gloss)
         scale = try c.decode(Float.self, forKey: .scale)
         thresholds = try c.decode([String: Double].self, forKey: .thresholds)
         defaultThreshold = try c.decode(Double.self, forKey: .defaultThreshold)
@@ -259,8 +263,8 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(format, forKey: .format)
-        // Version 1 readers know only confidence-gated thresholds.
-        try c.encode(thresholdScore == .confidence ? version : max(version, 2), forKey: .version)
+        // Version 1 readers know only confidence-gated thresholds; version 2 readers do not know glosses.
+        try c.encode(writtenVersion, forKey: .version)
         try c.encode(name, forKey: .name)
         var e = c.nestedContainer(keyedBy: FingerprintKeys.self, forKey: .embedder)
         try e.encode(embedder.model, forKey: .model)
@@ -282,6 +286,7 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
         }
         try c.encode(promptView, forKey: .promptView)
         try c.encodeIfPresent(lexical, forKey: .lexical)
+        try c.encodeIfPresent(gloss, forKey: .gloss)
         try c.encode(scale, forKey: .scale)
         try c.encode(thresholds, forKey: .thresholds)
         try c.encode(defaultThreshold, forKey: .defaultThreshold)
@@ -314,6 +319,13 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
     }
 
     /// Checks meaning beyond shape: version, dimensions, finite values, label references, thresholds.
+    /// The version written: the lowest that can read everything the file holds (2 for thresholds on another score
+    /// than the confidence, 3 for glosses).
+    var writtenVersion: Int {
+        if gloss != nil { return max(version, 3) }
+        return thresholdScore == .confidence ? version : max(version, 2)
+    }
+
     public func validate(file: String) throws(CentroidFileError) {
         func fail(_ problem: String) -> CentroidFileError { CentroidFileError(file: file, problem: problem) }
         guard format == Self.format else { throw fail("format \"\(format)\" is not \(Self.format)") }
@@ -322,6 +334,20 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
         }
         guard version >= 2 || thresholdScore == .confidence else {
             throw fail("threshold_score \(thresholdScore.rawValue) needs version 2")
+        }
+        guard version >= 3 || gloss == nil else { throw fail("gloss needs version 3") }
+        if let gloss {
+            guard !gloss.glossaries.isEmpty else { throw fail("gloss has no glossaries") }
+            let languages = gloss.glossaries.map(\.language)
+            guard Set(languages).count == languages.count else {
+                throw fail("gloss has two glossaries for one language (\(languages.joined(separator: ", ")))")
+            }
+            for glossary in gloss.glossaries {
+                guard LanguageDetector.codes.contains(glossary.language), !["en", "und"].contains(glossary.language) else {
+                    throw fail("gloss: \(glossary.language) is not a non-English language code the detector returns")
+                }
+                guard !glossary.entries.isEmpty else { throw fail("gloss: the \(glossary.language) glossary has no entries") }
+            }
         }
         guard embedder.dimension > 0 else { throw fail("embedder dimension must be positive") }
         if let lead = embedder.leadTokens, lead < 1 { throw fail("embedder lead_tokens must be at least 1 when present, got \(lead)") }

@@ -103,23 +103,30 @@ public struct CentroidTrainer: Sendable {
                 problem: "the config asks for lead_tokens \(config.leadTokens ?? 0) but the embedder gives \(fingerprint.leadTokens ?? 0)"
                     + " (lead-token pooling needs the local encoder)")
         }
+        // The word features read each prompt as written; the encoder reads it and its gloss where a glossary applies.
         let texts = rows.map { config.promptView?.apply($0.text) ?? $0.text }
+        let gloss = try config.gloss.map { settings throws(DatasetError) in try settings.load(configName: config.name) }
+        let glossarySet = GlossarySet(gloss)
+        let glossed: [String?] = gloss == nil ? Array(repeating: nil, count: rows.count) : rows.map { row in
+            glossarySet.gloss(row.text).map { config.promptView?.apply($0) ?? $0 }
+        }
         let report: @Sendable (Int, Int) -> Void = { progress(TrainingProgress(phase: "embedding", done: $0, total: $1)) }
         var vectors: Matrix
         if let cache {
-            vectors = try await cache.embed(texts, with: embedder, progress: report)
+            vectors = try await glossarySet.embed(read: texts, glossed: glossed) { try await cache.embed($0, with: embedder, progress: report) }
         } else {
-            vectors = Matrix(rows: 0, cols: 0)
-            var parts: [[Float]] = []
-            var start = 0
-            report(0, texts.count)
-            while start < texts.count {
-                let batch = Array(texts[start..<min(start + 64, texts.count)])
-                parts += try await embedder.embed(batch).rowVectors
-                start += batch.count
-                report(start, texts.count)
+            vectors = try await glossarySet.embed(read: texts, glossed: glossed) { all in
+                var parts: [[Float]] = []
+                var start = 0
+                report(0, all.count)
+                while start < all.count {
+                    let batch = Array(all[start..<min(start + 64, all.count)])
+                    parts += try await embedder.embed(batch).rowVectors
+                    start += batch.count
+                    report(start, all.count)
+                }
+                return try Matrix(rowVectors: parts)
             }
-            vectors = try Matrix(rowVectors: parts)
         }
         vectors.normalizeRows()
         let embeddings = vectors
@@ -202,6 +209,8 @@ public struct CentroidTrainer: Sendable {
             validation: nil)
         artifact.linearMap = fitted.linearMap
         artifact.promptView = config.promptView
+        artifact.gloss = gloss
+        if gloss != nil { artifact.version = max(artifact.version, 3) }
         artifact.lexical = lexical
         artifact.training.search = searchRecord
         artifact.training.searchNote = searchNote

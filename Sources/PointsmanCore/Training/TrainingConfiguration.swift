@@ -32,6 +32,44 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var refinement: Refinement?
     /// Embed only the head and tail of long prompts (stored in the artifact; routing applies it too).
     public var promptView: PromptView?
+    /// English glosses for the encoder of prompts written in the glossaries' languages, in training and routing (the
+    /// glossaries are copied into the artifact). Nil: every prompt is embedded as written.
+    public var gloss: Gloss?
+
+    /// Which glossaries to use and how (see `Glossary`, `GlossMode`).
+    public struct Gloss: Sendable, Codable, Equatable {
+        /// Glossary files (see `Glossary.load(from:)`); relative paths are relative to the config file's folder.
+        public var files: [String]
+        /// `blend` (the default) or `replace`.
+        public var mode: GlossMode
+
+        public init(files: [String], mode: GlossMode = .blend) {
+            self.files = files
+            self.mode = mode
+        }
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case files, mode }
+
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.self)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            files = try c.decode([String].self, forKey: .files)
+            mode = try c.decodeIfPresent(GlossMode.self, forKey: .mode) ?? .blend
+        }
+
+        /// Reads the glossary files: at most one per language.
+        public func load(configName: String) throws(DatasetError) -> GlossRecipe {
+            var glossaries: [Glossary] = []
+            for path in files {
+                let glossary = try Glossary.load(from: path)
+                if let other = glossaries.firstIndex(where: { $0.language == glossary.language }) {
+                    throw DatasetError(file: path, row: nil, problem: "a second glossary for \(glossary.language) (the first is \(files[other]))")
+                }
+                glossaries.append(glossary)
+            }
+            return GlossRecipe(mode: mode, glossaries: glossaries)
+        }
+    }
     /// Lead-token pooling of the local encoder (0 or nil: plain sentence vectors). The embedder must be set up the
     /// same way; its fingerprint, stored in the artifact, records it, so routing uses it too.
     public var leadTokens: Int?
@@ -243,7 +281,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         case validationFraction = "validation_fraction", targetPrecision = "target_precision"
         case abstainRecallTarget = "abstain_recall_target", abstainK = "abstain_k", refinement, promptView = "prompt_view"
         case finalFit = "final_fit", leadTokens = "lead_tokens", lexical
-        case validationSplit = "validation_split", calibration, search
+        case validationSplit = "validation_split", calibration, search, gloss
     }
 
     public init(from decoder: any Decoder) throws {
@@ -270,6 +308,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         validationSplit = try c.decodeIfPresent(String.self, forKey: .validationSplit)
         calibration = try c.decodeIfPresent(Calibration.self, forKey: .calibration)
         search = try c.decodeIfPresent(Search.self, forKey: .search)
+        gloss = try c.decodeIfPresent(Gloss.self, forKey: .gloss)
         refinement = c.contains(.refinement) ? try c.decodeIfPresent(Refinement.self, forKey: .refinement) : Refinement()
     }
 
@@ -282,6 +321,10 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
             var config = try JSONDecoder().decode(TrainingConfiguration.self, from: data)
             let folder = (path as NSString).deletingLastPathComponent
             config.data = config.data.map { $0.hasPrefix("/") ? $0 : (folder as NSString).appendingPathComponent($0) }
+            if var gloss = config.gloss {
+                gloss.files = gloss.files.map { $0.hasPrefix("/") ? $0 : (folder as NSString).appendingPathComponent($0) }
+                config.gloss = gloss
+            }
             return config
         } catch {
             let (field, problem) = DecodingDiagnostics.describe(error)
@@ -293,6 +336,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public func validate() throws(DatasetError) {
         func fail(_ problem: String) -> DatasetError { DatasetError(file: name, row: nil, problem: problem) }
         guard !data.isEmpty else { throw fail("no data files") }
+        if let gloss, gloss.files.isEmpty { throw fail("gloss.files must list at least one glossary file (or leave gloss out)") }
         if let k, k < 1 { throw fail("k must be at least 1") }
         guard maxK >= 1 else { throw fail("max_k must be at least 1") }
         if let leadTokens, leadTokens < 0 { throw fail("lead_tokens must be at least 0") }

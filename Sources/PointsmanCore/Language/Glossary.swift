@@ -1,0 +1,326 @@
+import Foundation
+import VectorMath
+
+/// A word-by-word English gloss of prompts written in one language, for the encoder's eyes only.
+///
+/// The shipped encoder (all-MiniLM-L6-v2) was trained on English: a French prompt looks "foreign" to it before it
+/// looks like a poem request. Replacing each word the glossary knows by an English equivalent ("Écris un poème sur la
+/// mer" → "write a poem on the sea") gives the encoder words it has meaning for. The gloss is crude (one sense per
+/// word, no word order or grammar) and is never shown to anyone: only the embedding sees it, while the word features,
+/// the rules, the translation guard and the upstream model read the prompt as written.
+///
+/// Lookup: a word is lowercased and looked up; if absent and made of letters only, each suffix rule in order replaces
+/// its ending (`écrivez` → `écrire`) and the result is looked up. Words found nowhere stay as written (names, code,
+/// English words; the lexicon's builder adds English words that a suffix rule would mistake for a known word as entries
+/// of their own). Punctuation is kept as separate tokens; tokens are joined by single spaces.
+///
+/// A `segmented` glossary is for a language written without spaces (Chinese): each run of Han or kana characters is
+/// cut into the longest entries that match from its start (greedy, left to right), and a character that starts no
+/// entry stays as it is.
+public struct Glossary: Sendable, Codable, Equatable {
+    /// The language this glossary reads (a `LanguageDetector` code).
+    public var language: String
+    /// Lowercased word → English (an empty English string drops the word from the gloss).
+    public var entries: [String: String]
+    /// Ending replacements tried in order on a word the entries lack.
+    public var suffixes: [SuffixRule]
+    /// Runs of Han and kana characters are cut into entries by longest match.
+    public var segmented: Bool {
+        didSet { longestEntry = Self.longestEntry(entries, segmented: segmented) }
+    }
+    /// The longest entry in characters (segmented glossaries only; bounded).
+    private(set) var longestEntry: Int
+
+    /// The longest run segmentation tries to match at once.
+    static let maxSegmentLength = 8
+
+    /// Replace a word's ending `strip` by `append` before looking it up again.
+    public struct SuffixRule: Sendable, Codable, Equatable {
+        public var strip: String
+        public var append: String
+
+        public init(strip: String, append: String) {
+            self.strip = strip
+            self.append = append
+        }
+    }
+
+    public init(language: String, entries: [String: String], suffixes: [SuffixRule] = [], segmented: Bool = false) {
+        self.language = language
+        self.entries = entries
+        self.suffixes = suffixes
+        self.segmented = segmented
+        longestEntry = Self.longestEntry(entries, segmented: segmented)
+    }
+
+    enum CodingKeys: String, CodingKey { case language, entries, suffixes, segmented }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(language: try c.decode(String.self, forKey: .language), entries: try c.decode([String: String].self, forKey: .entries),
+                  suffixes: try c.decodeIfPresent([SuffixRule].self, forKey: .suffixes) ?? [],
+                  segmented: try c.decodeIfPresent(Bool.self, forKey: .segmented) ?? false)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(language, forKey: .language)
+        try c.encode(entries, forKey: .entries)
+        try c.encode(suffixes, forKey: .suffixes)
+        if segmented { try c.encode(segmented, forKey: .segmented) }
+    }
+
+    public static func == (a: Glossary, b: Glossary) -> Bool {
+        a.language == b.language && a.entries == b.entries && a.suffixes == b.suffixes && a.segmented == b.segmented
+    }
+
+    static func longestEntry(_ entries: [String: String], segmented: Bool) -> Int {
+        guard segmented else { return 0 }
+        return min(maxSegmentLength, entries.keys.lazy.map(\.count).max() ?? 0)
+    }
+
+    /// The English for one word, or nil when the glossary does not know it.
+    public func english(for word: some StringProtocol) -> String? {
+        let lower = word.lowercased()
+        if let found = entries[lower] { return found }
+        guard lower.allSatisfy(\.isLetter) else { return nil }
+        for rule in suffixes where lower.count > rule.strip.count + 2 && lower.hasSuffix(rule.strip) {
+            let stem = lower.dropLast(rule.strip.count)
+            if let found = entries[stem + rule.append] { return found }
+        }
+        return nil
+    }
+
+    /// The gloss of `text`: each known word replaced by its English, unknown words and punctuation kept.
+    public func gloss(_ text: String) -> String {
+        var tokens: [Substring] = []
+        var output: [String] = []
+        Self.tokenize(text, into: &tokens)
+        output.reserveCapacity(tokens.count)
+        for token in tokens {
+            guard let first = token.first, Self.isWordCharacter(first), !token.allSatisfy(\.isNumber) else {
+                output.append(String(token))
+                continue
+            }
+            if segmented, token.contains(where: Self.isSegmentable) {
+                segment(token, into: &output)
+            } else {
+                append(token, to: &output)
+            }
+        }
+        return output.joined(separator: " ")
+    }
+
+    private func append(_ word: Substring, to output: inout [String]) {
+        if let english = english(for: word) {
+            if !english.isEmpty { output.append(english) }
+        } else {
+            output.append(String(word))
+        }
+    }
+
+    /// A word with Han or kana characters: other runs are words of their own; each Han or kana run is cut into the
+    /// longest entries from its start.
+    private func segment(_ token: Substring, into output: inout [String]) {
+        var index = token.startIndex
+        while index < token.endIndex {
+            var end = token.index(after: index)
+            let segmentable = Self.isSegmentable(token[index])
+            while end < token.endIndex, Self.isSegmentable(token[end]) == segmentable { end = token.index(after: end) }
+            let run = token[index..<end]
+            if !segmentable {
+                if !run.allSatisfy(\.isNumber) { append(run, to: &output) } else { output.append(String(run)) }
+            } else {
+                var start = run.startIndex
+                while start < run.endIndex {
+                    var matched: (end: Substring.Index, english: String)?
+                    var candidateEnd = start
+                    var length = 0
+                    var ends: [Substring.Index] = []
+                    while candidateEnd < run.endIndex, length < longestEntry {
+                        candidateEnd = run.index(after: candidateEnd)
+                        length += 1
+                        ends.append(candidateEnd)
+                    }
+                    for candidate in ends.reversed() {
+                        if let english = entries[String(run[start..<candidate])] {
+                            matched = (candidate, english)
+                            break
+                        }
+                    }
+                    if let matched {
+                        if !matched.english.isEmpty { output.append(matched.english) }
+                        start = matched.end
+                    } else {
+                        let next = run.index(after: start)
+                        output.append(String(run[start..<next]))
+                        start = next
+                    }
+                }
+            }
+            index = end
+        }
+    }
+
+    /// Han ideographs and kana: the characters of languages written without spaces.
+    static func isSegmentable(_ character: Character) -> Bool {
+        guard let scalar = character.unicodeScalars.first else { return false }
+        switch scalar.value {
+        case 0x4E00...0x9FFF, 0x3400...0x4DBF, 0xF900...0xFAFF, 0x3040...0x30FF: return true
+        default: return false
+        }
+    }
+
+    static func isWordCharacter(_ character: Character) -> Bool {
+        character.isLetter || character.isNumber || character == "_"
+    }
+
+    /// Words (runs of letters, digits and `_`) and single non-space characters, in order.
+    static func tokenize(_ text: String, into tokens: inout [Substring]) {
+        var index = text.startIndex
+        while index < text.endIndex {
+            let character = text[index]
+            if character.isWhitespace {
+                index = text.index(after: index)
+            } else if isWordCharacter(character) {
+                var end = text.index(after: index)
+                while end < text.endIndex, isWordCharacter(text[end]) { end = text.index(after: end) }
+                tokens.append(text[index..<end])
+                index = end
+            } else {
+                let next = text.index(after: index)
+                tokens.append(text[index..<next])
+                index = next
+            }
+        }
+    }
+}
+
+extension Glossary {
+    /// Reads a glossary file: UTF-8 lines `word<TAB>english`, `@language CODE`, `@suffix STRIP APPEND` (APPEND may be
+    /// omitted for a bare strip), `@segment` (see `segmented`), `#` comments and blank lines. Later lines for the same
+    /// word win.
+    public static func load(from path: String) throws(DatasetError) -> Glossary {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw DatasetError(file: path, row: nil, problem: "cannot read the glossary file")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw DatasetError(file: path, row: nil, problem: "the glossary file is not UTF-8")
+        }
+        return try parse(text, file: path)
+    }
+
+    /// Parses the text of a glossary file (see `load(from:)`).
+    public static func parse(_ text: String, file: String) throws(DatasetError) -> Glossary {
+        var language: String?
+        var entries: [String: String] = [:]
+        var suffixes: [SuffixRule] = []
+        var segmented = false
+        // ("\r\n" is one Character in Swift, so it is a separator of its own.)
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        for (offset, raw) in lines.enumerated() {
+            let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
+            let row = offset + 1
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            if line.hasPrefix("@") {
+                let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+                switch parts[0] {
+                case "@language":
+                    guard parts.count == 2 else { throw DatasetError(file: file, row: row, problem: "@language needs one code") }
+                    let code = String(parts[1])
+                    guard LanguageDetector.codes.contains(code), code != "en", code != "und" else {
+                        throw DatasetError(file: file, row: row, problem: "@language \(code) is not a non-English language code the detector returns (\(LanguageDetector.codes.joined(separator: ", ")))")
+                    }
+                    guard language == nil || language == code else {
+                        throw DatasetError(file: file, row: row, problem: "a second @language (\(code)) in one glossary")
+                    }
+                    language = code
+                case "@segment":
+                    guard parts.count == 1 else { throw DatasetError(file: file, row: row, problem: "@segment takes no value") }
+                    segmented = true
+                case "@suffix":
+                    guard parts.count == 2 || parts.count == 3 else {
+                        throw DatasetError(file: file, row: row, problem: "@suffix needs the ending to strip and, optionally, one to append")
+                    }
+                    suffixes.append(SuffixRule(strip: parts[1].lowercased(), append: parts.count == 3 ? parts[2].lowercased() : ""))
+                default:
+                    throw DatasetError(file: file, row: row, problem: "unknown directive \(parts[0]) (expected @language, @suffix or @segment)")
+                }
+                continue
+            }
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
+            guard fields.count == 2 else {
+                throw DatasetError(file: file, row: row, problem: "expected a word and its English separated by one tab")
+            }
+            let word = fields[0].lowercased()
+            guard !word.isEmpty, !word.contains(where: { !isWordCharacter($0) }) else {
+                throw DatasetError(file: file, row: row, problem: "\"\(fields[0])\" is not a single word (letters, digits, _)")
+            }
+            entries[word] = fields[1].trimmingCharacters(in: .whitespaces)
+        }
+        guard let language else { throw DatasetError(file: file, row: nil, problem: "no @language line") }
+        guard !entries.isEmpty else { throw DatasetError(file: file, row: nil, problem: "no entries") }
+        return Glossary(language: language, entries: entries, suffixes: suffixes, segmented: segmented)
+    }
+}
+
+/// How routing uses the glosses of prompts written in a language with a glossary.
+public enum GlossMode: String, Sendable, Codable, Equatable, CaseIterable {
+    /// Embed the prompt as written and its gloss, and add the two unit vectors (two texts to embed per such prompt).
+    case blend
+    /// Embed the gloss alone.
+    case replace
+}
+
+/// The glossaries a centroid file was trained with and how they are used (stored in the file; training and routing
+/// apply them the same way).
+public struct GlossRecipe: Sendable, Codable, Equatable {
+    public var mode: GlossMode
+    public var glossaries: [Glossary]
+
+    public init(mode: GlossMode, glossaries: [Glossary]) {
+        self.mode = mode
+        self.glossaries = glossaries
+    }
+}
+
+/// A recipe's glossaries by language, ready to gloss prompts.
+public struct GlossarySet: Sendable, Equatable {
+    public let mode: GlossMode
+    public let glossaries: [String: Glossary]
+
+    public init(_ recipe: GlossRecipe?) {
+        mode = recipe?.mode ?? .blend
+        glossaries = Dictionary((recipe?.glossaries ?? []).map { ($0.language, $0) }, uniquingKeysWith: { _, last in last })
+    }
+
+    /// The gloss of `text` when it is written in a language with a glossary, else nil.
+    public func gloss(_ text: String) -> String? {
+        guard !glossaries.isEmpty, let glossary = glossaries[LanguageDetector.detect(text)] else { return nil }
+        return glossary.gloss(text)
+    }
+
+    /// Unit routing embeddings of prompts: `read[i]` is what the prompt view keeps of prompt i as written, `glossed[i]`
+    /// the same view of its gloss (nil when it has none). One call to `embed` for every text needed.
+    public func embed(read: [String], glossed: [String?],
+                      _ embed: ([String]) async throws -> Matrix) async throws -> Matrix {
+        precondition(read.count == glossed.count, "one gloss (or nil) per prompt")
+        let extra = glossed.indices.filter { glossed[$0] != nil }
+        guard !extra.isEmpty else { return try await embed(read) }
+        switch mode {
+        case .replace:
+            return try await embed(read.indices.map { glossed[$0] ?? read[$0] })
+        case .blend:
+            var vectors = try await embed(read + extra.map { glossed[$0]! })
+            vectors.normalizeRows()
+            var blended = Matrix(rows: read.count, cols: vectors.cols)
+            for index in read.indices { blended.setRow(index, vectors.row(index)) }
+            for (offset, index) in extra.enumerated() {
+                let sum = zip(vectors.row(index), vectors.row(read.count + offset)).map { $0 + $1 }
+                blended.setRow(index, sum)
+            }
+            blended.normalizeRows()
+            return blended
+        }
+    }
+}
