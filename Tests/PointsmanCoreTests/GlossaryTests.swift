@@ -230,6 +230,37 @@ struct GlossaryTests {
         }
     }
 
+    @Test("the language worked out for the gloss is the decision's; without glossaries the router works it out")
+    func languageOnce() async throws {
+        var glossed = try artifact()
+        glossed.gloss = GlossRecipe(mode: .replace, glossaries: [try french()])
+        glossed.version = 3
+        let detector = CentroidIntentDetector(centroids: FixedCentroids(glossed), embedder: KeywordEmbedder(), fallback: nil)
+        let french = "écrire un poème pour moi sur la mer"
+        #expect(try await detector.detect(french).language == "fr")
+        #expect(try await detector.detect("write code for me").language == "en")
+        let plain = CentroidIntentDetector(centroids: FixedCentroids(try artifact()), embedder: KeywordEmbedder(), fallback: nil)
+        #expect(try await plain.detect(french).language == nil)
+        for d in [detector, plain] {
+            let router = Router(catalog: FixedCatalog(.shipped), detector: d)
+            #expect(try await router.route(french).language == "fr")
+            #expect(try await router.route("write code for me").language == "en")
+        }
+    }
+
+    @Test("a file stores a glossary's entries as sorted lines, and a line without a tab is refused")
+    func entriesInFile() throws {
+        let g = try french()
+        let json = String(decoding: try JSONEncoder().encode(g), as: UTF8.self)
+        #expect(json.contains(#""entries":"calcul\tsum\ncode\tcode\n"#))
+        #expect(try JSONDecoder().decode(Glossary.self, from: Data(json.utf8)) == g)
+        let broken = #"{"language": "fr", "entries": "chat\tcat\nchien dog\n", "suffixes": []}"#
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(Glossary.self, from: Data(broken.utf8)) }
+        var changed = g
+        changed.entries["chien"] = "dog"
+        #expect(String(decoding: try JSONEncoder().encode(changed), as: UTF8.self).contains(#"chien\tdog"#))
+    }
+
     @Test("gloss settings are checked, and files with broken glosses are refused")
     func checks() throws {
         let dir = TestPaths.temporaryDirectory("gloss")

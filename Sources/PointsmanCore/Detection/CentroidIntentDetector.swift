@@ -74,7 +74,7 @@ public struct CentroidIntentDetector: IntentDetector {
     /// One embedder call (with the timeout) for at most `maxBatch` prompts, scored against one version of the centroids.
     func detect(chunk prompts: [String], classifier: CentroidClassifier) async throws -> [Detection] {
         let vectors: Matrix
-        let (viewed, glossed) = classifier.views(of: prompts)
+        let (viewed, glossed, languages) = classifier.views(of: prompts)
         do {
             vectors = try await classifier.glossaries.embed(read: viewed, glossed: glossed) { try await embedWithTimeout($0) }
         } catch {
@@ -84,7 +84,9 @@ public struct CentroidIntentDetector: IntentDetector {
             return prompts.map { fallbackDetection(fallback.classify($0), why: why, reason: reason, label: nil) }
         }
         return try classifier.score(vectors, texts: viewed).enumerated().map { index, score in
-            decide(score, prompt: prompts[index], classifier: classifier)
+            var detection = decide(score, prompt: prompts[index], classifier: classifier)
+            detection.language = languages[index]
+            return detection
         }
     }
 
@@ -97,7 +99,7 @@ public struct CentroidIntentDetector: IntentDetector {
         if turns.count == 1 { return try await detect(last.content) }
         let classifier = await centroids.current()
         let vectors: Matrix
-        let (viewed, glossed) = classifier.views(of: turns.map(\.content))
+        let (viewed, glossed, languages) = classifier.views(of: turns.map(\.content))
         do { vectors = try await classifier.glossaries.embed(read: viewed, glossed: glossed) { try await embedWithTimeout($0) } } catch {
             guard let fallback else { throw error }
             return fallbackDetection(fallback.classify(last.content), why: error is EmbedderTimeout ? .embedderTimeout : .embedderError,
@@ -112,7 +114,9 @@ public struct CentroidIntentDetector: IntentDetector {
             for j in blended.indices { blended[j] += weight * row[j] }
         }
         let score = try classifier.score(routingVectors: try Matrix(rows: 1, cols: blended.count, values: blended))[0]
-        return decide(score, prompt: last.content, classifier: classifier)
+        var detection = decide(score, prompt: last.content, classifier: classifier)
+        detection.language = languages.last ?? nil
+        return detection
     }
 
     func decide(_ score: CentroidClassifier.Score, prompt: String, classifier: CentroidClassifier) -> Detection {

@@ -38,6 +38,8 @@ public struct Detection: Sendable, Equatable {
     public var reasons: [String]
     /// Why the rules decided, when `method` is `fallback`.
     public var fallbackReason: FallbackReason?
+    /// The prompt's language (a `LanguageDetector` code) when the detector already worked it out, else nil.
+    public var language: String?
 
     /// Creates a detection.
     public init(

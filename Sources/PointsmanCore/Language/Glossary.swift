@@ -21,7 +21,12 @@ public struct Glossary: Sendable, Codable, Equatable {
     /// The language this glossary reads (a `LanguageDetector` code).
     public var language: String
     /// Lowercased word → English (an empty English string drops the word from the gloss).
-    public var entries: [String: String]
+    public var entries: [String: String] {
+        didSet { entriesText = Self.text(of: entries) }
+    }
+    /// The entries as a file stores them (sorted `word<TAB>english` lines), kept so that writing and hashing a
+    /// centroid file need not sort them again.
+    private var entriesText: String
     /// Ending replacements tried in order on a word the entries lack.
     public var suffixes: [SuffixRule]
     /// Runs of Han and kana characters are cut into entries by longest match.
@@ -51,21 +56,61 @@ public struct Glossary: Sendable, Codable, Equatable {
         self.suffixes = suffixes
         self.segmented = segmented
         longestEntry = Self.longestEntry(entries, segmented: segmented)
+        entriesText = Self.text(of: entries)
+    }
+
+    /// Parses sorted `word<TAB>english` lines byte by byte (nil when a line has no tab).
+    static func entries(fromLines lines: inout String) -> [String: String]? {
+        lines.makeContiguousUTF8()
+        return lines.utf8.withContiguousStorageIfAvailable { bytes -> [String: String]? in
+            var entries: [String: String] = [:]
+            entries.reserveCapacity(bytes.count / 16)
+            var start = 0
+            var tab = -1
+            for index in 0...bytes.count {
+                let byte: UInt8 = index < bytes.count ? bytes[index] : 10
+                if byte == 9, tab < 0 {
+                    tab = index
+                } else if byte == 10 {
+                    if index > start {
+                        guard tab >= 0 else { return nil }
+                        let word = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<tab]), as: UTF8.self)
+                        entries[word] = String(decoding: UnsafeBufferPointer(rebasing: bytes[(tab + 1)..<index]), as: UTF8.self)
+                    }
+                    start = index + 1
+                    tab = -1
+                }
+            }
+            return entries
+        } ?? nil
+    }
+
+    static func text(of entries: [String: String]) -> String {
+        entries.keys.sorted().map { "\($0)\t\(entries[$0]!)\n" }.joined()
     }
 
     enum CodingKeys: String, CodingKey { case language, entries, suffixes, segmented }
 
+    /// In a file the entries are one string of sorted `word<TAB>english` lines: a glossary has tens of thousands of
+    /// entries, and one string decodes far faster than as many JSON members.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(language: try c.decode(String.self, forKey: .language), entries: try c.decode([String: String].self, forKey: .entries),
-                  suffixes: try c.decodeIfPresent([SuffixRule].self, forKey: .suffixes) ?? [],
-                  segmented: try c.decodeIfPresent(Bool.self, forKey: .segmented) ?? false)
+        var lines = try c.decode(String.self, forKey: .entries)
+        guard let entries = Self.entries(fromLines: &lines) else {
+            throw DecodingError.dataCorruptedError(forKey: .entries, in: c, debugDescription: "an entry line without a tab")
+        }
+        language = try c.decode(String.self, forKey: .language)
+        self.entries = entries
+        entriesText = lines
+        suffixes = try c.decodeIfPresent([SuffixRule].self, forKey: .suffixes) ?? []
+        segmented = try c.decodeIfPresent(Bool.self, forKey: .segmented) ?? false
+        longestEntry = Self.longestEntry(entries, segmented: segmented)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(language, forKey: .language)
-        try c.encode(entries, forKey: .entries)
+        try c.encode(entriesText, forKey: .entries)
         try c.encode(suffixes, forKey: .suffixes)
         if segmented { try c.encode(segmented, forKey: .segmented) }
     }
@@ -296,8 +341,13 @@ public struct GlossarySet: Sendable, Equatable {
 
     /// The gloss of `text` when it is written in a language with a glossary, else nil.
     public func gloss(_ text: String) -> String? {
-        guard !glossaries.isEmpty, let glossary = glossaries[LanguageDetector.detect(text)] else { return nil }
-        return glossary.gloss(text)
+        guard !glossaries.isEmpty else { return nil }
+        return gloss(text, language: LanguageDetector.detect(text))
+    }
+
+    /// The gloss of `text`, written in `language`, when that language has a glossary, else nil.
+    public func gloss(_ text: String, language: String) -> String? {
+        glossaries[language]?.gloss(text)
     }
 
     /// Unit routing embeddings of prompts: `read[i]` is what the prompt view keeps of prompt i as written, `glossed[i]`

@@ -73,39 +73,51 @@ public enum LanguageDetector {
         "ç": "fr", "è": "fr", "ê": "fr", "û": "fr", "œ": "fr", "à": "fr", "ù": "fr", "î": "fr", "ì": "it", "ò": "it",
     ]
 
-    /// How many languages list each common word: a word shared by n languages counts 1/n for each.
-    static let sharing: [String: Int] = {
-        var counts: [String: Int] = [:]
-        for words in commonWords.values { for word in words { counts[word, default: 0] += 1 } }
-        return counts
+    /// The Latin-script languages, in a fixed order (index → code).
+    static let latinCodes: [String] = commonWords.keys.sorted()
+
+    /// Each common word's languages (indices into `latinCodes`) and its weight: a word shared by n languages counts
+    /// 1/n for each.
+    static let wordLanguages: [String: (indices: [Int], weight: Double)] = {
+        var languages: [String: [Int]] = [:]
+        for (index, code) in latinCodes.enumerated() {
+            for word in commonWords[code]! { languages[word, default: []].append(index) }
+        }
+        return languages.mapValues { ($0, 1 / Double($0.count)) }
     }()
 
+    /// `telltaleLetters` by index into `latinCodes`.
+    static let telltaleIndices: [Character: Int] = telltaleLetters.compactMapValues { latinCodes.firstIndex(of: $0) }
+
     static func latinLanguage(_ text: String) -> String {
-        var scores: [String: Double] = [:]
+        var scores = [Double](repeating: 0, count: latinCodes.count)
         let lowered = text.lowercased()
-        var word = ""
-        func flush() {
-            guard !word.isEmpty else { return }
-            if let shared = sharing[word] {
-                for (language, words) in commonWords where words.contains(word) {
-                    scores[language, default: 0] += 1 / Double(shared)
-                }
-            }
-            word = ""
+        var wordStart: String.Index?
+        func flush(_ end: String.Index) {
+            guard let start = wordStart else { return }
+            wordStart = nil
+            guard let hit = wordLanguages[String(lowered[start..<end])] else { return }
+            for index in hit.indices { scores[index] += hit.weight }
         }
-        for character in lowered {
-            if let language = telltaleLetters[character] { scores[language, default: 0] += 0.5 }
+        var position = lowered.startIndex
+        while position < lowered.endIndex {
+            let character = lowered[position]
+            let next = lowered.index(after: position)
+            if let index = telltaleIndices[character] { scores[index] += 0.5 }
             if character.isLetter || character == "'" {
-                word.append(character)
-                if character == "'" { flush() }
+                if wordStart == nil { wordStart = position }
+                if character == "'" { flush(next) }
             } else {
-                flush()
+                flush(position)
             }
+            position = next
         }
-        flush()
-        // English wins ties and texts without evidence: it is the most common language of prompts, and of code.
-        let best = scores.max { a, b in a.value != b.value ? a.value < b.value : a.key > b.key }
-        guard let best, best.value > (scores["en"] ?? 0) else { return "en" }
-        return best.key
+        flush(lowered.endIndex)
+        // English wins ties and texts without evidence: it is the most common language of prompts, and of code. Among
+        // other languages tied for the best score, the first code in alphabetical order wins.
+        var best: Int?
+        for index in scores.indices where scores[index] > 0 && (best == nil || scores[index] > scores[best!]) { best = index }
+        guard let best, let english = latinCodes.firstIndex(of: "en"), scores[best] > scores[english] else { return "en" }
+        return latinCodes[best]
     }
 }

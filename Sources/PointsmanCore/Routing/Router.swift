@@ -94,7 +94,7 @@ public struct Router: Sendable {
             capability: detection.capability, selected: selection.model,
             confidence: detection.confidence, method: detection.method, escalated: selection.escalated,
             reasons: detection.reasons + selection.reasons, scores: detection.scores, label: detection.label,
-            language: LanguageDetector.detect(prompt), fallback: detection.fallbackReason, routingVersion: version)
+            language: detection.language ?? LanguageDetector.detect(prompt), fallback: detection.fallbackReason, routingVersion: version)
     }
 }
 
