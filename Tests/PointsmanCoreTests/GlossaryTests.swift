@@ -114,6 +114,28 @@ struct GlossaryTests {
         #expect(try JSONDecoder().decode(Glossary.self, from: data) == g)
     }
 
+    @Test("a gloss with no word left is no gloss; a huge text is glossed by its two ends, with the same view")
+    func emptyAndLong() throws {
+        let g = try french()
+        let set = GlossarySet(GlossRecipe(mode: .replace, glossaries: [g]))
+        #expect(set.gloss("ne ne ne", language: "fr") == nil)
+        #expect(set.gloss("ne poème", language: "fr") == "poem")
+        let long = String(repeating: "écrire un poème sur la mer pour moi ", count: 1_000) + "calcul final"
+        #expect(long.utf8.count > GlossarySet.longText)
+        let capped = try #require(set.gloss(long, language: "fr"))
+        #expect(capped.utf8.count < g.gloss(long).utf8.count / 2)
+        let view = PromptView(headWords: 24, tailWords: 16)
+        #expect(view.apply(capped) == view.apply(g.gloss(long)))
+    }
+
+    @Test("changing a segmented glossary's entries lets longer entries match")
+    func segmentedEdit() throws {
+        var g = Glossary(language: "zh", entries: ["翻": "turn"], segmented: true)
+        #expect(g.gloss("翻译") == "turn 译")
+        g.entries["翻译"] = "translate"
+        #expect(g.gloss("翻译") == "translate")
+    }
+
     @Test("the first suffix rule that leads to an entry wins")
     func ruleOrder() throws {
         let entries = ["aimer": "love", "aime": "loves"]
@@ -181,7 +203,7 @@ struct GlossaryTests {
         #expect(await embedder.log.calls == [[prompt, "write a poem for me on the sea"]])
         let without = try await CentroidIntentDetector(centroids: FixedCentroids(try artifact()), embedder: KeywordEmbedder(), fallback: nil)
             .detect(prompt)
-        #expect(without.capability != "creative" || without.confidence < with.confidence)
+        #expect(with.confidence > 0.9 && without.confidence < 0.5)
         let english = RecordingEmbedder()
         _ = try await CentroidIntentDetector(centroids: FixedCentroids(glossed), embedder: english, fallback: nil)
             .detect("write a poem for me about the sea")
@@ -205,7 +227,7 @@ struct GlossaryTests {
             lines.append(#"{"text": "écrire un poème pour moi sur la mer \#(i)", "label": "creative", "group": "f\#(i % 3)"}"#)
         }
         try lines.joined(separator: "\n").write(toFile: dir + "/d.jsonl", atomically: true, encoding: .utf8)
-        try #"{"name": "g", "data": ["d.jsonl"], "k": 1, "gloss": {"files": ["fr.tsv"]}}"#
+        try #"{"name": "g", "data": ["d.jsonl"], "k": 1, "gloss": {"files": ["fr.tsv"]}, "prompt_view": {"head_words": 3, "tail_words": 1}}"#
             .write(toFile: dir + "/g.config.json", atomically: true, encoding: .utf8)
         let config = try TrainingConfiguration.load(from: dir + "/g.config.json")
         #expect(config.gloss == .init(files: [dir + "/fr.tsv"], mode: .blend))
@@ -213,8 +235,15 @@ struct GlossaryTests {
         let embedder = RecordingEmbedder()
         let trained = try await CentroidTrainer(embedder: embedder, cache: nil).train(config)
         let embedded = await embedder.log.calls.flatMap { $0 }
-        #expect(embedded.filter { $0.hasPrefix("write a poem for me on the sea") }.count == 6)
-        #expect(embedded.filter { $0.hasPrefix("écrire") }.count == 6)
+        // The gloss first, then the prompt view, for the encoder; the view of the prompt as written beside it (blend).
+        #expect(embedded.filter { $0.hasPrefix("write a poem … ") }.count == 6)
+        #expect(embedded.filter { $0.hasPrefix("écrire un poème … ") }.count == 6)
+        // Routing embeds exactly what training embedded for the same prompt.
+        let router = RecordingEmbedder()
+        _ = try await CentroidIntentDetector(centroids: FixedCentroids(trained), embedder: router, fallback: nil)
+            .detect("écrire un poème pour moi sur la mer 4")
+        #expect(await router.log.calls == [["écrire un poème … 4", "write a poem … 4"]])
+        #expect(embedded.contains("écrire un poème … 4") && embedded.contains("write a poem … 4"))
         #expect(trained.gloss?.mode == .blend && trained.gloss?.glossaries.map(\.language) == ["fr"])
         try trained.write(to: dir + "/g.json")
         let text = try String(contentsOfFile: dir + "/g.json", encoding: .utf8)

@@ -58,6 +58,16 @@ struct LanguageTests {
         #expect(unrelated.capability == "creative")
     }
 
+    @Test("ties between Latin-script languages go to the first code alphabetically, and English wins ties with it")
+    func latinTies() {
+        #expect(LanguageDetector.detect("la") == "es")  // fr, es, it list it: a third each
+        #expect(LanguageDetector.detect("o") == "it")  // it and pt
+        #expect(LanguageDetector.detect("la the") == "en")
+        #expect(LanguageDetector.detect("l'eau") == "fr")  // the apostrophe ends "l'", a French word
+        #expect(LanguageDetector.detect("ça") == "fr")
+        #expect(LanguageDetector.detect("12 + 7") == "und")
+    }
+
     @Test("decisions carry the prompt's language, in JSON too")
     func decisionLanguage() async throws {
         let router = Router(catalog: FixedCatalog(.shipped), detector: TranslationGuard(try RegexIntentDetector(rules: .shipped)))

@@ -10,11 +10,11 @@ import VectorMath
 /// the rules, the translation guard and the upstream model read the prompt as written.
 ///
 /// Lookup: a word is lowercased and looked up; if absent and made of letters only, each suffix rule in order replaces
-/// its ending (`écrivez` → `écrire`) and the result is looked up. Words found nowhere stay as written (names, code,
+/// its ending (`poèmes` → `poème`, `traduisez` → `traduire`) and the result is looked up. Words found nowhere stay as written (names, code,
 /// English words; the lexicon's builder adds English words that a suffix rule would mistake for a known word as entries
 /// of their own). Punctuation is kept as separate tokens; tokens are joined by single spaces.
 ///
-/// A `segmented` glossary is for a language written without spaces (Chinese): each run of Han or kana characters is
+/// A `segmented` glossary is for a language written without spaces (Chinese, Japanese): each run of Han or kana characters is
 /// cut into the longest entries that match from its start (greedy, left to right), and a character that starts no
 /// entry stays as it is.
 public struct Glossary: Sendable, Codable, Equatable {
@@ -22,7 +22,10 @@ public struct Glossary: Sendable, Codable, Equatable {
     public var language: String
     /// Lowercased word → English (an empty English string drops the word from the gloss).
     public var entries: [String: String] {
-        didSet { entriesText = Self.text(of: entries) }
+        didSet {
+            entriesText = Self.text(of: entries)
+            longestEntry = Self.longestEntry(entries, segmented: segmented)
+        }
     }
     /// The entries as a file stores them (sorted `word<TAB>english` lines), kept so that writing and hashing a
     /// centroid file need not sort them again.
@@ -41,15 +44,19 @@ public struct Glossary: Sendable, Codable, Equatable {
 
     /// Replace a word's ending `strip` by `append` before looking it up again.
     public struct SuffixRule: Sendable, Codable, Equatable {
+        /// The ending removed.
         public var strip: String
+        /// The ending put in its place (may be empty).
         public var append: String
 
+        /// A rule that replaces `strip` by `append`.
         public init(strip: String, append: String) {
             self.strip = strip
             self.append = append
         }
     }
 
+    /// A glossary for `language` (see the type's documentation for how each part is used).
     public init(language: String, entries: [String: String], suffixes: [SuffixRule] = [], segmented: Bool = false) {
         self.language = language
         self.entries = entries
@@ -95,11 +102,12 @@ public struct Glossary: Sendable, Codable, Equatable {
     /// entries, and one string decodes far faster than as many JSON members.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        language = try c.decode(String.self, forKey: .language)
         var lines = try c.decode(String.self, forKey: .entries)
         guard let entries = Self.entries(fromLines: &lines) else {
-            throw DecodingError.dataCorruptedError(forKey: .entries, in: c, debugDescription: "an entry line without a tab")
+            throw DecodingError.dataCorruptedError(forKey: .entries, in: c,
+                                                   debugDescription: "the \(language) glossary has an entry line without a tab")
         }
-        language = try c.decode(String.self, forKey: .language)
         self.entries = entries
         entriesText = lines
         suffixes = try c.decodeIfPresent([SuffixRule].self, forKey: .suffixes) ?? []
@@ -320,9 +328,12 @@ public enum GlossMode: String, Sendable, Codable, Equatable, CaseIterable {
 /// The glossaries a centroid file was trained with and how they are used (stored in the file; training and routing
 /// apply them the same way).
 public struct GlossRecipe: Sendable, Codable, Equatable {
+    /// How glosses are embedded.
     public var mode: GlossMode
+    /// At most one glossary per language.
     public var glossaries: [Glossary]
 
+    /// A recipe of `mode` over `glossaries`.
     public init(mode: GlossMode, glossaries: [Glossary]) {
         self.mode = mode
         self.glossaries = glossaries
@@ -331,9 +342,12 @@ public struct GlossRecipe: Sendable, Codable, Equatable {
 
 /// A recipe's glossaries by language, ready to gloss prompts.
 public struct GlossarySet: Sendable, Equatable {
+    /// How glosses are embedded (`blend` when there is no recipe; it then never applies).
     public let mode: GlossMode
+    /// Language code → glossary.
     public let glossaries: [String: Glossary]
 
+    /// The glossaries of `recipe` (none for nil).
     public init(_ recipe: GlossRecipe?) {
         mode = recipe?.mode ?? .blend
         glossaries = Dictionary((recipe?.glossaries ?? []).map { ($0.language, $0) }, uniquingKeysWith: { _, last in last })
@@ -345,10 +359,27 @@ public struct GlossarySet: Sendable, Equatable {
         return gloss(text, language: LanguageDetector.detect(text))
     }
 
-    /// The gloss of `text`, written in `language`, when that language has a glossary, else nil.
+    /// The gloss of `text`, written in `language`, when that language has a glossary and the gloss keeps at least one
+    /// word (a prompt of nothing but dropped particles is embedded as written), else nil. A text of more than
+    /// `longText` bytes is glossed by its first and last `keptCharacters` characters only, so that a huge prompt costs
+    /// a bounded time (the prompt view keeps far fewer words than that anyway).
     public func gloss(_ text: String, language: String) -> String? {
-        glossaries[language]?.gloss(text)
+        guard let glossary = glossaries[language] else { return nil }
+        let glossed: String
+        if text.utf8.count > Self.longText {
+            glossed = glossary.gloss(String(text.prefix(Self.keptCharacters))) + " … "
+                + glossary.gloss(String(text.suffix(Self.keptCharacters)))
+        } else {
+            glossed = glossary.gloss(text)
+        }
+        guard glossed.contains(where: { $0.isLetter || $0.isNumber }) else { return nil }
+        return glossed
     }
+
+    /// Texts longer than this many UTF-8 bytes are glossed by their two ends.
+    public static let longText = 16_384
+    /// How many characters of each end of a long text are glossed.
+    public static let keptCharacters = 4_096
 
     /// Unit routing embeddings of prompts: `read[i]` is what the prompt view keeps of prompt i as written, `glossed[i]`
     /// the same view of its gloss (nil when it has none). One call to `embed` for every text needed.

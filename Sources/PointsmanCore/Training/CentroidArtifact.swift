@@ -152,9 +152,9 @@ public struct TrainingRecord: Sendable, Codable, Equatable {
 /// being compared come from the same embedder.
 public struct CentroidArtifact: Sendable, Codable, Equatable {
     public static let format = "pointsman-centroids"
-    /// The newest version this build writes: 2 when the thresholds gate something other than the confidence (older
-    /// builds, which know only version 1, then refuse the file instead of misreading its thresholds), else 1.
-    public static let currentVersion = 2
+    /// The newest version this build writes: 3 for a file with glosses, 2 when the thresholds gate something other
+    /// than the confidence (older builds then refuse the file instead of misreading it), else 1.
+    public static let currentVersion = 3
     /// The versions this build reads.
     public static let readableVersions = 1...3
 
@@ -318,7 +318,6 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
         try m.encode(Data(LittleEndianFloats.bytes(matrix.values)).base64EncodedString(), forKey: .data)
     }
 
-    /// Checks meaning beyond shape: version, dimensions, finite values, label references, thresholds.
     /// The version written: the lowest that can read everything the file holds (2 for thresholds on another score
     /// than the confidence, 3 for glosses).
     var writtenVersion: Int {
@@ -326,6 +325,7 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
         return thresholdScore == .confidence ? version : max(version, 2)
     }
 
+    /// Checks meaning beyond shape: version, dimensions, finite values, label references, thresholds, glosses.
     public func validate(file: String) throws(CentroidFileError) {
         func fail(_ problem: String) -> CentroidFileError { CentroidFileError(file: file, problem: problem) }
         guard format == Self.format else { throw fail("format \"\(format)\" is not \(Self.format)") }

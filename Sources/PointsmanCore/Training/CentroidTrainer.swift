@@ -105,7 +105,7 @@ public struct CentroidTrainer: Sendable {
         }
         // The word features read each prompt as written; the encoder reads it and its gloss where a glossary applies.
         let texts = rows.map { config.promptView?.apply($0.text) ?? $0.text }
-        let gloss = try config.gloss.map { settings throws(DatasetError) in try settings.load(configName: config.name) }
+        let gloss = try config.gloss.map { settings throws(DatasetError) in try settings.load() }
         let glossarySet = GlossarySet(gloss)
         let glossed: [String?] = gloss == nil ? Array(repeating: nil, count: rows.count) : rows.map { row in
             glossarySet.gloss(row.text).map { config.promptView?.apply($0) ?? $0 }

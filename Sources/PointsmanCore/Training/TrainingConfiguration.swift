@@ -43,6 +43,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         /// `blend` (the default) or `replace`.
         public var mode: GlossMode
 
+        /// Settings for `files`, used in `mode`.
         public init(files: [String], mode: GlossMode = .blend) {
             self.files = files
             self.mode = mode
@@ -58,7 +59,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         }
 
         /// Reads the glossary files: at most one per language.
-        public func load(configName: String) throws(DatasetError) -> GlossRecipe {
+        public func load() throws(DatasetError) -> GlossRecipe {
             var glossaries: [Glossary] = []
             for path in files {
                 let glossary = try Glossary.load(from: path)
