@@ -179,16 +179,6 @@ extension CentroidClassifier {
     /// for the encoder), the prompt view of its gloss when the artifact has a glossary for its language, and the
     /// language of each prompt when it had to be worked out for that (nil otherwise).
     public func views(of prompts: [String]) -> (read: [String], glossed: [String?], languages: [String?]) {
-        let view = artifact.promptView
-        let read = prompts.map { view?.apply($0) ?? $0 }
-        guard artifact.gloss != nil else {
-            let none = [String?](repeating: nil, count: prompts.count)
-            return (read, none, none)
-        }
-        let languages = prompts.map(LanguageDetector.detect)
-        let glossed = prompts.indices.map { index in
-            glossaries.gloss(prompts[index], language: languages[index]).map { view?.apply($0) ?? $0 }
-        }
-        return (read, glossed, languages)
+        glossaries.views(of: prompts, promptView: artifact.promptView)
     }
 }

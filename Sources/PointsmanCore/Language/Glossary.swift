@@ -376,6 +376,24 @@ public struct GlossarySet: Sendable, Equatable {
         return glossed
     }
 
+    /// What training and routing read of prompts (one function, so that both read the same): the prompt view of each
+    /// as written, the prompt view of its gloss when its language has a glossary (else nil), and its language when
+    /// that had to be worked out (nil when there are no glossaries).
+    public func views(of prompts: [String], promptView: PromptView?)
+        -> (read: [String], glossed: [String?], languages: [String?])
+    {
+        let read = prompts.map { promptView?.apply($0) ?? $0 }
+        guard !glossaries.isEmpty else {
+            let none = [String?](repeating: nil, count: prompts.count)
+            return (read, none, none)
+        }
+        let languages = prompts.map(LanguageDetector.detect)
+        let glossed = prompts.indices.map { index in
+            gloss(prompts[index], language: languages[index]).map { promptView?.apply($0) ?? $0 }
+        }
+        return (read, glossed, languages)
+    }
+
     /// Texts longer than this many UTF-8 bytes are glossed by their two ends.
     public static let longText = 16_384
     /// How many characters of each end of a long text are glossed.

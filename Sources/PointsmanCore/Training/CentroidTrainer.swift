@@ -104,12 +104,9 @@ public struct CentroidTrainer: Sendable {
                     + " (lead-token pooling needs the local encoder)")
         }
         // The word features read each prompt as written; the encoder reads it and its gloss where a glossary applies.
-        let texts = rows.map { config.promptView?.apply($0.text) ?? $0.text }
         let gloss = try config.gloss.map { settings throws(DatasetError) in try settings.load() }
         let glossarySet = GlossarySet(gloss)
-        let glossed: [String?] = gloss == nil ? Array(repeating: nil, count: rows.count) : rows.map { row in
-            glossarySet.gloss(row.text).map { config.promptView?.apply($0) ?? $0 }
-        }
+        let (texts, glossed, _) = glossarySet.views(of: rows.map(\.text), promptView: config.promptView)
         let report: @Sendable (Int, Int) -> Void = { progress(TrainingProgress(phase: "embedding", done: $0, total: $1)) }
         var vectors: Matrix
         if let cache {
