@@ -14,6 +14,8 @@ public enum EncoderError: Error, Sendable, Equatable, CustomStringConvertible {
     case configuration(file: String, reason: String)
     /// The vocabulary cannot be used.
     case tokenizer(String)
+    /// A low-rank adapter file cannot be used with this model.
+    case adapter(file: String, reason: String)
     /// The forward pass failed (a bug, never bad input).
     case computation(String)
 
@@ -33,6 +35,8 @@ public enum EncoderError: Error, Sendable, Equatable, CustomStringConvertible {
             "\(file): \(reason)"
         case .tokenizer(let reason):
             "tokenizer: \(reason)"
+        case .adapter(let file, let reason):
+            "encoder adapter \(file): \(reason)"
         case .computation(let reason):
             "encoder computation failed: \(reason)"
         }

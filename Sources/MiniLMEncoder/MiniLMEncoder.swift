@@ -23,12 +23,18 @@ public struct MiniLMEncoder: LeadTokenEmbedder {
         /// serves and what the reference pipeline computes); n > 0 adds the mean of the first n tokens after [CLS]
         /// to the pooled vector, both at unit length, and normalises the sum. Needs `normalize`.
         public var leadTokens: Int
+        /// A low-rank adapter file (see `LowRankAdapter`) added into the weights at load, or nil for the model as
+        /// published. Its sha256 becomes part of the fingerprint, so centroids trained on adapted vectors are never
+        /// compared with plain ones.
+        public var adapter: String?
 
         /// Defaults of all-MiniLM-L6-v2.
         public init(
             directory: ModelDirectory, modelName: String = "all-MiniLM-L6-v2", maxSequenceLength: Int = 256,
-            normalize: Bool = true, batchSize: Int = 32, threads: Int = Parallel.cores, leadTokens: Int = 0
+            normalize: Bool = true, batchSize: Int = 32, threads: Int = Parallel.cores, leadTokens: Int = 0,
+            adapter: String? = nil
         ) {
+            self.adapter = adapter
             self.threads = max(1, threads)
             self.leadTokens = leadTokens
             self.directory = directory
@@ -62,7 +68,8 @@ public struct MiniLMEncoder: LeadTokenEmbedder {
         }
         let weights = try SafeTensorsFile(path: directory.file(ModelDirectory.weightsFile))
         BLAS.threads = 1
-        model = try BertModel(weights: weights, configuration: bert)
+        let adapter = try configuration.adapter.map { path throws(EncoderError) in try LowRankAdapter(path: path) }
+        model = try BertModel(weights: weights, configuration: bert, adapter: adapter)
         tokenizer = try BertTokenizer(
             vocabularyFile: directory.file(ModelDirectory.vocabularyFile), maxLength: configuration.maxSequenceLength)
         guard configuration.leadTokens >= 0, configuration.leadTokens == 0 || configuration.normalize else {
@@ -77,7 +84,8 @@ public struct MiniLMEncoder: LeadTokenEmbedder {
         self.configuration = configuration
         identity = EmbedderFingerprint(
             model: configuration.modelName, dimension: bert.hiddenSize, normalized: configuration.normalize,
-            weightsHash: hashes[ModelDirectory.weightsFile], leadTokens: configuration.leadTokens)
+            weightsHash: hashes[ModelDirectory.weightsFile], leadTokens: configuration.leadTokens,
+            adapter: adapter?.sha256)
     }
 
     private init(copying other: MiniLMEncoder, leadTokens: Int) {

@@ -29,6 +29,7 @@ struct EmbedCommand: AsyncParsableCommand {
     func validate() throws {
         if texts.isEmpty && file == nil { throw ValidationError("give TEXT arguments or --file PATH") }
         if tokens && endpoint != nil { throw ValidationError("--tokens needs the native encoder (no --endpoint)") }
+        try model.validateAdapter(against: endpoint, flag: "--endpoint")
     }
 
     func run() async throws {

@@ -37,6 +37,7 @@ struct RoutingOptions: ParsableArguments {
 
     func validate() throws {
         guard embedTimeout > 0, embedTimeout.isFinite else { throw ValidationError("--embed-timeout must be a positive number of seconds") }
+        try model.validateAdapter(against: embeddingEndpoint, flag: "--embedding-endpoint")
     }
 
     @OptionGroup var model: ModelOptions
@@ -197,6 +198,20 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Model folder. Default: $POINTSMAN_MODEL_DIR or ~/.cache/pointsman/models/all-MiniLM-L6-v2.")
     var modelDir: String?
 
+    @Option(name: .long, help: "Low-rank adapter file (safetensors) added into the encoder's weights at load; centroid files trained with one need the same one. Default: $POINTSMAN_ENCODER_ADAPTER, else none.")
+    var encoderAdapter: String?
+
+    var resolvedEncoderAdapter: String? {
+        encoderAdapter.nonEmpty ?? ProcessInfo.processInfo.environment["POINTSMAN_ENCODER_ADAPTER"].nonEmpty
+    }
+
+    /// An adapter changes the native encoder's weights; it cannot change vectors an endpoint computes.
+    func validateAdapter(against endpoint: String?, flag: String) throws {
+        if encoderAdapter != nil, endpoint != nil {
+            throw ValidationError("--encoder-adapter changes the native encoder; it cannot apply to vectors from \(flag)")
+        }
+    }
+
     var resolvedModelDir: String {
         if let modelDir { return modelDir }
         if let env = ProcessInfo.processInfo.environment["POINTSMAN_MODEL_DIR"].nonEmpty { return env }
@@ -204,7 +219,8 @@ struct ModelOptions: ParsableArguments {
     }
 
     func loadEncoder() throws -> MiniLMEncoder {
-        try MiniLMEncoder(configuration: .init(directory: ModelDirectory(path: resolvedModelDir)))
+        try MiniLMEncoder(configuration: .init(
+            directory: ModelDirectory(path: resolvedModelDir), adapter: resolvedEncoderAdapter))
     }
 }
 

@@ -62,6 +62,7 @@ struct TrainCommand: AsyncParsableCommand {
 
     func validate() throws {
         if config == nil && data.isEmpty { throw ValidationError("give DATA files or --config FILE") }
+        try model.validateAdapter(against: endpoint, flag: "--endpoint")
         if let k, k < 1 { throw ValidationError("--k must be at least 1") }
         if let maxK, maxK < 1 { throw ValidationError("--max-k must be at least 1") }
         if let lexicalWeight, !(lexicalWeight >= 0 && lexicalWeight.isFinite) {

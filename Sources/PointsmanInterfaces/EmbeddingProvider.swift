@@ -16,10 +16,14 @@ public struct EmbedderFingerprint: Sendable, Codable, Equatable, Hashable, Custo
     /// Lead-token pooling: each vector also carries the mean of the first this many tokens (see the native encoder's
     /// `leadTokens`). Absent for plain sentence vectors, which are what every endpoint serves.
     public var leadTokens: Int?
+    /// sha256 of a low-rank adapter file merged into the weights (see the native encoder's `adapter`); absent for
+    /// the model as published. Vectors of an adapted encoder are only comparable with vectors of the same adapter.
+    public var adapter: String?
 
     /// Creates a fingerprint. A `leadTokens` of 0 means none.
     public init(model: String, dimension: Int, normalized: Bool, weightsHash: String? = nil, endpoint: String? = nil,
-                leadTokens: Int? = nil) {
+                leadTokens: Int? = nil, adapter: String? = nil) {
+        self.adapter = adapter
         self.model = model
         self.dimension = dimension
         self.normalized = normalized
@@ -28,12 +32,12 @@ public struct EmbedderFingerprint: Sendable, Codable, Equatable, Hashable, Custo
         self.leadTokens = leadTokens == 0 ? nil : leadTokens
     }
 
-    /// Whether vectors of `other` can be compared with vectors of this embedder: same model, dimension, normalisation
-    /// and pooling, and the same weights where both know them. The endpoint URL does not matter: the same model
-    /// served elsewhere gives the same vectors.
+    /// Whether vectors of `other` can be compared with vectors of this embedder: same model, dimension, normalisation,
+    /// pooling and adapter (or none on both), and the same weights where both know them. The endpoint URL does not
+    /// matter: the same model served elsewhere gives the same vectors.
     public func isCompatible(with other: EmbedderFingerprint) -> Bool {
         guard model == other.model, dimension == other.dimension, normalized == other.normalized,
-              leadTokens == other.leadTokens else { return false }
+              leadTokens == other.leadTokens, adapter == other.adapter else { return false }
         if let a = weightsHash, let b = other.weightsHash { return a == b }
         return true
     }
@@ -41,12 +45,14 @@ public struct EmbedderFingerprint: Sendable, Codable, Equatable, Hashable, Custo
     /// A stable one-line identity, usable as a cache key.
     public var key: String {
         "\(model)|\(dimension)|\(normalized ? "norm" : "raw")|\(weightsHash ?? "-")" + (leadTokens.map { "|lead\($0)" } ?? "")
+            + (adapter.map { "|adapter\($0)" } ?? "")
     }
 
     public var description: String {
         "\(model) (\(dimension)-d, \(normalized ? "normalized" : "not normalized")"
             + (weightsHash.map { ", weights \($0.prefix(12))" } ?? "")
             + (leadTokens.map { ", plus the first \($0) tokens" } ?? "")
+            + (adapter.map { ", adapter \($0.prefix(12))" } ?? "")
             + (endpoint.map { ", via \($0)" } ?? "") + ")"
     }
 }

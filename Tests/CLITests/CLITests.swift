@@ -355,6 +355,44 @@ struct TrainCLITests {
         expectCleanFailure(refused, mentioning: "not comparable")
     }
 
+    @Test("--encoder-adapter: train and route with an adapted encoder; the file records the adapter and is refused without it")
+    func encoderAdapter() throws {
+        let dir = TestPaths.temporaryDirectory("cli-adapter")
+        let adapter = TestPaths.fixture("adapter/adapter.safetensors")
+        var lines: [String] = []
+        for (label, texts) in [("greeting", ["hello there", "hi, how are you", "good morning!", "hey friend", "hiya", "greetings"]),
+                               ("farewell", ["goodbye", "see you later", "bye for now", "take care", "farewell friend", "catch you later"])] {
+            for (i, t) in texts.enumerated() { lines.append(#"{"text": "\#(t)", "label": "\#(label)", "group": "g\#(i % 3)"}"#) }
+        }
+        try lines.joined(separator: "\n").write(toFile: dir + "/d.jsonl", atomically: true, encoding: .utf8)
+        let train = try PointsmanBinary.run(["train", dir + "/d.jsonl", "--out", dir + "/c.json", "--fast", "--k", "1",
+                                             "--cache-dir", dir + "/cache", "--encoder-adapter", adapter])
+        #expect(train.status == 0, "\(train.stderr)")
+        let file = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/c.json"))) as! [String: Any]
+        #expect((file["embedder"] as? [String: Any])?["adapter"] as? String == (try sha256(of: adapter)))
+        let routed = try PointsmanBinary.run(["route", "--centroids", dir + "/c.json", "--detector", "embedding", "see ya later",
+                                              "--json", "--encoder-adapter", adapter])
+        #expect(json(routed.stdout)["label"] as? String == "farewell", "\(routed.stderr)")
+        // The environment variable does what the flag does.
+        let fromEnvironment = try PointsmanBinary.run(
+            ["route", "--centroids", dir + "/c.json", "--detector", "embedding", "hello", "--json"],
+            environment: ["POINTSMAN_ENCODER_ADAPTER": adapter])
+        #expect(json(fromEnvironment.stdout)["label"] as? String == "greeting", "\(fromEnvironment.stderr)")
+        // Without the adapter the vectors differ: refused, and the message says what to load.
+        expectCleanFailure(try PointsmanBinary.run(["route", "--centroids", dir + "/c.json", "hello"]),
+                           mentioning: "needs the encoder adapter whose sha256 is")
+        // With an adapter, the plain shipped file is refused too.
+        expectCleanFailure(try PointsmanBinary.run(["route", "hello", "--encoder-adapter", adapter]),
+                           mentioning: "trained without an encoder adapter")
+        // An adapter cannot change an endpoint's vectors.
+        let both = try PointsmanBinary.run(["embed", "hi", "--endpoint", "http://127.0.0.1:9/v1", "--encoder-adapter", adapter])
+        #expect(both.status != 0 && both.stderr.contains("--encoder-adapter changes the native encoder"), "\(both.stderr)")
+        // A broken adapter is one clear line naming it.
+        try Data("not safetensors".utf8).write(to: URL(fileURLWithPath: dir + "/broken.safetensors"))
+        expectCleanFailure(try PointsmanBinary.run(["embed", "hi", "--encoder-adapter", dir + "/broken.safetensors"]),
+                           mentioning: dir + "/broken.safetensors")
+    }
+
     @Test("training with word features gives the same file in every process (no hashing order leaks in)")
     func lexicalDeterministic() throws {
         let dir = TestPaths.temporaryDirectory("cli-train")
@@ -586,4 +624,17 @@ struct ServeProcessTests {
         _ = await hung
         try await upstream.stop()
     }
+}
+
+/// A file's sha256 as `sha256sum` prints it (an implementation independent of Pointsman's).
+func sha256(of path: String) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["sha256sum", path]
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self).split(separator: " ").first.map(String.init) ?? ""
 }

@@ -278,6 +278,50 @@ struct CentroidFileTests {
         }
     }
 
+    @Test("an encoder adapter is part of the fingerprint: written as version 4, kept through the file, a mismatch either way refused with a hint")
+    func encoderAdapter() throws {
+        let dir = TestPaths.temporaryDirectory("centroids")
+        var adapted = try artifact()
+        adapted.embedder.adapter = "ab12cd34"
+        try adapted.write(to: dir + "/adapted.json")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/adapted.json"))) as! [String: Any]
+        #expect(json["version"] as? Int == 4)
+        #expect((json["embedder"] as? [String: Any])?["adapter"] as? String == "ab12cd34")
+        let loaded = try CentroidArtifact.load(from: dir + "/adapted.json")
+        #expect(loaded.embedder.adapter == "ab12cd34")
+        // A plain file says nothing of adapters and keeps its version.
+        try artifact().write(to: dir + "/plain.json")
+        let plainText = try String(contentsOfFile: dir + "/plain.json", encoding: .utf8)
+        #expect(!plainText.contains("adapter") && plainText.contains("\"version\" : 1"))
+        let plainEmbedder = try artifact().embedder
+        #expect(plainEmbedder.key != adapted.embedder.key)
+        do {
+            try loaded.checkCompatible(with: plainEmbedder, file: "adapted.json")
+            Issue.record("expected a refusal")
+        } catch {
+            #expect("\(error)".contains("needs the encoder adapter whose sha256 is ab12cd34"), "\(error)")
+        }
+        do {
+            try artifact().checkCompatible(with: adapted.embedder, file: "plain.json")
+            Issue.record("expected a refusal")
+        } catch {
+            #expect("\(error)".contains("trained without an encoder adapter"), "\(error)")
+        }
+        var otherAdapter = adapted.embedder
+        otherAdapter.adapter = "ffff"
+        #expect(throws: CentroidFileError.self) { try loaded.checkCompatible(with: otherAdapter, file: "adapted.json") }
+        try loaded.checkCompatible(with: adapted.embedder, file: "adapted.json")
+        // A version-3 file that claims an adapter is inconsistent (a version-3 reader would have ignored it).
+        var downgraded = json
+        downgraded["version"] = 3
+        try JSONSerialization.data(withJSONObject: downgraded).write(to: URL(fileURLWithPath: dir + "/v3.json"))
+        #expect {
+            _ = try CentroidArtifact.load(from: dir + "/v3.json")
+        } throws: { error in
+            "\(error)".contains("adapter needs version 4")
+        }
+    }
+
     @Test("bad files are clear errors", arguments: [
         ("version", 7 as Int, "unknown version 7"),
         ("embedder.dimension", 5, "dimension"),

@@ -27,14 +27,23 @@ public struct BertModel: Sendable {
     let layers: [Layer]
 
     /// Loads every tensor the configuration calls for, checking names and shapes. Accepts names with or without the
-    /// `bert.` prefix.
-    public init(weights: SafeTensorsFile, configuration c: BertConfiguration) throws(EncoderError) {
+    /// `bert.` prefix. An `adapter`'s low-rank updates are added into the linear maps they name.
+    public init(
+        weights: SafeTensorsFile, configuration c: BertConfiguration, adapter: LowRankAdapter? = nil
+    ) throws(EncoderError) {
         let prefix = weights.tensors["bert.embeddings.word_embeddings.weight"] != nil ? "bert." : ""
         func m(_ name: String, _ rows: Int, _ cols: Int) throws(EncoderError) -> Matrix {
             try weights.matrix(prefix + name, rows: rows, cols: cols)
         }
         func v(_ name: String, _ count: Int) throws(EncoderError) -> [Float] {
             try weights.vector(prefix + name, count: count)
+        }
+        var linearMaps = Set<String>()
+        /// A linear map's weight, with the adapter's update for it added.
+        func w(_ map: String, _ rows: Int, _ cols: Int) throws(EncoderError) -> Matrix {
+            linearMaps.insert(map)
+            let weight = try m(map + ".weight", rows, cols)
+            return try adapter?.merged(weight, map: map) ?? weight
         }
         let h = c.hiddenSize, i = c.intermediateSize
         configuration = c
@@ -46,9 +55,9 @@ public struct BertModel: Sendable {
         var layers: [Layer] = []
         for index in 0..<c.numHiddenLayers {
             let p = "encoder.layer.\(index)."
-            let q = try m(p + "attention.self.query.weight", h, h)
-            let k = try m(p + "attention.self.key.weight", h, h)
-            let vw = try m(p + "attention.self.value.weight", h, h)
+            let q = try w(p + "attention.self.query", h, h)
+            let k = try w(p + "attention.self.key", h, h)
+            let vw = try w(p + "attention.self.value", h, h)
             let qkv: Matrix
             do { qkv = try Matrix(rows: 3 * h, cols: h, values: q.values + k.values + vw.values) } catch {
                 throw .computation(error.description)
@@ -57,18 +66,19 @@ public struct BertModel: Sendable {
                 qkvWeight: LinearWeight(qkv),
                 qkvBias: try v(p + "attention.self.query.bias", h) + v(p + "attention.self.key.bias", h)
                     + v(p + "attention.self.value.bias", h),
-                attentionOutputWeight: LinearWeight(try m(p + "attention.output.dense.weight", h, h)),
+                attentionOutputWeight: LinearWeight(try w(p + "attention.output.dense", h, h)),
                 attentionOutputBias: try v(p + "attention.output.dense.bias", h),
                 attentionNormGamma: try v(p + "attention.output.LayerNorm.weight", h),
                 attentionNormBeta: try v(p + "attention.output.LayerNorm.bias", h),
-                intermediateWeight: LinearWeight(try m(p + "intermediate.dense.weight", i, h)),
+                intermediateWeight: LinearWeight(try w(p + "intermediate.dense", i, h)),
                 intermediateBias: try v(p + "intermediate.dense.bias", i),
-                outputWeight: LinearWeight(try m(p + "output.dense.weight", h, i)),
+                outputWeight: LinearWeight(try w(p + "output.dense", h, i)),
                 outputBias: try v(p + "output.dense.bias", h),
                 outputNormGamma: try v(p + "output.LayerNorm.weight", h),
                 outputNormBeta: try v(p + "output.LayerNorm.bias", h)
             ))
         }
+        try adapter?.checkCovered(by: linearMaps)
         self.layers = layers
     }
 

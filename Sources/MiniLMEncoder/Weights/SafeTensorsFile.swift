@@ -20,6 +20,8 @@ public struct SafeTensorsFile: Sendable {
     public let path: String
     /// Tensors by name.
     public let tensors: [String: TensorInfo]
+    /// The header's `__metadata__` (free-form strings), empty when it has none.
+    public let metadata: [String: String]
     private let file: MappedFile
     private let dataStart: Int
 
@@ -79,6 +81,12 @@ public struct SafeTensorsFile: Sendable {
                 throw fail("shape \(shape) of \(dtype) needs \(elements * width) bytes, offsets give \(end - begin)", name)
             }
             tensors[name] = TensorInfo(name: name, dtype: dtype, shape: shape, byteRange: begin..<end)
+        }
+        if let extra = json["__metadata__"] {
+            guard let strings = extra as? [String: String] else { throw fail("__metadata__ is not an object of strings") }
+            metadata = strings
+        } else {
+            metadata = [:]
         }
         self.file = file
         self.dataStart = dataStart

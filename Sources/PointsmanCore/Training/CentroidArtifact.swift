@@ -152,11 +152,12 @@ public struct TrainingRecord: Sendable, Codable, Equatable {
 /// being compared come from the same embedder.
 public struct CentroidArtifact: Sendable, Codable, Equatable {
     public static let format = "pointsman-centroids"
-    /// The newest version this build writes: 3 for a file with glosses, 2 when the thresholds gate something other
-    /// than the confidence (older builds then refuse the file instead of misreading it), else 1.
-    public static let currentVersion = 3
+    /// The newest version this build writes: 4 for a file trained on an adapted encoder, 3 for a file with glosses,
+    /// 2 when the thresholds gate something other than the confidence (older builds then refuse the file instead of
+    /// misreading it), else 1.
+    public static let currentVersion = 4
     /// The versions this build reads.
-    public static let readableVersions = 1...3
+    public static let readableVersions = 1...4
 
     public var format: String
     public var version: Int
@@ -202,7 +203,7 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
     }
 
     enum FingerprintKeys: String, CodingKey {
-        case model, dimension, normalized, weightsHash = "weights_hash", endpoint, leadTokens = "lead_tokens"
+        case model, dimension, normalized, weightsHash = "weights_hash", endpoint, leadTokens = "lead_tokens", adapter
     }
     enum MatrixKeys: String, CodingKey { case dtype, shape, data }
 
@@ -239,7 +240,8 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
             normalized: try e.decode(Bool.self, forKey: .normalized),
             weightsHash: try e.decodeIfPresent(String.self, forKey: .weightsHash),
             endpoint: try e.decodeIfPresent(String.self, forKey: .endpoint),
-            leadTokens: try e.decodeIfPresent(Int.self, forKey: .leadTokens))
+            leadTokens: try e.decodeIfPresent(Int.self, forKey: .leadTokens),
+            adapter: try e.decodeIfPresent(String.self, forKey: .adapter))
         labels = try c.decode([String].self, forKey: .labels)
         capabilities = try c.decode([String: String].self, forKey: .capabilities)
         centroidLabels = try c.decode([Int].self, forKey: .centroidLabels)
@@ -263,7 +265,8 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(format, forKey: .format)
-        // Version 1 readers know only confidence-gated thresholds; version 2 readers do not know glosses.
+        // Version 1 readers know only confidence-gated thresholds; version 2 readers do not know glosses; version 3
+        // readers do not know encoder adapters (and would compare the file with a plain encoder's vectors).
         try c.encode(writtenVersion, forKey: .version)
         try c.encode(name, forKey: .name)
         var e = c.nestedContainer(keyedBy: FingerprintKeys.self, forKey: .embedder)
@@ -273,6 +276,7 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
         try e.encode(embedder.weightsHash, forKey: .weightsHash)
         try e.encode(embedder.endpoint, forKey: .endpoint)
         try e.encodeIfPresent(embedder.leadTokens, forKey: .leadTokens)
+        try e.encodeIfPresent(embedder.adapter, forKey: .adapter)
         try c.encode(labels, forKey: .labels)
         try c.encode(capabilities, forKey: .capabilities)
         try c.encode(centroidLabels, forKey: .centroidLabels)
@@ -319,8 +323,9 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
     }
 
     /// The version written: the lowest that can read everything the file holds (2 for thresholds on another score
-    /// than the confidence, 3 for glosses).
+    /// than the confidence, 3 for glosses, 4 for an adapted encoder).
     var writtenVersion: Int {
+        if embedder.adapter != nil { return max(version, 4) }
         if gloss != nil { return max(version, 3) }
         return thresholdScore == .confidence ? version : max(version, 2)
     }
@@ -336,6 +341,7 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
             throw fail("threshold_score \(thresholdScore.rawValue) needs version 2")
         }
         guard version >= 3 || gloss == nil else { throw fail("gloss needs version 3") }
+        guard version >= 4 || embedder.adapter == nil else { throw fail("an encoder adapter needs version 4") }
         if let gloss {
             guard !gloss.glossaries.isEmpty else { throw fail("gloss has no glossaries") }
             let languages = gloss.glossaries.map(\.language)
@@ -416,11 +422,17 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
         try encoder.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 
+    private static func adapterHint(trained: String?) -> String {
+        trained.map { " (this file needs the encoder adapter whose sha256 is \($0): load the encoder with it, --encoder-adapter or POINTSMAN_ENCODER_ADAPTER)" }
+            ?? " (this file was trained without an encoder adapter: load the encoder without one)"
+    }
+
     /// Refuses vectors of another embedder.
     public func checkCompatible(with active: EmbedderFingerprint, file: String) throws(CentroidFileError) {
         guard embedder.isCompatible(with: active) else {
             throw CentroidFileError(file: file, problem:
-                "trained with \(embedder) but the active embedder is \(active); vectors of different models or poolings are not comparable: retrain with `pointsman train` or use the matching embedder")
+                "trained with \(embedder) but the active embedder is \(active); vectors of different models or poolings are not comparable: retrain with `pointsman train` or use the matching embedder"
+                    + (embedder.adapter != active.adapter ? Self.adapterHint(trained: embedder.adapter) : ""))
         }
     }
 }
