@@ -8,8 +8,21 @@
 #  - English and the seven other languages in two styles the training files lack (training/check/chat_human_context.jsonl,
 #    training/check/multilingual/), never trained on;
 #  - each of the seven other languages held out whole: the router trained without it routes its prompts.
-# Usage: .ci/real-traffic.sh [--no-language-holdout]
+# Usage: .ci/real-traffic.sh [--no-language-holdout] [--centroids FILE]
+#   --centroids FILE scores another task router (for example centroids/tasks-adapted.json, whose encoder adapter it
+#   loads by itself) instead of the shipped default, and skips the language hold-out: that retrains from
+#   training/tasks.config.json, and an adapter trained on every language would flatter it anyway.
 set -euo pipefail
+holdout=1
+C=centroids/tasks.json
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --no-language-holdout) holdout=0 ;;
+    --centroids) C=${2:?--centroids needs a file}; holdout=0; shift ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
 cd "$(dirname "$0")/.."
 B=.build/release/pointsman
 [ -x "$B" ] || swift build -c release --product pointsman >/dev/null
@@ -33,19 +46,19 @@ for r in report["routers"]:
 PY
 }
 
-echo "== English human chat held out by source (OpenAssistant, $(wc -l < training/check/chat_oasst_holdout.jsonl) prompts), shipped centroids"
-score training/check/chat_oasst_holdout.jsonl centroids/tasks.json
+echo "== English human chat held out by source (OpenAssistant, $(wc -l < training/check/chat_oasst_holdout.jsonl) prompts), $C"
+score training/check/chat_oasst_holdout.jsonl "$C"
 if [ -f ../shared/data/fr_prompts_labeled.jsonl ]; then
-  echo "== French validation (../shared/data/fr_prompts_labeled.jsonl), shipped centroids"
-  score ../shared/data/fr_prompts_labeled.jsonl centroids/tasks.json
+  echo "== French validation (../shared/data/fr_prompts_labeled.jsonl), $C"
+  score ../shared/data/fr_prompts_labeled.jsonl "$C"
 fi
-echo "== English chat in context and mixed styles (training/check/chat_human_context.jsonl, never trained on), shipped centroids"
-score training/check/chat_human_context.jsonl centroids/tasks.json
+echo "== English chat in context and mixed styles (training/check/chat_human_context.jsonl, never trained on), $C"
+score training/check/chat_human_context.jsonl "$C"
 for lang in fr es de pt it zh ja; do
-  echo "== $lang in context and mixed styles (training/check/multilingual/$lang.jsonl, never trained on), shipped centroids"
-  score "training/check/multilingual/$lang.jsonl" centroids/tasks.json
+  echo "== $lang in context and mixed styles (training/check/multilingual/$lang.jsonl, never trained on), $C"
+  score "training/check/multilingual/$lang.jsonl" "$C"
 done
-[ "${1:-}" = "--no-language-holdout" ] && exit 0
+[ "$holdout" = 0 ] && exit 0
 for lang in fr es de pt it zh ja; do
   config="training/.holdout-$lang.config.json"
   python3 - "$lang" >"$config" <<'PY'

@@ -116,7 +116,7 @@ struct EvalCommand: AsyncParsableCommand {
             guard let path = routing.centroids ?? ShippedFiles.centroids() else {
                 throw CLIFailure("no centroid file: pass --centroids FILE")
             }
-            let encoder = try routing.model.loadEncoder()
+            let encoder = try routing.model.loadEncoder(forCentroids: path)
             setup = try await RoutingSetup.load(
                 RoutingFiles(catalog: routing.catalog, rules: routing.rules, centroids: path), embedder: encoder, options: options)
             if holdout, let artifact = setup.centroids, artifact.training.finalFit == true {

@@ -64,7 +64,7 @@ struct RoutingOptions: ParsableArguments {
         guard let path = found else {
             throw CLIFailure("no centroid file: pass --centroids FILE (or set POINTSMAN_CENTROIDS); train one with `pointsman train`")
         }
-        let (embedder, _, client) = try makeEmbedder()
+        let (embedder, _, client) = try makeEmbedder(centroids: path)
         do {
             let setup = try await RoutingSetup.load(
                 RoutingFiles(catalog: catalog, rules: rules, centroids: path), embedder: embedder, options: options)
@@ -78,13 +78,14 @@ struct RoutingOptions: ParsableArguments {
         }
     }
 
-    /// The embedder the flags ask for: the endpoint's (with its client, to shut down) or the native encoder.
-    func makeEmbedder() throws -> (embedder: any EmbeddingProvider, encoder: MiniLMEncoder?, client: OpenAIClient?) {
+    /// The embedder the flags ask for: the endpoint's (with its client, to shut down) or the native encoder (with the
+    /// adapter the centroid file names, unless one is given).
+    func makeEmbedder(centroids: String?) throws -> (embedder: any EmbeddingProvider, encoder: MiniLMEncoder?, client: OpenAIClient?) {
         if let url = embeddingEndpoint {
             let client = try OpenAIClient(configuration: .init(baseURL: url, requestTimeout: .seconds(10), maxRetries: 0))
             return (RemoteEmbeddingProvider(client: client, model: embeddingModel), nil, client)
         }
-        let encoder = try model.loadEncoder()
+        let encoder = try model.loadEncoder(forCentroids: centroids)
         return (encoder, encoder, nil)
     }
 
@@ -102,7 +103,7 @@ struct RoutingOptions: ParsableArguments {
         guard let path = found else {
             throw CLIFailure("no centroid file: pass --centroids FILE (or set POINTSMAN_CENTROIDS); train one with `pointsman train`")
         }
-        let (embedder, encoder, client) = try makeEmbedder()
+        let (embedder, encoder, client) = try makeEmbedder(centroids: path)
         do {
             let store = try await RoutingStore(
                 files: RoutingFiles(catalog: catalog, rules: rules, centroids: path), embedder: embedder, detector: kind, options: options)
@@ -218,9 +219,22 @@ struct ModelOptions: ParsableArguments {
         return (NSHomeDirectory() as NSString).appendingPathComponent(".cache/pointsman/models/all-MiniLM-L6-v2")
     }
 
-    func loadEncoder() throws -> MiniLMEncoder {
+    /// The native encoder, with `--encoder-adapter` (or `$POINTSMAN_ENCODER_ADAPTER`), else with `fallbackAdapter`.
+    func loadEncoder(fallbackAdapter: String? = nil) throws -> MiniLMEncoder {
         try MiniLMEncoder(configuration: .init(
-            directory: ModelDirectory(path: resolvedModelDir), adapter: resolvedEncoderAdapter))
+            directory: ModelDirectory(path: resolvedModelDir), adapter: resolvedEncoderAdapter ?? fallbackAdapter))
+    }
+
+    /// The native encoder for routing with a centroid file: when no adapter is given, the one the file names
+    /// (`embedder.adapter_file`), so a file trained with an adapter routes without being told.
+    func loadEncoder(forCentroids path: String?) throws -> MiniLMEncoder {
+        guard resolvedEncoderAdapter == nil, let path, let named = CentroidArtifact.adapterFile(of: path) else {
+            return try loadEncoder()
+        }
+        guard FileManager.default.fileExists(atPath: named) else {
+            throw CLIFailure("\(path) was trained with the encoder adapter \(named), which does not exist: keep the two files together, or pass the adapter with --encoder-adapter")
+        }
+        return try loadEncoder(fallbackAdapter: named)
     }
 }
 

@@ -255,7 +255,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var logger = Logger(label: "pointsman.serve")
         logger.logLevel = .info
-        let encoder = try model.loadEncoder()
+        let encoder = try model.loadEncoder(forCentroids: c.centroidsPath)
         // The trace exporter first: the group stops services in reverse order, so it flushes the last requests' spans.
         var services: [any Service] = []
         if let endpoint = value(otlpEndpoint, "otlp_endpoint") ?? env["OTEL_EXPORTER_OTLP_ENDPOINT"].nonEmpty {

@@ -129,6 +129,9 @@ struct TrainCommand: AsyncParsableCommand {
         }
         defer { if let feedbackFile { try? FileManager.default.removeItem(atPath: feedbackFile) } }
 
+        if endpoint != nil, let adapter = configuration.encoderAdapter {
+            throw CLIFailure("the config names encoder_adapter \(adapter), which changes the native encoder; it cannot apply to vectors from --endpoint")
+        }
         let client: OpenAIClient?
         let embedder: any EmbeddingProvider
         if let endpoint {
@@ -137,11 +140,12 @@ struct TrainCommand: AsyncParsableCommand {
             embedder = RemoteEmbeddingProvider(client: made, model: embeddingModel)
         } else {
             client = nil
-            embedder = try model.loadEncoder().withLeadTokens(configuration.leadTokens ?? 0)
+            embedder = try model.loadEncoder(fallbackAdapter: configuration.encoderAdapter)
+                .withLeadTokens(configuration.leadTokens ?? 0)
         }
         let cache = EmbeddingCache(directory: cacheDir ?? EmbeddingCacheLocation.defaultPath)
         let bar = ProgressReporter()
-        let artifact: CentroidArtifact
+        var artifact: CentroidArtifact
         do {
             artifact = try await CentroidTrainer(embedder: embedder, cache: cache).train(configuration) { bar.update($0) }
         } catch {
@@ -151,6 +155,10 @@ struct TrainCommand: AsyncParsableCommand {
         }
         bar.finish()
         try await client?.shutdown()
+        if endpoint == nil, let adapter = model.resolvedEncoderAdapter ?? configuration.encoderAdapter {
+            // Routing finds the adapter from the file, wherever the two are moved together.
+            artifact.adapterFile = CentroidArtifact.relativePath(of: adapter, from: (out as NSString).deletingLastPathComponent)
+        }
         try artifact.write(to: out)
         print(TrainingSummary.text(artifact, path: out))
     }

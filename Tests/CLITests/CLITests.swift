@@ -378,9 +378,25 @@ struct TrainCLITests {
             ["route", "--centroids", dir + "/c.json", "--detector", "embedding", "hello", "--json"],
             environment: ["POINTSMAN_ENCODER_ADAPTER": adapter])
         #expect(json(fromEnvironment.stdout)["label"] as? String == "greeting", "\(fromEnvironment.stderr)")
-        // Without the adapter the vectors differ: refused, and the message says what to load.
-        expectCleanFailure(try PointsmanBinary.run(["route", "--centroids", dir + "/c.json", "hello"]),
+        // The file names its adapter (relative to itself), so routing loads it without being told.
+        #expect((file["embedder"] as? [String: Any])?["adapter_file"] as? String == relativeToDir(adapter, from: dir))
+        let told = try PointsmanBinary.run(["route", "--centroids", dir + "/c.json", "--detector", "embedding", "see ya later", "--json"])
+        #expect(json(told.stdout)["label"] as? String == "farewell", "\(told.stderr)")
+        // Another adapter given explicitly wins over the file's, and is refused: its vectors differ.
+        let other = dir + "/other.safetensors"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: adapter))
+        bytes[bytes.count - 1] ^= 0x01  // one bit of one value: another adapter, another sha256
+        try bytes.write(to: URL(fileURLWithPath: other))
+        expectCleanFailure(try PointsmanBinary.run(["route", "--centroids", dir + "/c.json", "hello", "--encoder-adapter", other]),
                            mentioning: "needs the encoder adapter whose sha256 is")
+        // A file whose adapter is gone says which file it needs.
+        var moved = file
+        var embedder = moved["embedder"] as! [String: Any]
+        embedder["adapter_file"] = "gone.safetensors"
+        moved["embedder"] = embedder
+        try JSONSerialization.data(withJSONObject: moved).write(to: URL(fileURLWithPath: dir + "/moved.json"))
+        expectCleanFailure(try PointsmanBinary.run(["route", "--centroids", dir + "/moved.json", "hello"]),
+                           mentioning: dir + "/gone.safetensors, which does not exist")
         // With an adapter, the plain shipped file is refused too.
         expectCleanFailure(try PointsmanBinary.run(["route", "hello", "--encoder-adapter", adapter]),
                            mentioning: "trained without an encoder adapter")
@@ -637,4 +653,13 @@ func sha256(of path: String) throws -> String {
     let data = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return String(decoding: data, as: UTF8.self).split(separator: " ").first.map(String.init) ?? ""
+}
+
+/// `path` relative to `folder`, by their standardised absolute components (an independent check of what `train` writes).
+func relativeToDir(_ path: String, from folder: String) -> String {
+    let to = URL(fileURLWithPath: path).standardizedFileURL.pathComponents
+    let from = URL(fileURLWithPath: folder).standardizedFileURL.pathComponents
+    var shared = 0
+    while shared < min(to.count, from.count), to[shared] == from[shared] { shared += 1 }
+    return (Array(repeating: "..", count: from.count - shared) + to[shared...]).joined(separator: "/")
 }

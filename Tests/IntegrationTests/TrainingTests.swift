@@ -309,8 +309,13 @@ struct TrainingTests {
 struct ShippedCentroidTests {
     /// Loads a shipped file, checks it against the native encoder pooled the way the file says, and routes prompts.
     func route(_ file: String, _ prompts: [String]) async throws -> [Detection] {
-        let artifact = try CentroidArtifact.load(from: TestPaths.repositoryFile("centroids/" + file))
-        let encoder = try trainingEncoder.get().withLeadTokens(artifact.embedder.leadTokens ?? 0)
+        let path = TestPaths.repositoryFile("centroids/" + file)
+        let artifact = try CentroidArtifact.load(from: path)
+        // A file trained on an adapted encoder names its adapter, which ships beside it.
+        let base = try CentroidArtifact.adapterFile(of: path).map { adapter in
+            try MiniLMEncoder(configuration: .init(directory: ModelDirectory(path: TestPaths.modelDirectory), adapter: adapter))
+        } ?? trainingEncoder.get()
+        let encoder = try base.withLeadTokens(artifact.embedder.leadTokens ?? 0)
         try artifact.checkCompatible(with: encoder.currentFingerprint, file: file)
         #expect(artifact.lexical != nil, "\(file) ships word features")
         #expect(artifact.centroids.cols == artifact.embedder.dimension + (artifact.lexical?.terms.count ?? 0))
@@ -318,13 +323,31 @@ struct ShippedCentroidTests {
             .detect(batch: prompts)
     }
 
-    @Test("the task routers route plain requests to their capabilities", arguments: ["tasks.json", "tasks-sentence.json"])
+    @Test("the task routers route plain requests to their capabilities", arguments: ["tasks.json", "tasks-sentence.json", "tasks-adapted.json"])
     func tasks(file: String) async throws {
         let decisions = try await route(file, [
             "Write a Python function that merges two sorted lists", "Translate 'good night' into Italian",
             "Give me the gist of this email in one line: the launch moves to May and the budget is unchanged",
             "What is 15% of 240?", "Write a haiku about the sea"])
         #expect(decisions.map(\.capability) == ["code", "translation", "summarize", "math", "creative"])
+    }
+
+    @Test("the adapted task router's adapter ships beside it, and its routing beats the plain router's on the check set")
+    func adaptedTasks() async throws {
+        let path = TestPaths.repositoryFile("centroids/tasks-adapted.json")
+        let adapter = try #require(CentroidArtifact.adapterFile(of: path))
+        #expect(adapter.hasSuffix("/tasks-adapter.safetensors"))
+        let artifact = try CentroidArtifact.load(from: path)
+        #expect(artifact.embedder.adapter == (try ModelDirectory.sha256(ofFile: adapter)))
+        // The check set was written after the training prompts and never trained on (by the centroids or the adapter).
+        let rows = try TestPaths.jsonLines(TestPaths.repositoryFile("training/check/tasks_check.jsonl"))
+        let texts = rows.map { $0["text"] as! String }, truth = rows.map { $0["capability"] as! String }
+        func accuracy(_ file: String) async throws -> Double {
+            let decisions = try await route(file, texts)
+            return Double(zip(decisions, truth).filter { $0.0.capability == $0.1 }.count) / Double(rows.count)
+        }
+        let adapted = try await accuracy("tasks-adapted.json"), plain = try await accuracy("tasks.json")
+        #expect(adapted >= 0.97 && adapted > plain, "adapted \(adapted), plain \(plain)")
     }
 
     @Test("CLINC150 knows its intents and abstains on requests outside them, on its own val split too")

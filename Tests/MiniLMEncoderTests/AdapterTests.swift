@@ -122,7 +122,7 @@ struct AdapterTests {
     @Test("a missing adapter file is an error naming it, not a silent plain encoder")
     func missingFile() throws {
         let path = TestPaths.temporaryDirectory("adapter") + "/absent.safetensors"
-        #expect(throws: EncoderError.fileMissing(path)) { _ = try encoder(adapter: path) }
+        #expect(throws: EncoderError.adapter(file: path, reason: "the file does not exist")) { _ = try encoder(adapter: path) }
     }
 
     @Test("an adapter with zero updates leaves every vector as it was")

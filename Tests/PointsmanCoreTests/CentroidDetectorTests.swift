@@ -322,6 +322,35 @@ struct CentroidFileTests {
         }
     }
 
+    @Test("a centroid file names its adapter file relative to itself; the config's encoder_adapter is relative to the config")
+    func adapterFileReference() throws {
+        let dir = TestPaths.temporaryDirectory("centroids")
+        try FileManager.default.createDirectory(atPath: dir + "/sub", withIntermediateDirectories: true)
+        var adapted = try artifact()
+        adapted.embedder.adapter = "ab12"
+        adapted.adapterFile = CentroidArtifact.relativePath(of: dir + "/weights/a.safetensors", from: dir + "/sub")
+        #expect(adapted.adapterFile == "../weights/a.safetensors")
+        try adapted.write(to: dir + "/sub/c.json")
+        #expect(try CentroidArtifact.load(from: dir + "/sub/c.json").adapterFile == "../weights/a.safetensors")
+        #expect(CentroidArtifact.adapterFile(of: dir + "/sub/c.json") == dir + "/sub/../weights/a.safetensors")
+        #expect(CentroidArtifact.relativePath(of: dir + "/sub/a.safetensors", from: dir + "/sub") == "a.safetensors")
+        #expect(CentroidArtifact.relativePath(of: "/a/b/c", from: "/a/b/c") == ".")
+        // A plain file names none; an unreadable one answers nil (loading it later says why).
+        try artifact().write(to: dir + "/plain.json")
+        #expect(CentroidArtifact.adapterFile(of: dir + "/plain.json") == nil)
+        #expect(CentroidArtifact.adapterFile(of: dir + "/absent.json") == nil)
+        // An adapter file without the adapter's sha256 is refused: the file could not be checked against it.
+        var orphan = try artifact()
+        orphan.adapterFile = "a.safetensors"
+        #expect { try orphan.validate(file: "o.json") } throws: { "\($0)".contains("adapter_file without embedder.adapter") }
+        // The training config's key resolves against the config's folder; an empty one is refused.
+        try #"{"name": "x", "data": ["a.jsonl"], "encoder_adapter": "../centroids/t.safetensors"}"#
+            .write(toFile: dir + "/sub/x.config.json", atomically: true, encoding: .utf8)
+        #expect(try TrainingConfiguration.load(from: dir + "/sub/x.config.json").encoderAdapter == dir + "/sub/../centroids/t.safetensors")
+        try #"{"name": "x", "data": ["a.jsonl"], "encoder_adapter": ""}"#.write(toFile: dir + "/e.config.json", atomically: true, encoding: .utf8)
+        #expect { try TrainingConfiguration.load(from: dir + "/e.config.json").validate() } throws: { "\($0)".contains("encoder_adapter") }
+    }
+
     @Test("bad files are clear errors", arguments: [
         ("version", 7 as Int, "unknown version 7"),
         ("embedder.dimension", 5, "dimension"),

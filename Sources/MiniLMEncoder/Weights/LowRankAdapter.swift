@@ -31,7 +31,10 @@ public struct LowRankAdapter: Sendable {
     /// Reads and checks the file: names in pairs, shapes that agree, a finite scale, finite values.
     public init(path: String) throws(EncoderError) {
         func fail(_ reason: String) -> EncoderError { .adapter(file: path, reason: reason) }
-        let file = try SafeTensorsFile(path: path)
+        let file: SafeTensorsFile
+        do { file = try SafeTensorsFile(path: path) } catch .fileMissing {
+            throw fail("the file does not exist")
+        }
         guard let text = file.metadata["scale"] else {
             throw fail("the header's __metadata__ has no `scale` (the factor of each B·A)")
         }

@@ -159,6 +159,9 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
     /// The versions this build reads.
     public static let readableVersions = 1...4
 
+    /// Where the encoder adapter the embedder names lies, relative to the centroid file's folder (or absolute), so
+    /// that routing can load it without being told; nil when the file was trained without one.
+    public var adapterFile: String?
     public var format: String
     public var version: Int
     public var name: String
@@ -204,6 +207,7 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
 
     enum FingerprintKeys: String, CodingKey {
         case model, dimension, normalized, weightsHash = "weights_hash", endpoint, leadTokens = "lead_tokens", adapter
+        case adapterFile = "adapter_file"
     }
     enum MatrixKeys: String, CodingKey { case dtype, shape, data }
 
@@ -242,6 +246,7 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
             endpoint: try e.decodeIfPresent(String.self, forKey: .endpoint),
             leadTokens: try e.decodeIfPresent(Int.self, forKey: .leadTokens),
             adapter: try e.decodeIfPresent(String.self, forKey: .adapter))
+        adapterFile = try e.decodeIfPresent(String.self, forKey: .adapterFile)
         labels = try c.decode([String].self, forKey: .labels)
         capabilities = try c.decode([String: String].self, forKey: .capabilities)
         centroidLabels = try c.decode([Int].self, forKey: .centroidLabels)
@@ -277,6 +282,7 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
         try e.encode(embedder.endpoint, forKey: .endpoint)
         try e.encodeIfPresent(embedder.leadTokens, forKey: .leadTokens)
         try e.encodeIfPresent(embedder.adapter, forKey: .adapter)
+        try e.encodeIfPresent(adapterFile, forKey: .adapterFile)
         try c.encode(labels, forKey: .labels)
         try c.encode(capabilities, forKey: .capabilities)
         try c.encode(centroidLabels, forKey: .centroidLabels)
@@ -342,6 +348,10 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
         }
         guard version >= 3 || gloss == nil else { throw fail("gloss needs version 3") }
         guard version >= 4 || embedder.adapter == nil else { throw fail("an encoder adapter needs version 4") }
+        guard adapterFile == nil || embedder.adapter != nil else {
+            throw fail("embedder.adapter_file without embedder.adapter (the adapter's sha256)")
+        }
+        if let adapterFile, adapterFile.isEmpty { throw fail("embedder.adapter_file is empty") }
         if let gloss {
             guard !gloss.glossaries.isEmpty else { throw fail("gloss has no glossaries") }
             let languages = gloss.glossaries.map(\.language)
@@ -413,6 +423,34 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
         }
         try artifact.validate(file: path)
         return artifact
+    }
+
+    /// The adapter file a centroid file names (`embedder.adapter_file`), resolved against the file's folder; nil when
+    /// it names none or cannot be read (loading the file later reports why). Reads only what it needs to answer.
+    public static func adapterFile(of path: String) -> String? {
+        struct Peek: Decodable {
+            struct Embedder: Decodable { var adapter_file: String? }
+            var embedder: Embedder
+        }
+        guard let data = FileManager.default.contents(atPath: path),
+              let file = (try? JSONDecoder().decode(Peek.self, from: data))?.embedder.adapter_file, !file.isEmpty
+        else { return nil }
+        return file.hasPrefix("/") ? file : ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(file)
+    }
+
+    /// `target` relative to the folder `folder` (both made absolute against the working directory first), for
+    /// `adapterFile`.
+    public static func relativePath(of target: String, from folder: String) -> String {
+        func components(_ path: String) -> [String] {
+            let absolute = path.hasPrefix("/") ? path : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
+            return (absolute as NSString).standardizingPath.split(separator: "/").map(String.init)
+        }
+        let to = components(target), from = components(folder)
+        var shared = 0
+        while shared < min(to.count, from.count), to[shared] == from[shared] { shared += 1 }
+        let ups = Array(repeating: "..", count: from.count - shared)
+        let result = (ups + to[shared...]).joined(separator: "/")
+        return result.isEmpty ? "." : result
     }
 
     /// Writes the file (pretty JSON, stable key order), atomically.

@@ -74,6 +74,10 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// Lead-token pooling of the local encoder (0 or nil: plain sentence vectors). The embedder must be set up the
     /// same way; its fingerprint, stored in the artifact, records it, so routing uses it too.
     public var leadTokens: Int?
+    /// A low-rank adapter file for the local encoder (see `docs/training.md`, "Encoder adapters"); relative paths are
+    /// relative to the config file's folder. Like `leadTokens`, the embedder must be set up with it (the command line
+    /// does this); the artifact's fingerprint records its sha256.
+    public var encoderAdapter: String?
     /// After validation and threshold calibration, train the shipped centroids again on every row (validation rows
     /// included) with the same k per label and the epoch count that validation chose. The thresholds and the reported
     /// metrics stay those of the held-out run.
@@ -281,7 +285,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         case labelMap = "label_map", abstainLabel = "abstain_label", k, maxK = "max_k", seed
         case validationFraction = "validation_fraction", targetPrecision = "target_precision"
         case abstainRecallTarget = "abstain_recall_target", abstainK = "abstain_k", refinement, promptView = "prompt_view"
-        case finalFit = "final_fit", leadTokens = "lead_tokens", lexical
+        case finalFit = "final_fit", leadTokens = "lead_tokens", encoderAdapter = "encoder_adapter", lexical
         case validationSplit = "validation_split", calibration, search, gloss
     }
 
@@ -305,6 +309,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         promptView = try c.decodeIfPresent(PromptView.self, forKey: .promptView)
         finalFit = try c.decodeIfPresent(Bool.self, forKey: .finalFit) ?? false
         leadTokens = try c.decodeIfPresent(Int.self, forKey: .leadTokens)
+        encoderAdapter = try c.decodeIfPresent(String.self, forKey: .encoderAdapter)
         lexical = try c.decodeIfPresent(Lexical.self, forKey: .lexical)
         validationSplit = try c.decodeIfPresent(String.self, forKey: .validationSplit)
         calibration = try c.decodeIfPresent(Calibration.self, forKey: .calibration)
@@ -322,6 +327,9 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
             var config = try JSONDecoder().decode(TrainingConfiguration.self, from: data)
             let folder = (path as NSString).deletingLastPathComponent
             config.data = config.data.map { $0.hasPrefix("/") ? $0 : (folder as NSString).appendingPathComponent($0) }
+            config.encoderAdapter = config.encoderAdapter.map {
+                $0.isEmpty || $0.hasPrefix("/") ? $0 : (folder as NSString).appendingPathComponent($0)
+            }
             if var gloss = config.gloss {
                 gloss.files = gloss.files.map { $0.hasPrefix("/") ? $0 : (folder as NSString).appendingPathComponent($0) }
                 config.gloss = gloss
@@ -341,6 +349,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         if let k, k < 1 { throw fail("k must be at least 1") }
         guard maxK >= 1 else { throw fail("max_k must be at least 1") }
         if let leadTokens, leadTokens < 0 { throw fail("lead_tokens must be at least 0") }
+        if let encoderAdapter, encoderAdapter.isEmpty { throw fail("encoder_adapter must name a file (or leave it out)") }
         guard validationFraction > 0, validationFraction < 1 else { throw fail("validation_fraction must be in (0, 1)") }
         guard targetPrecision > 0, targetPrecision <= 1 else { throw fail("target_precision must be in (0, 1]") }
         if let r = abstainRecallTarget, !(0...1).contains(r) { throw fail("abstain_recall_target must be in [0, 1]") }
