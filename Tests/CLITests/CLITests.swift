@@ -583,6 +583,35 @@ struct ServeProcessTests {
         #expect(count == 3)
     }
 
+    @Test("serve with the adapted task router loads the adapter its centroid file names and routes with it")
+    func serveAdapted() async throws {
+        let port = freePort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: PointsmanBinary.path)
+        process.arguments = ["serve", "--port", String(port), "--centroids", TestPaths.repositoryFile("centroids/tasks-adapted.json")]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { process.terminate(); process.waitUntilExit() }
+        try await waitReady(port)
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/route")!)
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = try JSONSerialization.data(withJSONObject: ["prompts": [
+            "Écris un poème sur la mer", "Give me the gist of this email in one line: the launch moves to May"]])
+        let (data, response) = try await URLSession.shared.data(for: request)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        let decisions = ((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["decisions"] as? [[String: Any]]) ?? []
+        #expect(decisions.map { $0["capability"] as? String } == ["creative", "summarize"], "\(String(decoding: data, as: UTF8.self))")
+        #expect(decisions.allSatisfy { $0["fallback"] is NSNull }, "the embedder answered: no decision fell back")
+        // Told to use another adapter, serve refuses the file at start, in one line that says which adapter it needs.
+        let refused = try PointsmanBinary.run(["serve", "--port", String(freePort()), "--centroids",
+                                               TestPaths.repositoryFile("centroids/tasks-adapted.json"),
+                                               "--encoder-adapter", TestPaths.fixture("adapter/adapter.safetensors")])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("needs the encoder adapter whose sha256 is"), "\(refused.stderr)")
+    }
+
     @Test("SIGTERM stops accepting, lets an in-flight stream finish, and exits 0")
     func gracefulShutdown() async throws {
         let upstream = try await FakeOpenAIServer { _ in
