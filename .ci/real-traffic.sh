@@ -18,7 +18,7 @@ C=centroids/tasks.json
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-language-holdout) holdout=0 ;;
-    --centroids) C=${2:?--centroids needs a file}; holdout=0; shift ;;
+    --centroids) C=$(realpath "${2:?--centroids needs a file}"); holdout=0; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
   shift

@@ -221,14 +221,18 @@ struct ModelOptions: ParsableArguments {
 
     /// The native encoder, with `--encoder-adapter` (or `$POINTSMAN_ENCODER_ADAPTER`), else with `fallbackAdapter`.
     func loadEncoder(fallbackAdapter: String? = nil) throws -> MiniLMEncoder {
-        try MiniLMEncoder(configuration: .init(
-            directory: ModelDirectory(path: resolvedModelDir), adapter: resolvedEncoderAdapter ?? fallbackAdapter))
+        try loadEncoder(adapter: resolvedEncoderAdapter ?? fallbackAdapter)
+    }
+
+    /// The native encoder with exactly this adapter (or none).
+    func loadEncoder(adapter: String?) throws -> MiniLMEncoder {
+        try MiniLMEncoder(configuration: .init(directory: ModelDirectory(path: resolvedModelDir), adapter: adapter))
     }
 
     /// The native encoder for routing with a centroid file: when no adapter is given, the one the file names
     /// (`embedder.adapter_file`), so a file trained with an adapter routes without being told.
     func loadEncoder(forCentroids path: String?) throws -> MiniLMEncoder {
-        guard resolvedEncoderAdapter == nil, let path, let named = CentroidArtifact.adapterFile(of: path) else {
+        guard resolvedEncoderAdapter == nil, let path, let named = CentroidArtifact.resolvedAdapterPath(ofCentroidFile: path) else {
             return try loadEncoder()
         }
         guard FileManager.default.fileExists(atPath: named) else {

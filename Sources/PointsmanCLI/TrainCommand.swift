@@ -132,6 +132,13 @@ struct TrainCommand: AsyncParsableCommand {
         if endpoint != nil, let adapter = configuration.encoderAdapter {
             throw CLIFailure("the config names encoder_adapter \(adapter), which changes the native encoder; it cannot apply to vectors from --endpoint")
         }
+        // The flag, then the config, then the environment: an exported POINTSMAN_ENCODER_ADAPTER never turns a config
+        // without an adapter into an adapted file.
+        if endpoint == nil, let adapter = model.encoderAdapter.nonEmpty ?? configuration.encoderAdapter
+            ?? ProcessInfo.processInfo.environment["POINTSMAN_ENCODER_ADAPTER"].nonEmpty {
+            configuration.encoderAdapter = adapter
+            FileHandle.standardError.write(Data("encoder adapter: \(adapter)\n".utf8))
+        }
         let client: OpenAIClient?
         let embedder: any EmbeddingProvider
         if let endpoint {
@@ -140,7 +147,7 @@ struct TrainCommand: AsyncParsableCommand {
             embedder = RemoteEmbeddingProvider(client: made, model: embeddingModel)
         } else {
             client = nil
-            embedder = try model.loadEncoder(fallbackAdapter: configuration.encoderAdapter)
+            embedder = try model.loadEncoder(adapter: configuration.encoderAdapter)
                 .withLeadTokens(configuration.leadTokens ?? 0)
         }
         let cache = EmbeddingCache(directory: cacheDir ?? EmbeddingCacheLocation.defaultPath)
@@ -155,12 +162,25 @@ struct TrainCommand: AsyncParsableCommand {
         }
         bar.finish()
         try await client?.shutdown()
-        if endpoint == nil, let adapter = model.resolvedEncoderAdapter ?? configuration.encoderAdapter {
+        if let adapter = configuration.encoderAdapter {
             // Routing finds the adapter from the file, wherever the two are moved together.
-            artifact.adapterFile = CentroidArtifact.relativePath(of: adapter, from: (out as NSString).deletingLastPathComponent)
+            artifact.adapterFile = RelativePath.of(adapter, from: (out as NSString).deletingLastPathComponent)
         }
         try artifact.write(to: out)
         print(TrainingSummary.text(artifact, path: out))
+    }
+}
+
+/// A path relative to a folder, worked out lexically from both made absolute against the working directory (no
+/// symlink is resolved, so the result is the same on every platform).
+enum RelativePath {
+    static func of(_ target: String, from folder: String) -> String {
+        let to = URL(fileURLWithPath: target).standardizedFileURL.pathComponents
+        let from = URL(fileURLWithPath: folder).standardizedFileURL.pathComponents
+        var shared = 0
+        while shared < min(to.count, from.count), to[shared] == from[shared] { shared += 1 }
+        let result = (Array(repeating: "..", count: from.count - shared) + to[shared...]).joined(separator: "/")
+        return result.isEmpty ? "." : result
     }
 }
 

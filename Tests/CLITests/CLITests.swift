@@ -403,6 +403,27 @@ struct TrainCLITests {
         // An adapter cannot change an endpoint's vectors.
         let both = try PointsmanBinary.run(["embed", "hi", "--endpoint", "http://127.0.0.1:9/v1", "--encoder-adapter", adapter])
         #expect(both.status != 0 && both.stderr.contains("--encoder-adapter changes the native encoder"), "\(both.stderr)")
+        // The config's encoder_adapter (relative to the config) ends up relative to the output file; an exported
+        // POINTSMAN_ENCODER_ADAPTER does not override the config's.
+        try FileManager.default.createDirectory(atPath: dir + "/cfg", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: dir + "/out", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: adapter, toPath: dir + "/cfg/adapter.safetensors")
+        try #"{"name": "x", "data": ["../d.jsonl"], "k": 1, "encoder_adapter": "adapter.safetensors"}"#
+            .write(toFile: dir + "/cfg/x.config.json", atomically: true, encoding: .utf8)
+        let fromConfig = try PointsmanBinary.run(
+            ["train", "--config", dir + "/cfg/x.config.json", "--out", dir + "/out/x.json", "--fast", "--cache-dir", dir + "/cache"],
+            environment: ["POINTSMAN_ENCODER_ADAPTER": other])
+        #expect(fromConfig.status == 0, "\(fromConfig.stderr)")
+        #expect(fromConfig.stderr.contains("encoder adapter: \(dir)/cfg/adapter.safetensors"), "\(fromConfig.stderr)")
+        let written = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/out/x.json"))) as! [String: Any]
+        #expect((written["embedder"] as? [String: Any])?["adapter_file"] as? String == "../cfg/adapter.safetensors")
+        #expect((written["embedder"] as? [String: Any])?["adapter"] as? String == (try sha256(of: adapter)))
+        expectCleanFailure(try PointsmanBinary.run(["train", "--config", dir + "/cfg/x.config.json", "--out", dir + "/out/y.json",
+                                                    "--endpoint", "http://127.0.0.1:9/v1"]),
+                           mentioning: "cannot apply to vectors from --endpoint")
+        // eval --holdout measures a config on the encoder its adapter makes, or refuses: never silently on another one.
+        let holdout = try PointsmanBinary.run(["eval", "--config", dir + "/cfg/x.config.json", "--holdout", "--cache-dir", dir + "/cache"])
+        #expect(holdout.status != 0 && holdout.stderr.contains("has no adapter"), "\(holdout.stderr)")
         // A broken adapter is one clear line naming it.
         try Data("not safetensors".utf8).write(to: URL(fileURLWithPath: dir + "/broken.safetensors"))
         expectCleanFailure(try PointsmanBinary.run(["embed", "hi", "--encoder-adapter", dir + "/broken.safetensors"]),
@@ -604,6 +625,20 @@ struct ServeProcessTests {
         let decisions = ((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["decisions"] as? [[String: Any]]) ?? []
         #expect(decisions.map { $0["capability"] as? String } == ["creative", "summarize"], "\(String(decoding: data, as: UTF8.self))")
         #expect(decisions.allSatisfy { $0["fallback"] is NSNull }, "the embedder answered: no decision fell back")
+        // /v1/embeddings serves the adapted vectors under a name of their own, never under the plain model's.
+        var embeddings = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/embeddings")!)
+        embeddings.httpMethod = "POST"
+        embeddings.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        embeddings.httpBody = try JSONSerialization.data(withJSONObject: ["input": "hello", "model": "all-MiniLM-L6-v2"])
+        let (refusedBody, refusedResponse) = try await URLSession.shared.data(for: embeddings)
+        #expect((refusedResponse as? HTTPURLResponse)?.statusCode == 404)
+        let sha = try sha256(of: TestPaths.repositoryFile("centroids/tasks-adapter.safetensors"))
+        #expect(String(decoding: refusedBody, as: UTF8.self).contains("all-MiniLM-L6-v2+adapter-\(sha.prefix(12))"))
+        embeddings.httpBody = try JSONSerialization.data(withJSONObject: ["input": "hello"])
+        let (servedBody, servedResponse) = try await URLSession.shared.data(for: embeddings)
+        #expect((servedResponse as? HTTPURLResponse)?.statusCode == 200)
+        #expect((try JSONSerialization.jsonObject(with: servedBody) as? [String: Any])?["model"] as? String
+                == "all-MiniLM-L6-v2+adapter-\(sha.prefix(12))")
         // Told to use another adapter, serve refuses the file at start, in one line that says which adapter it needs.
         let refused = try PointsmanBinary.run(["serve", "--port", String(freePort()), "--centroids",
                                                TestPaths.repositoryFile("centroids/tasks-adapted.json"),

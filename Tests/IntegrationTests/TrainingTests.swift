@@ -312,7 +312,7 @@ struct ShippedCentroidTests {
         let path = TestPaths.repositoryFile("centroids/" + file)
         let artifact = try CentroidArtifact.load(from: path)
         // A file trained on an adapted encoder names its adapter, which ships beside it.
-        let base = try CentroidArtifact.adapterFile(of: path).map { adapter in
+        let base = try CentroidArtifact.resolvedAdapterPath(ofCentroidFile: path).map { adapter in
             try MiniLMEncoder(configuration: .init(directory: ModelDirectory(path: TestPaths.modelDirectory), adapter: adapter))
         } ?? trainingEncoder.get()
         let encoder = try base.withLeadTokens(artifact.embedder.leadTokens ?? 0)
@@ -335,7 +335,7 @@ struct ShippedCentroidTests {
     @Test("the adapted task router's adapter ships beside it, and its routing beats the plain router's on the check set")
     func adaptedTasks() async throws {
         let path = TestPaths.repositoryFile("centroids/tasks-adapted.json")
-        let adapter = try #require(CentroidArtifact.adapterFile(of: path))
+        let adapter = try #require(CentroidArtifact.resolvedAdapterPath(ofCentroidFile: path))
         #expect(adapter.hasSuffix("/tasks-adapter.safetensors"))
         let artifact = try CentroidArtifact.load(from: path)
         #expect(artifact.embedder.adapter == (try ModelDirectory.sha256(ofFile: adapter)))

@@ -6,7 +6,7 @@ import Testing
 import VectorMath
 
 /// A safetensors file written by hand, for adapters that are wrong in one way each.
-private func writeSafeTensors(_ tensors: [(name: String, shape: [Int], values: [Float])], metadata: [String: String]?,
+private func writeSafeTensors(_ tensors: [(name: String, shape: [Int], values: [Float])], metadata: [String: Any]?,
                               to path: String) throws {
     var header: [String: Any] = [:]
     var data = Data()
@@ -55,8 +55,9 @@ struct AdapterTests {
         let adaptedVectors = try await encoder(adapter: path).embed(texts)
         for index in texts.indices {
             // The fixture's plain vectors are ours too: the texts are encoded as the fixture's were.
-            #expect(zip(plainVectors.row(index), plain[index]).allSatisfy { abs($0 - $1) < 1e-4 }, "\(texts[index])")
-            #expect(zip(adaptedVectors.row(index), adapted[index]).allSatisfy { abs($0 - $1) < 1e-4 }, "\(texts[index])")
+            #expect(zip(plainVectors.row(index), plain[index]).allSatisfy { abs($0 - $1) < 2e-6 }, "\(texts[index])")
+            // The fixture is rounded to six decimals; the merge then agrees to float precision.
+            #expect(zip(adaptedVectors.row(index), adapted[index]).allSatisfy { abs($0 - $1) < 2e-6 }, "\(texts[index])")
             // The updates move every vector well beyond that tolerance, so a merge that did nothing would fail.
             #expect(cosine(adaptedVectors.row(index), plainVectors.row(index)) < 0.98)
         }
@@ -86,12 +87,14 @@ struct AdapterTests {
         ("unknown map", "is not a linear map this model has"),
         ("wrong size", "(an adapter for another model?)"),
         ("empty", "holds no low-rank updates"),
+        ("scale as a JSON number", "no `scale`"),
+        ("integer tensor", "dtype I32 is not a float type"),
     ])
     func broken(caseName: String, message: String) throws {
         let dir = TestPaths.temporaryDirectory("adapter")
         let path = dir + "/adapter.safetensors"
         var tensors = queryUpdate()
-        var metadata: [String: String]? = ["scale": "2.0"]
+        var metadata: [String: Any]? = ["scale": "2.0"]
         switch caseName {
         case "no scale": metadata = nil
         case "scale not a number": metadata = ["scale": "two"]
@@ -102,9 +105,18 @@ struct AdapterTests {
         case "unknown map": tensors = queryUpdate("encoder.layer.9.attention.self.query")
         case "wrong size": tensors = queryUpdate(inputs: 100)
         case "empty": tensors = []
+        case "scale as a JSON number": metadata = ["scale": 2.0]
+        case "integer tensor": break
         default: Issue.record("unknown case \(caseName)")
         }
         try writeSafeTensors(tensors, metadata: metadata, to: path)
+        if caseName == "integer tensor" {
+            // The same bytes, declared as 32-bit integers: an adapter must hold floats.
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+            let range = try #require(bytes.range(of: Data(#""F32""#.utf8)))
+            bytes.replaceSubrange((range.lowerBound + 1)..<(range.lowerBound + 2), with: Data("I".utf8))
+            try bytes.write(to: URL(fileURLWithPath: path))
+        }
         do {
             _ = try encoder(adapter: path)
             Issue.record("\(caseName): expected a refusal")
@@ -115,6 +127,7 @@ struct AdapterTests {
             }
             #expect(file == path)
             #expect(reason.contains(message), "\(caseName): \(reason)")
+            if caseName == "integer tensor" { #expect(reason.hasPrefix("encoder.layer.0.attention.self.query: "), "\(reason)") }
             #expect(failure.description.hasPrefix("encoder adapter \(path): "))
         }
     }

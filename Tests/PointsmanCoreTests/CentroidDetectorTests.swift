@@ -328,17 +328,14 @@ struct CentroidFileTests {
         try FileManager.default.createDirectory(atPath: dir + "/sub", withIntermediateDirectories: true)
         var adapted = try artifact()
         adapted.embedder.adapter = "ab12"
-        adapted.adapterFile = CentroidArtifact.relativePath(of: dir + "/weights/a.safetensors", from: dir + "/sub")
-        #expect(adapted.adapterFile == "../weights/a.safetensors")
+        adapted.adapterFile = "../weights/a.safetensors"
         try adapted.write(to: dir + "/sub/c.json")
         #expect(try CentroidArtifact.load(from: dir + "/sub/c.json").adapterFile == "../weights/a.safetensors")
-        #expect(CentroidArtifact.adapterFile(of: dir + "/sub/c.json") == dir + "/sub/../weights/a.safetensors")
-        #expect(CentroidArtifact.relativePath(of: dir + "/sub/a.safetensors", from: dir + "/sub") == "a.safetensors")
-        #expect(CentroidArtifact.relativePath(of: "/a/b/c", from: "/a/b/c") == ".")
+        #expect(CentroidArtifact.resolvedAdapterPath(ofCentroidFile: dir + "/sub/c.json") == dir + "/sub/../weights/a.safetensors")
         // A plain file names none; an unreadable one answers nil (loading it later says why).
         try artifact().write(to: dir + "/plain.json")
-        #expect(CentroidArtifact.adapterFile(of: dir + "/plain.json") == nil)
-        #expect(CentroidArtifact.adapterFile(of: dir + "/absent.json") == nil)
+        #expect(CentroidArtifact.resolvedAdapterPath(ofCentroidFile: dir + "/plain.json") == nil)
+        #expect(CentroidArtifact.resolvedAdapterPath(ofCentroidFile: dir + "/absent.json") == nil)
         // An adapter file without the adapter's sha256 is refused: the file could not be checked against it.
         var orphan = try artifact()
         orphan.adapterFile = "a.safetensors"
@@ -349,6 +346,29 @@ struct CentroidFileTests {
         #expect(try TrainingConfiguration.load(from: dir + "/sub/x.config.json").encoderAdapter == dir + "/sub/../centroids/t.safetensors")
         try #"{"name": "x", "data": ["a.jsonl"], "encoder_adapter": ""}"#.write(toFile: dir + "/e.config.json", atomically: true, encoding: .utf8)
         #expect { try TrainingConfiguration.load(from: dir + "/e.config.json").validate() } throws: { "\($0)".contains("encoder_adapter") }
+    }
+
+    @Test("training refuses an embedder whose adapter is not the one the config names (by sha256), or any adapter when it names none")
+    func trainerAdapterCheck() throws {
+        let dir = TestPaths.temporaryDirectory("adapter-check")
+        try Data("adapter bytes".utf8).write(to: URL(fileURLWithPath: dir + "/a.safetensors"))
+        let hash = "a0c8e4ad1d3d9f1bd0e3d3e60ea4d07b90f3c7e0d2b1d3c3e2b1e8f2c7d1f4a9"
+        var config = TrainingConfiguration(name: "c", data: [])
+        config.encoderAdapter = dir + "/a.safetensors"
+        let plain = EmbedderFingerprint(model: "m", dimension: 4, normalized: true)
+        #expect { try CentroidTrainer.checkAdapter(config, against: plain) } throws: { "\($0)".contains("has no adapter") }
+        var other = plain
+        other.adapter = hash
+        #expect { try CentroidTrainer.checkAdapter(config, against: other) } throws: { "\($0)".contains("carries another adapter") }
+        var right = plain
+        right.adapter = "dd70d2c1a473d6e87c6dd52a250ca1c9f055a3910d10f1674121461cf6c96bf7"  // sha256 of "adapter bytes"
+        try CentroidTrainer.checkAdapter(config, against: right)
+        #expect { try CentroidTrainer.checkAdapter(TrainingConfiguration(name: "c", data: []), against: right) } throws: {
+            "\($0)".contains("that the config does not name")
+        }
+        try CentroidTrainer.checkAdapter(TrainingConfiguration(name: "c", data: []), against: plain)
+        config.encoderAdapter = dir + "/absent.safetensors"
+        #expect { try CentroidTrainer.checkAdapter(config, against: right) } throws: { "\($0)".contains("cannot be read") }
     }
 
     @Test("bad files are clear errors", arguments: [

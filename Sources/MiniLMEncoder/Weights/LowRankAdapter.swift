@@ -55,9 +55,14 @@ public struct LowRankAdapter: Sendable {
             guard a.shape.count == 2, b.shape.count == 2, a.shape[0] > 0, a.shape[0] == b.shape[1] else {
                 throw fail("\(map): lora_a is \(a.shape) and lora_b \(b.shape); expected [r, in] and [out, r] with the same r > 0")
             }
-            let update = Update(
-                a: try file.matrix(map + ".lora_a", rows: a.shape[0], cols: a.shape[1]),
-                b: try file.matrix(map + ".lora_b", rows: b.shape[0], cols: b.shape[1]))
+            let update: Update
+            do {
+                update = Update(
+                    a: try file.matrix(map + ".lora_a", rows: a.shape[0], cols: a.shape[1]),
+                    b: try file.matrix(map + ".lora_b", rows: b.shape[0], cols: b.shape[1]))
+            } catch {
+                throw fail("\(map): \(error.description)")
+            }
             guard update.a.values.allSatisfy(\.isFinite), update.b.values.allSatisfy(\.isFinite) else {
                 throw fail("\(map) holds a value that is not finite")
             }

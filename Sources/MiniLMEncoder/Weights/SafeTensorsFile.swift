@@ -20,7 +20,8 @@ public struct SafeTensorsFile: Sendable {
     public let path: String
     /// Tensors by name.
     public let tensors: [String: TensorInfo]
-    /// The header's `__metadata__` (free-form strings), empty when it has none.
+    /// The header's `__metadata__` (free-form strings; values that are not strings are left out), empty when it has
+    /// none.
     public let metadata: [String: String]
     private let file: MappedFile
     private let dataStart: Int
@@ -82,12 +83,8 @@ public struct SafeTensorsFile: Sendable {
             }
             tensors[name] = TensorInfo(name: name, dtype: dtype, shape: shape, byteRange: begin..<end)
         }
-        if let extra = json["__metadata__"] {
-            guard let strings = extra as? [String: String] else { throw fail("__metadata__ is not an object of strings") }
-            metadata = strings
-        } else {
-            metadata = [:]
-        }
+        // The format allows only strings here; anything else is left out rather than failing a model that loads today.
+        metadata = (json["__metadata__"] as? [String: Any])?.compactMapValues { $0 as? String } ?? [:]
         self.file = file
         self.dataStart = dataStart
         self.tensors = tensors

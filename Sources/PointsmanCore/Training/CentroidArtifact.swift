@@ -426,8 +426,9 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
     }
 
     /// The adapter file a centroid file names (`embedder.adapter_file`), resolved against the file's folder; nil when
-    /// it names none or cannot be read (loading the file later reports why). Reads only what it needs to answer.
-    public static func adapterFile(of path: String) -> String? {
+    /// it names none or cannot be read (loading the file later reports why). Decodes only the `embedder` section's
+    /// field, though the JSON parser still reads the whole file.
+    public static func resolvedAdapterPath(ofCentroidFile path: String) -> String? {
         struct Peek: Decodable {
             struct Embedder: Decodable { var adapter_file: String? }
             var embedder: Embedder
@@ -438,21 +439,6 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
         return file.hasPrefix("/") ? file : ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(file)
     }
 
-    /// `target` relative to the folder `folder` (both made absolute against the working directory first), for
-    /// `adapterFile`.
-    public static func relativePath(of target: String, from folder: String) -> String {
-        func components(_ path: String) -> [String] {
-            let absolute = path.hasPrefix("/") ? path : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
-            return (absolute as NSString).standardizingPath.split(separator: "/").map(String.init)
-        }
-        let to = components(target), from = components(folder)
-        var shared = 0
-        while shared < min(to.count, from.count), to[shared] == from[shared] { shared += 1 }
-        let ups = Array(repeating: "..", count: from.count - shared)
-        let result = (ups + to[shared...]).joined(separator: "/")
-        return result.isEmpty ? "." : result
-    }
-
     /// Writes the file (pretty JSON, stable key order), atomically.
     public func write(to path: String) throws {
         let encoder = JSONEncoder()
@@ -461,8 +447,8 @@ public struct CentroidArtifact: Sendable, Codable, Equatable {
     }
 
     private static func adapterHint(trained: String?) -> String {
-        trained.map { " (this file needs the encoder adapter whose sha256 is \($0): load the encoder with it, --encoder-adapter or POINTSMAN_ENCODER_ADAPTER)" }
-            ?? " (this file was trained without an encoder adapter: load the encoder without one)"
+        trained.map { " (this file needs the encoder adapter whose sha256 is \($0); the native encoder must be loaded with that file: the one the centroid file names in adapter_file, --encoder-adapter or POINTSMAN_ENCODER_ADAPTER; a running service needs a restart)" }
+            ?? " (this file was trained without an encoder adapter: load the native encoder without one)"
     }
 
     /// Refuses vectors of another embedder.

@@ -22,6 +22,25 @@ public struct CentroidTrainer: Sendable {
     }
 
     /// The rows a configuration names, labels mapped to capabilities.
+    /// The embedder must carry exactly the adapter the config names (compared by sha256), or none when it names none:
+    /// otherwise the file would describe vectors it was not trained on.
+    public static func checkAdapter(_ config: TrainingConfiguration, against fingerprint: EmbedderFingerprint) throws(DatasetError) {
+        func fail(_ problem: String) -> DatasetError { DatasetError(file: config.name, row: nil, problem: problem) }
+        guard let path = config.encoderAdapter else {
+            if let carried = fingerprint.adapter {
+                throw fail("the embedder carries an encoder adapter (sha256 \(carried.prefix(12))) that the config does not name in encoder_adapter")
+            }
+            return
+        }
+        guard let data = FileManager.default.contents(atPath: path) else { throw fail("encoder_adapter \(path) cannot be read") }
+        let hash = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        guard fingerprint.adapter == hash else {
+            throw fail("the config names encoder_adapter \(path), but the embedder "
+                + (fingerprint.adapter.map { "carries another adapter (sha256 \($0.prefix(12)))" } ?? "has no adapter")
+                + ": the native encoder must be loaded with that file")
+        }
+    }
+
     public static func loadRows(_ config: TrainingConfiguration) throws(DatasetError) -> [LabeledPrompt] {
         let reader = LabeledDatasetReader(textField: config.textField, labelField: config.labelField, groupField: config.groupField)
         var rows: [LabeledPrompt] = []
@@ -103,6 +122,7 @@ public struct CentroidTrainer: Sendable {
                 problem: "the config asks for lead_tokens \(config.leadTokens ?? 0) but the embedder gives \(fingerprint.leadTokens ?? 0)"
                     + " (lead-token pooling needs the local encoder)")
         }
+        try Self.checkAdapter(config, against: fingerprint)
         // The word features read each prompt as written; the encoder reads it and its gloss where a glossary applies.
         let gloss = try config.gloss.map { settings throws(DatasetError) in try settings.load() }
         let glossarySet = GlossarySet(gloss)

@@ -77,9 +77,12 @@ extension ServiceDependencies {
         }
         let texts = embeddingsRequest.input
         guard let batcher else { throw OpenAIError(.serviceUnavailable, "no local encoder is loaded", code: "encoder_unavailable") }
+        // An adapted encoder's vectors are not the published model's: they go out under a name of their own, so that a
+        // client asking for the plain model is told, instead of comparing them with plain vectors.
         let fingerprint = batcher.encoder.currentFingerprint
-        if let model = embeddingsRequest.model, model != fingerprint.model, model != configuration.autoModelName {
-            throw OpenAIError(.notFound, "embedding model \"\(model)\" is not served here; use \"\(fingerprint.model)\"", code: "model_not_found", param: "model")
+        let served = fingerprint.model + (fingerprint.adapter.map { "+adapter-\($0.prefix(12))" } ?? "")
+        if let model = embeddingsRequest.model, model != served, model != configuration.autoModelName {
+            throw OpenAIError(.notFound, "embedding model \"\(model)\" is not served here; use \"\(served)\"", code: "model_not_found", param: "model")
         }
         let vectors: Matrix
         do { vectors = try await batcher.embed(texts) } catch is EmbeddingQueueFull {
@@ -100,7 +103,7 @@ extension ServiceDependencies {
             }
             data.append(["object": "embedding", "index": row, "embedding": embedding])
         }
-        return jsonResponse(["object": "list", "data": data, "model": fingerprint.model,
+        return jsonResponse(["object": "list", "data": data, "model": served,
                              "usage": ["prompt_tokens": tokens, "total_tokens": tokens]])
     }
 }
