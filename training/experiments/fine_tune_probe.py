@@ -30,7 +30,9 @@ linear map of its six layers (query, key, value, attention output, both feed-for
 (alpha / R)·B·A of rank R (alpha = 2R, A drawn small, B zero at the start, learning rate 1e-3, no weight decay on
 them). Such an update can be added into the weights once when a model loads, so it would cost nothing when routing;
 the question is whether it carries the gain of tuning every weight. With SAVE_ADAPTER=FILE in the environment, the
-trained updates are written to FILE in the format `pointsman --encoder-adapter` reads (docs/training.md).
+trained updates are written to FILE in the format `pointsman --encoder-adapter` reads (docs/training.md). With
+EXCLUDE_TEXTS=FILE (a JSON list of texts), rows with those texts are left out of training (see docs/routing-quality.md
+for the held-out split measured that way).
 
 `fixture DIR` writes the test fixture of Tests/Fixtures/adapter/ (a random adapter and PyTorch's vectors with it).
 """
@@ -194,6 +196,12 @@ def tasks(epochs, below):
     training = os.path.join(ROOT, "training")
     files = json.load(open(os.path.join(training, "tasks.config.json")))["data"]
     rows = [json.loads(line) for f in files for line in open(os.path.join(training, f))]
+    if os.environ.get("EXCLUDE_TEXTS"):
+        # Leave out rows another evaluation holds out (a JSON list of texts, e.g. `pointsman eval --holdout --json`'s
+        # "texts"), so that an adapter trained here never sees them.
+        excluded = set(json.load(open(os.environ["EXCLUDE_TEXTS"])))
+        rows = [r for r in rows if r["text"] not in excluded]
+        print(f"left out {len(excluded)} held-out texts: {len(rows)} training rows", flush=True)
     names = sorted(set(r["capability"] for r in rows))
     texts = [r["text"] for r in rows]
     y = np.array([names.index(r["capability"]) for r in rows])
