@@ -327,12 +327,7 @@ struct TrainCLITests {
     @Test("train writes a centroid file that route can use; a file for another embedder is refused")
     func trainAndUse() throws {
         let dir = TestPaths.temporaryDirectory("cli-train")
-        var lines: [String] = []
-        for (label, texts) in [("greeting", ["hello there", "hi, how are you", "good morning!", "hey friend", "hiya", "greetings"]),
-                               ("farewell", ["goodbye", "see you later", "bye for now", "take care", "farewell friend", "catch you later"])] {
-            for (i, t) in texts.enumerated() { lines.append(#"{"text": "\#(t)", "label": "\#(label)", "group": "g\#(i % 3)"}"#) }
-        }
-        try lines.joined(separator: "\n").write(toFile: dir + "/d.jsonl", atomically: true, encoding: .utf8)
+        try writeGreetingData(to: dir + "/d.jsonl")
         let train = try PointsmanBinary.run(["train", dir + "/d.jsonl", "--out", dir + "/c.json", "--k", "1", "--cache-dir", dir + "/cache"])
         #expect(train.status == 0, "\(train.stderr)")
         #expect(train.stdout.contains("2 labels"))
@@ -359,12 +354,7 @@ struct TrainCLITests {
     func encoderAdapter() throws {
         let dir = TestPaths.temporaryDirectory("cli-adapter")
         let adapter = TestPaths.fixture("adapter/adapter.safetensors")
-        var lines: [String] = []
-        for (label, texts) in [("greeting", ["hello there", "hi, how are you", "good morning!", "hey friend", "hiya", "greetings"]),
-                               ("farewell", ["goodbye", "see you later", "bye for now", "take care", "farewell friend", "catch you later"])] {
-            for (i, t) in texts.enumerated() { lines.append(#"{"text": "\#(t)", "label": "\#(label)", "group": "g\#(i % 3)"}"#) }
-        }
-        try lines.joined(separator: "\n").write(toFile: dir + "/d.jsonl", atomically: true, encoding: .utf8)
+        try writeGreetingData(to: dir + "/d.jsonl")
         let train = try PointsmanBinary.run(["train", dir + "/d.jsonl", "--out", dir + "/c.json", "--fast", "--k", "1",
                                              "--cache-dir", dir + "/cache", "--encoder-adapter", adapter])
         #expect(train.status == 0, "\(train.stderr)")
@@ -726,4 +716,14 @@ func relativeToDir(_ path: String, from folder: String) -> String {
     var shared = 0
     while shared < min(to.count, from.count), to[shared] == from[shared] { shared += 1 }
     return (Array(repeating: "..", count: from.count - shared) + to[shared...]).joined(separator: "/")
+}
+
+/// Twelve greeting and farewell rows in three groups: a small labeled file `train` can fit in a second.
+func writeGreetingData(to path: String) throws {
+    var lines: [String] = []
+    for (label, texts) in [("greeting", ["hello there", "hi, how are you", "good morning!", "hey friend", "hiya", "greetings"]),
+                           ("farewell", ["goodbye", "see you later", "bye for now", "take care", "farewell friend", "catch you later"])] {
+        for (i, t) in texts.enumerated() { lines.append(#"{"text": "\#(t)", "label": "\#(label)", "group": "g\#(i % 3)"}"#) }
+    }
+    try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
 }
