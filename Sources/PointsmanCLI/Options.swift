@@ -238,7 +238,7 @@ struct ModelOptions: ParsableArguments {
         guard FileManager.default.fileExists(atPath: named) else {
             throw CLIFailure("\(path) was trained with the encoder adapter \(named), which does not exist: keep the two files together, or pass the adapter with --encoder-adapter")
         }
-        return try loadEncoder(fallbackAdapter: named)
+        return try loadEncoder(adapter: named)
     }
 }
 

@@ -21,7 +21,6 @@ public struct CentroidTrainer: Sendable {
         self.cache = cache
     }
 
-    /// The rows a configuration names, labels mapped to capabilities.
     /// The embedder must carry exactly the adapter the config names (compared by sha256), or none when it names none:
     /// otherwise the file would describe vectors it was not trained on.
     public static func checkAdapter(_ config: TrainingConfiguration, against fingerprint: EmbedderFingerprint) throws(DatasetError) {
@@ -41,6 +40,7 @@ public struct CentroidTrainer: Sendable {
         }
     }
 
+    /// The rows a configuration names, labels mapped to capabilities.
     public static func loadRows(_ config: TrainingConfiguration) throws(DatasetError) -> [LabeledPrompt] {
         let reader = LabeledDatasetReader(textField: config.textField, labelField: config.labelField, groupField: config.groupField)
         var rows: [LabeledPrompt] = []
