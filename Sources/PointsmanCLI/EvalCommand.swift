@@ -126,10 +126,16 @@ struct EvalCommand: AsyncParsableCommand {
                 var heldOut = configuration
                 heldOut.finalFit = false
                 let cache = EmbeddingCache(directory: cacheDir ?? EmbeddingCacheLocation.defaultPath)
-                // The config, not the shipped file, says how to pool; routing below uses what the retrained file says.
-                let retrained = try await CentroidTrainer(embedder: try encoder.withLeadTokens(heldOut.leadTokens ?? 0), cache: cache)
+                // The config, not the centroid file, says how to pool and which encoder adapter its recipe trains on
+                // (as `train` reads it: the flag, then the config, then the environment); routing below uses what the
+                // retrained file says.
+                let adapter = routing.model.encoderAdapter.nonEmpty ?? heldOut.encoderAdapter
+                    ?? ProcessInfo.processInfo.environment["POINTSMAN_ENCODER_ADAPTER"].nonEmpty
+                heldOut.encoderAdapter = adapter
+                let trainingEncoder = try routing.model.loadEncoder(adapter: adapter)
+                let retrained = try await CentroidTrainer(embedder: try trainingEncoder.withLeadTokens(heldOut.leadTokens ?? 0), cache: cache)
                     .train(heldOut)
-                let prepared = try await RoutingSetup.prepare(encoder, for: retrained, file: "<\(heldOut.name), retrained without the held-out rows>")
+                let prepared = try await RoutingSetup.prepare(trainingEncoder, for: retrained, file: "<\(heldOut.name), retrained without the held-out rows>")
                 setup = RoutingSetup(catalog: setup.catalog, rules: setup.rules, centroids: retrained, centroidsFile: path,
                                      embedder: prepared.embedder, options: options)
             }

@@ -17,7 +17,7 @@ struct RoutingOptions: ParsableArguments {
     @Option(name: .long, help: "Which detector decides: regex (rules only), embedding (centroids only), hybrid (centroids, rules below the calibrated threshold or when the embedder fails). Default: hybrid, or regex when no centroid file is found.")
     var detector: DetectorKind?
 
-    @Option(name: .long, help: "Centroid file. Default: $POINTSMAN_CENTROIDS, else the shipped centroids/tasks.json.")
+    @Option(name: .long, help: "Centroid file. Default: $POINTSMAN_CENTROIDS, else the shipped centroids/tasks-adapted.json (centroids/tasks.json with --embedding-endpoint).")
     var centroids: String?
 
     @Option(name: .long, help: "Embed prompts through this OpenAI-compatible /v1 endpoint instead of the native encoder.")
@@ -45,7 +45,7 @@ struct RoutingOptions: ParsableArguments {
     /// What the flags ask for, set up once: the detector kind, and a routing set-up that can also build `alsoKind`
     /// (the B arm of an A/B run), with the client to shut down afterwards (remote embeddings), if any.
     func makeSetup(also alsoKind: DetectorKind? = nil) async throws -> (setup: RoutingSetup, kind: DetectorKind, client: OpenAIClient?) {
-        let found = centroids ?? ShippedFiles.centroids()
+        let found = centroids ?? ShippedFiles.centroids(nativeEncoder: embeddingEndpoint == nil)
         let kind: DetectorKind
         if let detector {
             kind = detector
@@ -93,7 +93,7 @@ struct RoutingOptions: ParsableArguments {
     /// reloadable. Returns the encoder (for token counts) when it is local, and the client to shut down when embeddings
     /// come over HTTP.
     func makeStore() async throws -> (store: RoutingStore, encoder: MiniLMEncoder?, client: OpenAIClient?) {
-        let found = centroids ?? ShippedFiles.centroids()
+        let found = centroids ?? ShippedFiles.centroids(nativeEncoder: embeddingEndpoint == nil)
         let kind = detector ?? (found == nil ? .regex : .hybrid)
         let options = RoutingSetup.Options(ruleCandidates: ruleCandidates.count, embedTimeout: embedTimeoutDuration)
         guard kind != .regex else {
@@ -140,10 +140,17 @@ extension DetectorKind: ExpressibleByArgument {}
 
 /// Files that ship with Pointsman, found next to the binary's checkout.
 enum ShippedFiles {
-    /// `$POINTSMAN_CENTROIDS`, else `centroids/tasks.json` in the current folder or above the executable.
-    static func centroids(_ name: String = "tasks.json") -> String? {
+    /// The task router for the native encoder: centroids trained on the vectors of MiniLM with the shipped encoder
+    /// adapter (`centroids/tasks-adapter.safetensors`, which the file names and the CLI loads with it).
+    static let adaptedTaskCentroids = "tasks-adapted.json"
+    /// The same recipe on stock all-MiniLM-L6-v2 vectors: the task router when an endpoint computes the embeddings.
+    static let stockTaskCentroids = "tasks.json"
+
+    /// `$POINTSMAN_CENTROIDS`, else the shipped task router in `centroids/` of the current folder or above the
+    /// executable: the adapted one for the native encoder, the stock one for vectors from an embedding endpoint.
+    static func centroids(nativeEncoder: Bool = true) -> String? {
         if let env = ProcessInfo.processInfo.environment["POINTSMAN_CENTROIDS"].nonEmpty { return env }
-        return find("centroids/\(name)")
+        return find("centroids/\(nativeEncoder ? adaptedTaskCentroids : stockTaskCentroids)")
     }
 
     /// `relative` in the current folder, else in the checkout above the executable.

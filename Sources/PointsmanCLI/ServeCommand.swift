@@ -21,7 +21,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Catalog file (default: the shipped catalog).")
     var catalog: String?
 
-    @Option(name: .long, help: "Centroid file (default: the shipped centroids/tasks.json).")
+    @Option(name: .long, help: "Centroid file (default: the shipped centroids/tasks-adapted.json, with its encoder adapter).")
     var centroids: String?
 
     @Option(name: .long, help: "Regex rules file (default: the shipped rules).")

@@ -44,9 +44,11 @@ public final class PointsmanDatabase: Sendable {
     }
 
     init(configuration: PostgresClient.Configuration, logger: Logger) {
-        // The pool logs every failed connection attempt at info; the ledger and `open` report outages themselves.
+        // The pool logs every failed connection attempt at info, and warns when a lease comes before `run()` has
+        // started (which the task below may do later on a busy machine; the lease waits for it): the ledger and
+        // `open` report outages themselves, so only the pool's errors get through.
         var background = logger
-        background.logLevel = max(logger.logLevel, .warning)
+        background.logLevel = max(logger.logLevel, .error)
         let client = PostgresClient(configuration: configuration, backgroundLogger: background)
         self.client = client
         self.logger = logger

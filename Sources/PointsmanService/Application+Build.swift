@@ -22,6 +22,13 @@ public func buildApplication(
         EmbeddingBatcher(encoder: $0, maxTexts: configuration.batchMaxTexts, maxTokens: configuration.batchMaxTokens, maxWait: configuration.batchMaxWait,
                          queueLimit: configuration.queueLimit, metrics: metrics)
     }
+    // An adapted encoder's vectors are not the published model's: requests that name that model get a stock encoder.
+    let stockEmbeddings = encoder.flatMap {
+        StockEmbeddings(adapted: $0) {
+            EmbeddingBatcher(encoder: $0, maxTexts: configuration.batchMaxTexts, maxTokens: configuration.batchMaxTokens,
+                             maxWait: configuration.batchMaxWait, queueLimit: configuration.queueLimit)
+        }
+    }
     // Routing vectors go through an in-memory LRU; /v1/embeddings asks the batcher directly.
     let vectorCache = configuration.embeddingCacheEntries > 0 ? VectorLRU(capacity: configuration.embeddingCacheEntries) : nil
     if let vectorCache { metrics.observe(vectorCache) }
@@ -58,6 +65,7 @@ public func buildApplication(
     var dependencies = ServiceDependencies(
         configuration: configuration, state: state, batcher: batcher, upstream: upstream, metrics: metrics, trace: trace,
         ledger: ledger, decisionLog: decisionLog)
+    dependencies.stockEmbeddings = stockEmbeddings
     dependencies.feedbackStore = database.map { PostgresFeedbackStore(database: $0) }
     if let database, configuration.sessionCapacity > 0 {
         // Conversations stay on their model whichever replica takes the turn.
@@ -123,7 +131,7 @@ public func buildRouter(_ d: ServiceDependencies) -> Hummingbird.Router<BasicReq
     router.get("/v1/models") { _, _ in await d.models() }
     router.post("/v1/route") { request, context in try await d.route(request, context: context) }
     router.post("/v1/feedback") { request, context in try await d.feedback(request, context: context) }
-    router.post("/v1/embeddings") { request, _ in try await d.embeddings(request) }
+    router.post("/v1/embeddings") { request, context in try await d.embeddings(request, context: context) }
     router.post("/v1/chat/completions") { request, context in try await d.chatCompletions(request, context: context) }
     router.post("/v1/messages") { request, context in try await d.messages(request, context: context) }
     router.post("/v1/responses") { request, context in try await d.responses(request, context: context) }

@@ -11,6 +11,9 @@ public struct ServiceDependencies: Sendable {
     public var state: RoutingStore
     /// The micro-batched local encoder for `/v1/embeddings` and routing; nil: no encoder (regex routing only).
     public var batcher: EmbeddingBatcher?
+    /// The published model's vectors for `/v1/embeddings` when `batcher`'s encoder carries an adapter (nil: it
+    /// carries none, or there is no encoder).
+    public var stockEmbeddings: StockEmbeddings?
     /// Where chat requests go.
     public var upstream: any ChatForwarding
     public var metrics: ServiceMetrics

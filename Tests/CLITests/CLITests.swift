@@ -217,6 +217,10 @@ struct EmbedCLITests {
         #expect(a.count == 384 && b.count == 384)
         let dot = zip(a, b).map(*).reduce(0, +)
         #expect(dot > 0.9999)
+        // An endpoint's vectors are stock MiniLM's: routing through it defaults to the stock task router (not the
+        // adapted one, whose vectors only the native encoder computes), which still needs a file trained through it.
+        expectCleanFailure(try PointsmanBinary.run(["route", "hello", "--embedding-endpoint", url]),
+                           mentioning: "centroids/tasks.json: trained with all-MiniLM-L6-v2")
     }
 
     @Test("a missing model folder is one clear line")
@@ -236,6 +240,16 @@ struct TrainCLITests {
         #expect(decision["capability"] as? String == "code")
         #expect(decision["method"] as? String == "embedding")
         #expect(decision["label"] as? String == "code")
+        // The default is the adapted task router (with its encoder adapter), not the stock one: same confidence as
+        // the adapted file named explicitly, another than the stock file's.
+        func confidence(_ extra: [String]) throws -> Double? {
+            let run = try PointsmanBinary.run(["route", "Write a Python function that merges two sorted lists", "--json"] + extra)
+            return json(run.stdout)["confidence"] as? Double
+        }
+        let adapted = try confidence(["--centroids", TestPaths.repositoryFile("centroids/tasks-adapted.json")])
+        let stock = try confidence(["--centroids", TestPaths.repositoryFile("centroids/tasks.json")])
+        #expect(adapted != nil && decision["confidence"] as? Double == adapted)
+        #expect(stock != nil && stock != adapted)
     }
 
     @Test("route --file --json: one decision per line, in order, with label null when abstained or regex")
@@ -387,9 +401,12 @@ struct TrainCLITests {
         try JSONSerialization.data(withJSONObject: moved).write(to: URL(fileURLWithPath: dir + "/moved.json"))
         expectCleanFailure(try PointsmanBinary.run(["route", "--centroids", dir + "/moved.json", "hello"]),
                            mentioning: dir + "/gone.safetensors, which does not exist")
-        // With an adapter, the plain shipped file is refused too.
-        expectCleanFailure(try PointsmanBinary.run(["route", "hello", "--encoder-adapter", adapter]),
+        // With an adapter, the plain shipped file is refused too, and so is the default (adapted with another one).
+        expectCleanFailure(try PointsmanBinary.run(["route", "hello", "--encoder-adapter", adapter,
+                                                    "--centroids", TestPaths.repositoryFile("centroids/tasks.json")]),
                            mentioning: "trained without an encoder adapter")
+        expectCleanFailure(try PointsmanBinary.run(["route", "hello", "--encoder-adapter", adapter]),
+                           mentioning: "needs the encoder adapter whose sha256 is")
         // An adapter cannot change an endpoint's vectors.
         let both = try PointsmanBinary.run(["embed", "hi", "--endpoint", "http://127.0.0.1:9/v1", "--encoder-adapter", adapter])
         #expect(both.status != 0 && both.stderr.contains("--encoder-adapter changes the native encoder"), "\(both.stderr)")
@@ -411,9 +428,11 @@ struct TrainCLITests {
         expectCleanFailure(try PointsmanBinary.run(["train", "--config", dir + "/cfg/x.config.json", "--out", dir + "/out/y.json",
                                                     "--endpoint", "http://127.0.0.1:9/v1"]),
                            mentioning: "cannot apply to vectors from --endpoint")
-        // eval --holdout measures a config on the encoder its adapter makes, or refuses: never silently on another one.
+        // eval --holdout measures a config on the encoder its adapter makes (the shipped default file, final-fit, is
+        // retrained by the config on the config's adapter), or refuses: never silently on another encoder.
         let holdout = try PointsmanBinary.run(["eval", "--config", dir + "/cfg/x.config.json", "--holdout", "--cache-dir", dir + "/cache"])
-        #expect(holdout.status != 0 && holdout.stderr.contains("has no adapter"), "\(holdout.stderr)")
+        #expect(holdout.status == 0 && holdout.stderr.contains("evaluating centroids trained now by the same config"), "\(holdout.stderr)")
+        #expect(holdout.stdout.contains("embedding"), "\(holdout.stdout)")
         // A broken adapter is one clear line naming it.
         try Data("not safetensors".utf8).write(to: URL(fileURLWithPath: dir + "/broken.safetensors"))
         expectCleanFailure(try PointsmanBinary.run(["embed", "hi", "--encoder-adapter", dir + "/broken.safetensors"]),
@@ -615,20 +634,33 @@ struct ServeProcessTests {
         let decisions = ((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["decisions"] as? [[String: Any]]) ?? []
         #expect(decisions.map { $0["capability"] as? String } == ["creative", "summarize"], "\(String(decoding: data, as: UTF8.self))")
         #expect(decisions.allSatisfy { $0["fallback"] is NSNull }, "the embedder answered: no decision fell back")
-        // /v1/embeddings serves the adapted vectors under a name of their own, never under the plain model's.
+        // /v1/embeddings serves the adapted vectors under a name of their own; a request for the published model gets
+        // the stock encoder's vectors (what `pointsman embed` computes), never adapted ones under its name.
         var embeddings = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/embeddings")!)
         embeddings.httpMethod = "POST"
         embeddings.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        embeddings.httpBody = try JSONSerialization.data(withJSONObject: ["input": "hello", "model": "all-MiniLM-L6-v2"])
-        let (refusedBody, refusedResponse) = try await URLSession.shared.data(for: embeddings)
-        #expect((refusedResponse as? HTTPURLResponse)?.statusCode == 404)
+        func embedding(_ fields: [String: Any]) async throws -> (status: Int?, body: String, model: String?, vector: [Double]) {
+            embeddings.httpBody = try JSONSerialization.data(withJSONObject: fields)
+            let (data, response) = try await URLSession.shared.data(for: embeddings)
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+            let vector = ((object?["data"] as? [[String: Any]])?.first?["embedding"] as? [Double]) ?? []
+            return ((response as? HTTPURLResponse)?.statusCode, String(decoding: data, as: UTF8.self), object?["model"] as? String, vector)
+        }
         let sha = try sha256(of: TestPaths.repositoryFile("centroids/tasks-adapter.safetensors"))
-        #expect(String(decoding: refusedBody, as: UTF8.self).contains("all-MiniLM-L6-v2+adapter-\(sha.prefix(12))"))
-        embeddings.httpBody = try JSONSerialization.data(withJSONObject: ["input": "hello"])
-        let (servedBody, servedResponse) = try await URLSession.shared.data(for: embeddings)
-        #expect((servedResponse as? HTTPURLResponse)?.statusCode == 200)
-        #expect((try JSONSerialization.jsonObject(with: servedBody) as? [String: Any])?["model"] as? String
-                == "all-MiniLM-L6-v2+adapter-\(sha.prefix(12))")
+        let adaptedName = "all-MiniLM-L6-v2+adapter-\(sha.prefix(12))"
+        let stock = try await embedding(["input": "hello", "model": "all-MiniLM-L6-v2"])
+        let adapted = try await embedding(["input": "hello"])
+        let named = try await embedding(["input": "hello", "model": adaptedName])
+        #expect(stock.status == 200 && stock.model == "all-MiniLM-L6-v2", "\(stock.body)")
+        #expect(adapted.status == 200 && adapted.model == adaptedName, "\(adapted.body)")
+        #expect(named.status == 200 && named.vector == adapted.vector)
+        let local = json(try PointsmanBinary.run(["embed", "hello"]).stdout)["embedding"] as? [Double] ?? []
+        func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).map(*).reduce(0, +) }
+        #expect(stock.vector.count == 384 && local.count == 384 && dot(stock.vector, local) > 0.9999)
+        #expect(adapted.vector.count == 384 && dot(stock.vector, adapted.vector) < 0.99)
+        let unknown = try await embedding(["input": "hello", "model": "text-embedding-3-small"])
+        let message = ((try? JSONSerialization.jsonObject(with: Data(unknown.body.utf8)) as? [String: Any])?["error"] as? [String: Any])?["message"] as? String
+        #expect(unknown.status == 404 && message?.contains("use \"\(adaptedName)\" or \"all-MiniLM-L6-v2\"") == true, "\(unknown.body)")
         // Told to use another adapter, serve refuses the file at start, in one line that says which adapter it needs.
         let refused = try PointsmanBinary.run(["serve", "--port", String(freePort()), "--centroids",
                                                TestPaths.repositoryFile("centroids/tasks-adapted.json"),

@@ -69,20 +69,29 @@ extension ServiceDependencies {
     }
 
     /// `POST /v1/embeddings`: OpenAI shape, served by the local encoder (micro-batched).
-    func embeddings(_ request: Request) async throws -> Response {
+    func embeddings(_ request: Request, context: some RequestContext) async throws -> Response {
         let fields = try await request.jsonFields(limit: configuration.maxBodyBytes)
         let embeddingsRequest: EmbeddingsRequest
         do { embeddingsRequest = try EmbeddingsRequest(json: fields, maxInputs: configuration.maxEmbeddingInputs) } catch {
             throw OpenAIError(error)
         }
         let texts = embeddingsRequest.input
-        guard let batcher else { throw OpenAIError(.serviceUnavailable, "no local encoder is loaded", code: "encoder_unavailable") }
-        // An adapted encoder's vectors are not the published model's: they go out under a name of their own, so that a
-        // client asking for the plain model is told, instead of comparing them with plain vectors.
+        guard var batcher else { throw OpenAIError(.serviceUnavailable, "no local encoder is loaded", code: "encoder_unavailable") }
+        // An adapted encoder's vectors are not the published model's: they go out under a name of their own, and a
+        // request for the published model gets its own vectors from the stock encoder, never adapted ones.
         let fingerprint = batcher.encoder.currentFingerprint
-        let served = fingerprint.model + (fingerprint.adapter.map { "+adapter-\($0.prefix(12))" } ?? "")
+        var served = fingerprint.model + (fingerprint.adapter.map { "+adapter-\($0.prefix(12))" } ?? "")
         if let model = embeddingsRequest.model, model != served, model != configuration.autoModelName {
-            throw OpenAIError(.notFound, "embedding model \"\(model)\" is not served here; use \"\(served)\"", code: "model_not_found", param: "model")
+            guard let stockEmbeddings, model == stockEmbeddings.modelName else {
+                let names = [served] + (stockEmbeddings.map { [$0.modelName] } ?? [])
+                throw OpenAIError(.notFound, "embedding model \"\(model)\" is not served here; use \(names.map { "\"\($0)\"" }.joined(separator: " or "))",
+                                  code: "model_not_found", param: "model")
+            }
+            do { batcher = try await stockEmbeddings.batcher() } catch {
+                context.logger.error("the stock encoder for /v1/embeddings could not be loaded", metadata: ["error": "\(error)"])
+                throw OpenAIError(.serviceUnavailable, "the encoder for \(model) is unavailable", code: "encoder_unavailable")
+            }
+            served = model
         }
         let vectors: Matrix
         do { vectors = try await batcher.embed(texts) } catch is EmbeddingQueueFull {
