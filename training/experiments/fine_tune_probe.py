@@ -32,7 +32,7 @@ them). Such an update can be added into the weights once when a model loads, so 
 the question is whether it carries the gain of tuning every weight. With SAVE_ADAPTER=FILE in the environment, the
 trained updates are written to FILE in the format `pointsman --encoder-adapter` reads (docs/training.md). With
 EXCLUDE_TEXTS=FILE (a JSON list of texts), rows with those texts are left out of training (see docs/routing-quality.md
-for the held-out split measured that way).
+for the held-out split measured that way). ADAPTER_ONLY=1 skips the baselines and the per-epoch scores.
 
 `fixture DIR` writes the test fixture of Tests/Fixtures/adapter/ (a random adapter and PyTorch's vectors with it).
 """
@@ -230,11 +230,15 @@ def tasks(epochs, below):
             parts.append(f"{name} {every:.3f}/{ten:.3f}/{ok:.3f}")
         print(title + ": " + "  ".join(parts), flush=True)
 
-    started = time.time()
-    X = vectors(texts)
-    print(f"frozen vectors: {time.time() - started:.0f} s", flush=True)
-    regression = LogisticRegression(C=10, max_iter=3000).fit(X, y, sample_weight=w)
-    report("frozen vectors, logistic regression", lambda ts: regression.predict(vectors(ts)))
+    # ADAPTER_ONLY=1 skips the baselines and the per-epoch scores (a few minutes of a run). They run without dropout
+    # and draw no random numbers, so skipping them does not change what is trained.
+    quick = bool(os.environ.get("ADAPTER_ONLY"))
+    if not quick:
+        started = time.time()
+        X = vectors(texts)
+        print(f"frozen vectors: {time.time() - started:.0f} s", flush=True)
+        regression = LogisticRegression(C=10, max_iter=3000).fit(X, y, sample_weight=w)
+        report("frozen vectors, logistic regression", lambda ts: regression.predict(vectors(ts)))
     head = torch.nn.Linear(384, len(names))
     if isinstance(below, str):
         print(f"low-rank adapters: {adapt(encoder, int(below[4:]))} parameters", flush=True)
@@ -254,10 +258,12 @@ def tasks(epochs, below):
                     * weights[b]).mean()
             opt.zero_grad(); loss.backward(); opt.step(); schedule.step()
         print(f"epoch {epoch + 1}: {time.time() - started:.0f} s", flush=True)
-        report(f"epoch {epoch + 1}, tuned encoder and head",
-               lambda ts: (head(torch.tensor(vectors(ts))) * SCALE).argmax(-1).numpy())
-    regression = LogisticRegression(C=10, max_iter=3000).fit(vectors(texts), y, sample_weight=w)
-    report("tuned vectors, logistic regression", lambda ts: regression.predict(vectors(ts)))
+        if not quick:
+            report(f"epoch {epoch + 1}, tuned encoder and head",
+                   lambda ts: (head(torch.tensor(vectors(ts))) * SCALE).argmax(-1).numpy())
+    if not quick:
+        regression = LogisticRegression(C=10, max_iter=3000).fit(vectors(texts), y, sample_weight=w)
+        report("tuned vectors, logistic regression", lambda ts: regression.predict(vectors(ts)))
     if isinstance(below, str) and os.environ.get("SAVE_ADAPTER"):
         save_adapter(encoder, os.environ["SAVE_ADAPTER"])
 
