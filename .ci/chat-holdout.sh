@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Human-written chat from a source the centroids never saw: trains the task router without the MT-bench and Vicuna
-# prompts (training/tasks-without-chat.config.json) once per seed, and routes those 160 prompts with each model.
+# prompts once per seed, and routes those 160 prompts with each model. Two recipes:
+#  - adapted (the default router's): training/tasks-adapted-without-chat.config.json, on the encoder with
+#    training/tasks-without-chat-adapter.safetensors, an adapter trained like the shipped one but without these
+#    prompts (EXCLUDE_TEXTS; training/experiments/fine_tune_probe.py), so that neither the adapter nor the centroids saw them;
+#  - stock: training/tasks-without-chat.config.json, on the stock encoder.
 # The seed moves the validation split, k-means and the refinement's batches, and with them this score by several
 # points, so one seed says little; the spread over five does. Usage: .ci/chat-holdout.sh [SEEDS...] (default 1 2 3 4 5)
 set -euo pipefail
@@ -11,16 +15,23 @@ seeds=("$@")
 [ ${#seeds[@]} -gt 0 ] || seeds=(1 2 3 4 5)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-printf '%-6s %-10s %-10s %-10s\n' seed embedding hybrid regex
-for seed in "${seeds[@]}"; do
-  # The config names its data relative to its own folder, so the per-seed copy lives next to it.
-  config="training/.chat-holdout-seed-$seed.config.json"
-  sed "s/\"seed\": *[0-9]*/\"seed\": $seed/" training/tasks-without-chat.config.json >"$config"
-  if ! "$B" train --config "$config" --out "$work/$seed.json" >/dev/null 2>"$work/train.err"; then
-    rm -f "$config"; cat "$work/train.err" >&2; exit 1
+# Prints "embedding hybrid regex" macro-F1 of the recipe CONFIG trained with SEED.
+score() {  # CONFIG SEED
+  # The config names its data (and adapter) relative to its own folder, so the per-seed copy lives next to it.
+  local config="training/.chat-holdout-seed-$2-$(basename "$1")"
+  sed "s/\"seed\": *[0-9]*/\"seed\": $2/" "$1" >"$config"
+  if ! "$B" train --config "$config" --out "$work/$2.json" >/dev/null 2>"$work/train.err"; then
+    rm -f "$config"; cat "$work/train.err" >&2; return 1
   fi
   rm -f "$config"
-  "$B" eval training/chat_prompts_train.jsonl --label-field capability --centroids "$work/$seed.json" 2>/dev/null |
-    awk -v seed="$seed" '$3 ~ /^[0-9.]+$/ && $1=="regex"{r=$3} $3 ~ /^[0-9.]+$/ && $1=="embedding"{e=$3} $3 ~ /^[0-9.]+$/ && $1=="hybrid"{h=$3} END{printf "%-6s %-10s %-10s %-10s\n", seed, e, h, r}'
+  "$B" eval training/chat_prompts_train.jsonl --label-field capability --centroids "$work/$2.json" 2>/dev/null |
+    awk '$3 ~ /^[0-9.]+$/ && $1=="regex"{r=$3} $3 ~ /^[0-9.]+$/ && $1=="embedding"{e=$3} $3 ~ /^[0-9.]+$/ && $1=="hybrid"{h=$3} END{print e, h, r}'
+}
+printf '%-6s %-18s %-18s %-18s %-18s %-10s\n' seed "adapted embedding" "adapted hybrid" "stock embedding" "stock hybrid" regex
+for seed in "${seeds[@]}"; do
+  read -r ae ah _ < <(score training/tasks-adapted-without-chat.config.json "$seed")
+  read -r se sh r < <(score training/tasks-without-chat.config.json "$seed")
+  [ -n "$ae" ] && [ -n "$se" ] || { echo "seed $seed: training or evaluation failed" >&2; exit 1; }
+  printf '%-6s %-18s %-18s %-18s %-18s %-10s\n' "$seed" "$ae" "$ah" "$se" "$sh" "$r"
 done | tee "$work/table"
-awk 'NR>0{e+=$2; h+=$3; r+=$4; n++} END{printf "%-6s %-10.3f %-10.3f %-10.3f\n", "mean", e/n, h/n, r/n}' "$work/table"
+awk '{ae+=$2; ah+=$3; se+=$4; sh+=$5; r+=$6; n++} END{printf "%-6s %-18.3f %-18.3f %-18.3f %-18.3f %-10.3f\n", "mean", ae/n, ah/n, se/n, sh/n, r/n}' "$work/table"
