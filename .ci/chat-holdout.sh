@@ -14,24 +14,27 @@ B=.build/release/pointsman
 seeds=("$@")
 [ ${#seeds[@]} -gt 0 ] || seeds=(1 2 3 4 5)
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-# Prints "embedding hybrid regex" macro-F1 of the recipe CONFIG trained with SEED.
-score() {  # CONFIG SEED
+# Writes "embedding hybrid regex" macro-F1 of the recipe CONFIG trained with SEED to OUT.
+score() {  # CONFIG SEED OUT
   # The config names its data (and adapter) relative to its own folder, so the per-seed copy lives next to it.
   local config="training/.chat-holdout-seed-$2-$(basename "$1")"
   sed "s/\"seed\": *[0-9]*/\"seed\": $2/" "$1" >"$config"
-  if ! "$B" train --config "$config" --out "$work/$2.json" >/dev/null 2>"$work/train.err"; then
-    rm -f "$config"; cat "$work/train.err" >&2; return 1
-  fi
+  CONFIGS+=("$config")
+  "$B" train --config "$config" --out "$work/$2.json" >/dev/null 2>"$work/train.err" || { cat "$work/train.err" >&2; return 1; }
   rm -f "$config"
-  "$B" eval training/chat_prompts_train.jsonl --label-field capability --centroids "$work/$2.json" 2>/dev/null |
-    awk '$3 ~ /^[0-9.]+$/ && $1=="regex"{r=$3} $3 ~ /^[0-9.]+$/ && $1=="embedding"{e=$3} $3 ~ /^[0-9.]+$/ && $1=="hybrid"{h=$3} END{print e, h, r}'
+  "$B" eval training/chat_prompts_train.jsonl --label-field capability --centroids "$work/$2.json" 2>"$work/eval.err" >"$work/eval.txt" ||
+    { cat "$work/eval.err" >&2; return 1; }
+  awk '$3 ~ /^[0-9.]+$/ && $1=="regex"{r=$3} $3 ~ /^[0-9.]+$/ && $1=="embedding"{e=$3} $3 ~ /^[0-9.]+$/ && $1=="hybrid"{h=$3} END{print e, h, r}' \
+    "$work/eval.txt" >"$3"
 }
+CONFIGS=()
+trap 'rm -rf "$work"; rm -f "${CONFIGS[@]}"' EXIT
 printf '%-6s %-18s %-18s %-18s %-18s %-10s\n' seed "adapted embedding" "adapted hybrid" "stock embedding" "stock hybrid" regex
 for seed in "${seeds[@]}"; do
-  read -r ae ah _ < <(score training/tasks-adapted-without-chat.config.json "$seed")
-  read -r se sh r < <(score training/tasks-without-chat.config.json "$seed")
-  [ -n "$ae" ] && [ -n "$se" ] || { echo "seed $seed: training or evaluation failed" >&2; exit 1; }
-  printf '%-6s %-18s %-18s %-18s %-18s %-10s\n' "$seed" "$ae" "$ah" "$se" "$sh" "$r"
-done | tee "$work/table"
+  score training/tasks-adapted-without-chat.config.json "$seed" "$work/adapted" || exit 1
+  score training/tasks-without-chat.config.json "$seed" "$work/stock" || exit 1
+  read -r ae ah _ <"$work/adapted"
+  read -r se sh r <"$work/stock"
+  printf '%-6s %-18s %-18s %-18s %-18s %-10s\n' "$seed" "$ae" "$ah" "$se" "$sh" "$r" | tee -a "$work/table"
+done
 awk '{ae+=$2; ah+=$3; se+=$4; sh+=$5; r+=$6; n++} END{printf "%-6s %-18.3f %-18.3f %-18.3f %-18.3f %-10.3f\n", "mean", ae/n, ah/n, se/n, sh/n, r/n}' "$work/table"

@@ -132,6 +132,7 @@ struct EvalCommand: AsyncParsableCommand {
                 let adapter = routing.model.encoderAdapter.nonEmpty ?? heldOut.encoderAdapter
                     ?? ProcessInfo.processInfo.environment["POINTSMAN_ENCODER_ADAPTER"].nonEmpty
                 heldOut.encoderAdapter = adapter
+                if let adapter { FileHandle.standardError.write(Data("encoder adapter: \(adapter)\n".utf8)) }
                 let trainingEncoder = try routing.model.loadEncoder(adapter: adapter)
                 let retrained = try await CentroidTrainer(embedder: try trainingEncoder.withLeadTokens(heldOut.leadTokens ?? 0), cache: cache)
                     .train(heldOut)

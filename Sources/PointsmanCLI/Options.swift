@@ -17,7 +17,7 @@ struct RoutingOptions: ParsableArguments {
     @Option(name: .long, help: "Which detector decides: regex (rules only), embedding (centroids only), hybrid (centroids, rules below the calibrated threshold or when the embedder fails). Default: hybrid, or regex when no centroid file is found.")
     var detector: DetectorKind?
 
-    @Option(name: .long, help: "Centroid file. Default: $POINTSMAN_CENTROIDS, else the shipped centroids/tasks-adapted.json (centroids/tasks.json with --embedding-endpoint).")
+    @Option(name: .long, help: "Centroid file. Default: $POINTSMAN_CENTROIDS, else the shipped centroids/tasks-adapted.json (centroids/tasks-sentence.json with --embedding-endpoint).")
     var centroids: String?
 
     @Option(name: .long, help: "Embed prompts through this OpenAI-compatible /v1 endpoint instead of the native encoder.")
@@ -143,14 +143,15 @@ enum ShippedFiles {
     /// The task router for the native encoder: centroids trained on the vectors of MiniLM with the shipped encoder
     /// adapter (`centroids/tasks-adapter.safetensors`, which the file names and the CLI loads with it).
     static let adaptedTaskCentroids = "tasks-adapted.json"
-    /// The same recipe on stock all-MiniLM-L6-v2 vectors: the task router when an endpoint computes the embeddings.
-    static let stockTaskCentroids = "tasks.json"
+    /// The same recipe on plain all-MiniLM-L6-v2 sentence vectors (no lead tokens, no adapter): the task router when
+    /// an endpoint computes the embeddings.
+    static let sentenceTaskCentroids = "tasks-sentence.json"
 
     /// `$POINTSMAN_CENTROIDS`, else the shipped task router in `centroids/` of the current folder or above the
-    /// executable: the adapted one for the native encoder, the stock one for vectors from an embedding endpoint.
+    /// executable: the adapted one for the native encoder, the sentence-vector one for an embedding endpoint.
     static func centroids(nativeEncoder: Bool = true) -> String? {
         if let env = ProcessInfo.processInfo.environment["POINTSMAN_CENTROIDS"].nonEmpty { return env }
-        return find("centroids/\(nativeEncoder ? adaptedTaskCentroids : stockTaskCentroids)")
+        return find("centroids/\(nativeEncoder ? adaptedTaskCentroids : sentenceTaskCentroids)")
     }
 
     /// `relative` in the current folder, else in the checkout above the executable.

@@ -217,10 +217,12 @@ struct EmbedCLITests {
         #expect(a.count == 384 && b.count == 384)
         let dot = zip(a, b).map(*).reduce(0, +)
         #expect(dot > 0.9999)
-        // An endpoint's vectors are stock MiniLM's: routing through it defaults to the stock task router (not the
-        // adapted one, whose vectors only the native encoder computes), which still needs a file trained through it.
-        expectCleanFailure(try PointsmanBinary.run(["route", "hello", "--embedding-endpoint", url]),
-                           mentioning: "centroids/tasks.json: trained with all-MiniLM-L6-v2")
+        // An endpoint's vectors are stock MiniLM sentence vectors: routing through it defaults to the task router
+        // trained on those (centroids/tasks-sentence.json), not the adapted one only the native encoder can feed.
+        let routed = try PointsmanBinary.run(["route", "Write a Python function that merges two sorted lists", "--embedding-endpoint", url, "--json"])
+        #expect(routed.status == 0, "\(routed.stderr)")
+        #expect(json(routed.stdout)["label"] as? String == "code", "\(routed.stdout)")
+        #expect(json(routed.stdout)["method"] as? String == "embedding", "the endpoint's vectors decided: \(routed.stdout)")
     }
 
     @Test("a missing model folder is one clear line")
@@ -432,6 +434,7 @@ struct TrainCLITests {
         // retrained by the config on the config's adapter), or refuses: never silently on another encoder.
         let holdout = try PointsmanBinary.run(["eval", "--config", dir + "/cfg/x.config.json", "--holdout", "--cache-dir", dir + "/cache"])
         #expect(holdout.status == 0 && holdout.stderr.contains("evaluating centroids trained now by the same config"), "\(holdout.stderr)")
+        #expect(holdout.stderr.contains("encoder adapter: \(dir)/cfg/adapter.safetensors"), "\(holdout.stderr)")
         #expect(holdout.stdout.contains("embedding"), "\(holdout.stdout)")
         // A broken adapter is one clear line naming it.
         try Data("not safetensors".utf8).write(to: URL(fileURLWithPath: dir + "/broken.safetensors"))
@@ -649,11 +652,11 @@ struct ServeProcessTests {
         let sha = try sha256(of: TestPaths.repositoryFile("centroids/tasks-adapter.safetensors"))
         let adaptedName = "all-MiniLM-L6-v2+adapter-\(sha.prefix(12))"
         let stock = try await embedding(["input": "hello", "model": "all-MiniLM-L6-v2"])
-        let adapted = try await embedding(["input": "hello"])
-        let named = try await embedding(["input": "hello", "model": adaptedName])
+        let unnamed = try await embedding(["input": "hello"])
+        let adapted = try await embedding(["input": "hello", "model": adaptedName])
         #expect(stock.status == 200 && stock.model == "all-MiniLM-L6-v2", "\(stock.body)")
+        #expect(unnamed.status == 200 && unnamed.model == "all-MiniLM-L6-v2" && unnamed.vector == stock.vector, "\(unnamed.body)")
         #expect(adapted.status == 200 && adapted.model == adaptedName, "\(adapted.body)")
-        #expect(named.status == 200 && named.vector == adapted.vector)
         let local = json(try PointsmanBinary.run(["embed", "hello"]).stdout)["embedding"] as? [Double] ?? []
         func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).map(*).reduce(0, +) }
         #expect(stock.vector.count == 384 && local.count == 384 && dot(stock.vector, local) > 0.9999)

@@ -77,21 +77,24 @@ extension ServiceDependencies {
         }
         let texts = embeddingsRequest.input
         guard var batcher else { throw OpenAIError(.serviceUnavailable, "no local encoder is loaded", code: "encoder_unavailable") }
-        // An adapted encoder's vectors are not the published model's: they go out under a name of their own, and a
-        // request for the published model gets its own vectors from the stock encoder, never adapted ones.
+        // An adapted encoder's vectors are not the published model's: they go out only to requests that name them,
+        // under a name of their own; every other request (the published model's name, `auto` or no model) gets the
+        // published model's own vectors, from a stock encoder beside the adapted one (without one, adapted vectors
+        // under their own name).
         let fingerprint = batcher.encoder.currentFingerprint
-        var served = fingerprint.model + (fingerprint.adapter.map { "+adapter-\($0.prefix(12))" } ?? "")
-        if let model = embeddingsRequest.model, model != served, model != configuration.autoModelName {
-            guard let stockEmbeddings, model == stockEmbeddings.modelName else {
-                let names = [served] + (stockEmbeddings.map { [$0.modelName] } ?? [])
-                throw OpenAIError(.notFound, "embedding model \"\(model)\" is not served here; use \(names.map { "\"\($0)\"" }.joined(separator: " or "))",
-                                  code: "model_not_found", param: "model")
-            }
+        let adaptedName = fingerprint.adapter.map { fingerprint.model + "+adapter-\($0.prefix(12))" }
+        let requested = embeddingsRequest.model.flatMap { $0 == configuration.autoModelName ? nil : $0 }
+        var served = adaptedName ?? fingerprint.model
+        if let adaptedName, requested != adaptedName, let stockEmbeddings, requested == nil || requested == fingerprint.model {
             do { batcher = try await stockEmbeddings.batcher() } catch {
                 context.logger.error("the stock encoder for /v1/embeddings could not be loaded", metadata: ["error": "\(error)"])
-                throw OpenAIError(.serviceUnavailable, "the encoder for \(model) is unavailable", code: "encoder_unavailable")
+                throw OpenAIError(.serviceUnavailable, "the encoder for \(fingerprint.model) is unavailable", code: "encoder_unavailable")
             }
-            served = model
+            served = fingerprint.model
+        } else if let requested, requested != served {
+            let names = [served] + (adaptedName != nil && stockEmbeddings != nil ? [fingerprint.model] : [])
+            throw OpenAIError(.notFound, "embedding model \"\(requested)\" is not served here; use \(names.map { "\"\($0)\"" }.joined(separator: " or "))",
+                              code: "model_not_found", param: "model")
         }
         let vectors: Matrix
         do { vectors = try await batcher.embed(texts) } catch is EmbeddingQueueFull {
