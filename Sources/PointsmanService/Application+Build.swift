@@ -22,7 +22,8 @@ public func buildApplication(
         EmbeddingBatcher(encoder: $0, maxTexts: configuration.batchMaxTexts, maxTokens: configuration.batchMaxTokens, maxWait: configuration.batchMaxWait,
                          queueLimit: configuration.queueLimit, metrics: metrics)
     }
-    // An adapted encoder's vectors are not the published model's: requests that name that model get a stock encoder.
+    // An adapted encoder's vectors are not the published model's: requests that do not name the adapted model get a
+    // stock encoder's, loaded on first use.
     let stockEmbeddings = encoder.flatMap {
         StockEmbeddings(adapted: $0) {
             EmbeddingBatcher(encoder: $0, maxTexts: configuration.batchMaxTexts, maxTokens: configuration.batchMaxTokens,
