@@ -129,8 +129,7 @@ struct EvalCommand: AsyncParsableCommand {
                 // The config, not the centroid file, says how to pool and which encoder adapter its recipe trains on
                 // (as `train` reads it: the flag, then the config, then the environment); routing below uses what the
                 // retrained file says.
-                let adapter = routing.model.encoderAdapter.nonEmpty ?? heldOut.encoderAdapter
-                    ?? ProcessInfo.processInfo.environment["POINTSMAN_ENCODER_ADAPTER"].nonEmpty
+                let adapter = routing.model.trainingAdapter(configured: heldOut.encoderAdapter)
                 heldOut.encoderAdapter = adapter
                 if let adapter { FileHandle.standardError.write(Data("encoder adapter: \(adapter)\n".utf8)) }
                 let trainingEncoder = try routing.model.loadEncoder(adapter: adapter)

@@ -214,6 +214,13 @@ struct ModelOptions: ParsableArguments {
         encoderAdapter.nonEmpty ?? ProcessInfo.processInfo.environment["POINTSMAN_ENCODER_ADAPTER"].nonEmpty
     }
 
+    /// The adapter a training config's recipe trains on (`train`, and `eval --holdout` when it retrains): the flag,
+    /// then the config's `encoder_adapter`, then `$POINTSMAN_ENCODER_ADAPTER`, so an exported variable never
+    /// overrides the adapter a config names.
+    func trainingAdapter(configured: String?) -> String? {
+        encoderAdapter.nonEmpty ?? configured ?? ProcessInfo.processInfo.environment["POINTSMAN_ENCODER_ADAPTER"].nonEmpty
+    }
+
     /// An adapter changes the native encoder's weights; it cannot change vectors an endpoint computes.
     func validateAdapter(against endpoint: String?, flag: String) throws {
         if encoderAdapter != nil, endpoint != nil {

@@ -132,10 +132,9 @@ struct TrainCommand: AsyncParsableCommand {
         if endpoint != nil, let adapter = configuration.encoderAdapter {
             throw CLIFailure("the config names encoder_adapter \(adapter), which changes the native encoder; it cannot apply to vectors from --endpoint")
         }
-        // The flag, then the config, then the environment: an exported POINTSMAN_ENCODER_ADAPTER never turns a config
-        // without an adapter into an adapted file.
-        if endpoint == nil, let adapter = model.encoderAdapter.nonEmpty ?? configuration.encoderAdapter
-            ?? ProcessInfo.processInfo.environment["POINTSMAN_ENCODER_ADAPTER"].nonEmpty {
+        // The flag, then the config, then the environment: an exported POINTSMAN_ENCODER_ADAPTER never overrides the
+        // adapter a config names.
+        if endpoint == nil, let adapter = model.trainingAdapter(configured: configuration.encoderAdapter) {
             configuration.encoderAdapter = adapter
             FileHandle.standardError.write(Data("encoder adapter: \(adapter)\n".utf8))
         }
