@@ -9,7 +9,7 @@ struct Pointsman: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             RouteCommand.self, PipelineCommand.self, CatalogCommand.self, EmbedCommand.self, ModelCommand.self,
-            TrainCommand.self, EvalCommand.self, ServeCommand.self, MCPCommand.self, BenchCommand.self,
+            TrainCommand.self, EvalCommand.self, ViewsCommand.self, ServeCommand.self, MCPCommand.self, BenchCommand.self,
         ]
     )
 }

@@ -488,6 +488,59 @@ struct TrainCLITests {
     }
 }
 
+@Suite("pointsman views")
+struct ViewsCLITests {
+    @Test("--centroids: a prompt in a glossed language is read as its gloss, an English one as written, a long one cut to the prompt view")
+    func centroidFile() throws {
+        let long = (1...60).map { "word\($0)" }.joined(separator: " ")
+        let run = try PointsmanBinary.run(["views", "--centroids", TestPaths.repositoryFile("centroids/tasks-adapted.json"),
+                                           "Écris-moi un poème sur la mer, s'il te plaît", "Write a haiku about the sea", long])
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = run.stdoutLines.map(json)
+        #expect(lines.count == 3)
+        #expect(lines.map { $0["text"] as? String } == ["Écris-moi un poème sur la mer, s'il te plaît", "Write a haiku about the sea", long])
+        #expect(lines.map { $0["language"] as? String } == ["fr", "en", "en"])
+        let french = lines[0]["encoder"] as? [String] ?? []
+        #expect(french.count == 1 && french[0].contains("poem") && !french[0].contains("poème"), "\(french)")
+        #expect(lines[1]["encoder"] as? [String] == ["Write a haiku about the sea"])
+        let cut = (lines[2]["encoder"] as? [String])?.first?.split(separator: " ").map(String.init) ?? []
+        let expected = (1...24).map { "word\($0)" } + ["…"] + (45...60).map { "word\($0)" }
+        #expect(cut == expected, "24 head words, a mark, 16 tail words")
+    }
+
+    @Test("--config: every training row in order with its label and group; blend mode gives two texts")
+    func config() throws {
+        let dir = TestPaths.temporaryDirectory("views")
+        let rows = [#"{"text": "Traduis cette phrase en anglais : je suis content", "capability": "translation", "group": "fr/a"}"#,
+                    #"{"text": "Sort this list in Python", "capability": "code"}"#]
+        try rows.joined(separator: "\n").write(toFile: dir + "/rows.jsonl", atomically: true, encoding: .utf8)
+        for mode in ["replace", "blend"] {
+            let config: [String: Any] = [
+                "name": "views-test", "data": ["rows.jsonl"], "label_field": "capability",
+                "gloss": ["files": [TestPaths.repositoryFile("training/glossary/fr.tsv")], "mode": mode]]
+            try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: dir + "/\(mode).config.json"))
+            let run = try PointsmanBinary.run(["views", "--config", dir + "/\(mode).config.json"])
+            #expect(run.status == 0, "\(run.stderr)")
+            let lines = run.stdoutLines.map(json)
+            #expect(lines.map { $0["label"] as? String } == ["translation", "code"])
+            #expect(lines.map { $0["group"] as? String } == ["fr/a", nil])
+            let french = lines.first?["encoder"] as? [String] ?? []
+            #expect(french.count == (mode == "blend" ? 2 : 1), "\(mode): \(french)")
+            #expect(french.last?.contains("sentence") == true && french.last != lines.first?["text"] as? String, "\(mode): \(french)")
+            #expect(lines.last?["encoder"] as? [String] == ["Sort this list in Python"])
+        }
+    }
+
+    @Test("neither or both of --config and --centroids is a usage error naming them", arguments: [
+        ["views", "some prompt"], ["views", "--config", "a.json", "--centroids", "b.json"],
+    ])
+    func usage(arguments: [String]) throws {
+        let run = try PointsmanBinary.run(arguments)
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("--config") && run.stderr.contains("--centroids"), "\(run.stderr)")
+    }
+}
+
 @Suite("pointsman eval")
 struct EvalCLITests {
     func labeledFile(_ rows: [(String, String)]) throws -> String {

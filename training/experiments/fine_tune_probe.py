@@ -32,7 +32,10 @@ them). Such an update can be added into the weights once when a model loads, so 
 the question is whether it carries the gain of tuning every weight. With SAVE_ADAPTER=FILE in the environment, the
 trained updates are written to FILE in the format `pointsman --encoder-adapter` reads (docs/training.md). With
 EXCLUDE_TEXTS=FILE (a JSON list of texts), rows with those texts are left out of training (see docs/routing-quality.md
-for the held-out split measured that way). ADAPTER_ONLY=1 skips the baselines and the per-epoch scores.
+for the held-out split measured that way). ADAPTER_ONLY=1 skips the baselines and the per-epoch scores. With
+VIEWS=FILE (the output of `pointsman views --config CONFIG`), rows are trained on as Pointsman's encoder reads them:
+the prompt view of their gloss where the config glosses their language (`replace` mode), else their prompt view; the
+scores printed still read the evaluation sets as written.
 
 `fixture DIR` writes the test fixture of Tests/Fixtures/adapter/ (a random adapter and PyTorch's vectors with it).
 """
@@ -217,6 +220,22 @@ def tasks(epochs, below):
             if os.path.exists(os.path.join(ROOT, v))}
     tokenizer, encoder = AutoTokenizer.from_pretrained(MODEL), AutoModel.from_pretrained(MODEL)
     vectors = lambda ts: embed(tokenizer, encoder, [prompt_view(t) for t in ts], 128)
+    read = prompt_view
+    if os.environ.get("VIEWS"):
+        # Train on what Pointsman's encoder reads of each row (`pointsman views --config …`: the prompt view, or the
+        # view of the row's gloss where the config glosses its language) instead of this script's prompt view.
+        encoder_texts = {}
+        for line in open(os.environ["VIEWS"]):
+            view = json.loads(line)
+            if len(view["encoder"]) != 1:
+                sys.exit("VIEWS: a row with two encoder texts (blend mode); only replace mode is supported")
+            encoder_texts[view["text"]] = view["encoder"][0]
+        missing = [t for t in texts if t not in encoder_texts]
+        if missing:
+            sys.exit(f"VIEWS: {len(missing)} training rows have no view, e.g. {missing[0][:60]!r}")
+        read = encoder_texts.__getitem__
+        print(f"training on the encoder's views of {len(texts)} rows"
+              f" ({sum(encoder_texts[t] != prompt_view(t) for t in texts)} differ from the prompt view as written)", flush=True)
 
     def report(title, predict):
         parts = []
@@ -253,7 +272,7 @@ def tasks(epochs, below):
         order = np.random.permutation(len(y))
         for i in range(0, len(order), 32):
             b = order[i:i + 32]
-            v = pooled(tokenizer, encoder, [prompt_view(texts[j]) for j in b], 128)
+            v = pooled(tokenizer, encoder, [read(texts[j]) for j in b], 128)
             loss = (torch.nn.functional.cross_entropy(head(v) * SCALE, torch.tensor(y[b]), reduction="none")
                     * weights[b]).mean()
             opt.zero_grad(); loss.backward(); opt.step(); schedule.step()
