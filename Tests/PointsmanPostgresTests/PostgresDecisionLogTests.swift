@@ -16,7 +16,7 @@ struct PostgresDecisionLogTests {
     }
 
     static func spillPath() -> String {
-        (NSTemporaryDirectory() as NSString).appendingPathComponent("decision-spill-\(UUID().uuidString)/spill.jsonl")
+        TestPaths.temporaryDirectory("decision-spill") + "/spill.jsonl"
     }
 
     /// Request ids in the table, in order.

@@ -27,11 +27,44 @@ public enum TestPaths {
         return (NSHomeDirectory() as NSString).appendingPathComponent(".cache/pointsman/models/all-MiniLM-L6-v2")
     }()
 
-    /// A fresh temporary folder.
+    /// A fresh temporary folder, inside `runDirectory` (so it goes when the test process ends).
     public static func temporaryDirectory(_ label: String = "test") -> String {
-        let path = (NSTemporaryDirectory() as NSString).appendingPathComponent("pointsman-\(label)-\(UUID().uuidString)")
+        let path = (runDirectory as NSString).appendingPathComponent("\(label)-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
+    }
+
+    /// The prefix of `runDirectory`'s name; the process id follows it.
+    public static let runDirectoryPrefix = "pointsman-tests-"
+
+    /// The folder this test process keeps its temporary files in: `pointsman-tests-<pid>` in the system's temporary
+    /// folder. It is removed when the process exits normally; on first use, the folders of earlier test processes
+    /// that no longer run (a crash, a kill) are removed, so repeated runs do not fill the temporary folder (model
+    /// copies alone take about 90 MB each).
+    public static let runDirectory: String = {
+        let base = NSTemporaryDirectory()
+        removeStaleRunDirectories(in: base)
+        let path = (base as NSString).appendingPathComponent("\(runDirectoryPrefix)\(getpid())")
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(atPath: TestPaths.runDirectory) }
+        return path
+    }()
+
+    /// Removes the `pointsman-tests-<pid>` folders in `base` whose process no longer runs; returns their names.
+    @discardableResult
+    public static func removeStaleRunDirectories(in base: String) -> [String] {
+        let fileManager = FileManager.default
+        var removed: [String] = []
+        for name in (try? fileManager.contentsOfDirectory(atPath: base)) ?? [] where name.hasPrefix(runDirectoryPrefix) {
+            guard let pid = Int32(name.dropFirst(runDirectoryPrefix.count)), pid != getpid(), !processIsRunning(pid) else { continue }
+            if (try? fileManager.removeItem(atPath: (base as NSString).appendingPathComponent(name))) != nil { removed.append(name) }
+        }
+        return removed
+    }
+
+    /// Whether a process with this id exists (one we may not signal counts as running).
+    static func processIsRunning(_ pid: Int32) -> Bool {
+        kill(pid, 0) == 0 || errno == EPERM
     }
 
     /// Reads a JSON Lines file into objects.

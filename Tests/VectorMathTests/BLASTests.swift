@@ -209,7 +209,8 @@ struct KernelTests {
 struct MappedFileTests {
     @Test("reads bytes and floats; out-of-range reads are errors")
     func reads() throws {
-        let path = "/tmp/pointsman-mapped-\(UInt64.random(in: 0...UInt64.max))"
+        let path = (NSTemporaryDirectory() as NSString).appendingPathComponent("pointsman-mapped-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(atPath: path) }
         var bytes: [UInt8] = [8, 0, 0, 0, 0, 0, 0, 0]
         for value: Float in [1.5, -2] {
             let bits = value.bitPattern
