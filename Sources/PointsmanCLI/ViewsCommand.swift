@@ -63,12 +63,7 @@ struct ViewsCommand: AsyncParsableCommand {
         let (read, glossed, languages) = glossaries.views(of: prompts, promptView: promptView)
         var output = ""
         for index in prompts.indices {
-            let encoder: [String]
-            switch (glossaries.mode, glossed[index]) {
-            case (_, nil): encoder = [read[index]]
-            case (.replace, let gloss?): encoder = [gloss]
-            case (.blend, let gloss?): encoder = [read[index], gloss]
-            }
+            let encoder = glossaries.encoderTexts(read: read[index], glossed: glossed[index])
             var object = extra(index)
             object["text"] = prompts[index]
             object["language"] = languages[index] ?? LanguageDetector.detect(prompts[index])

@@ -163,14 +163,14 @@ struct GlossaryTests {
         #expect(GlossarySet(nil).gloss("Écris un poème sur la mer pour moi") == nil)
     }
 
-    @Test("blend embeds both texts in one call and adds their unit vectors; replace embeds the gloss alone")
+    @Test("blend embeds both texts in one call and adds their unit vectors; replace embeds the gloss alone; views names the same texts")
     func embedModes() async throws {
         let read = ["poem poem", "code", "sum"]
         let glossed: [String?] = ["code", nil, "poem"]
         let blending = RecordingEmbedder()
         let blended = try await GlossarySet(GlossRecipe(mode: .blend, glossaries: [try french()]))
             .embed(read: read, glossed: glossed) { try await blending.embed($0) }
-        #expect(await blending.log.calls == [["poem poem", "code", "sum", "code", "poem"]])
+        #expect(await blending.log.calls == [["poem poem", "code", "code", "sum", "poem"]])  // each prompt's texts together
         let unit = try await KeywordEmbedder().embed(["poem poem", "code", "sum", "poem"])
         func sumUnit(_ a: [Float], _ b: [Float]) -> [Float] {
             let s = zip(a, b).map { $0 + $1 }
@@ -188,6 +188,11 @@ struct GlossaryTests {
         let plain = RecordingEmbedder()
         _ = try await GlossarySet(nil).embed(read: read, glossed: [nil, nil, nil]) { try await plain.embed($0) }
         #expect(await plain.log.calls == [read])
+        let blend = GlossarySet(GlossRecipe(mode: .blend, glossaries: [try french()]))
+        let replace = GlossarySet(GlossRecipe(mode: .replace, glossaries: [try french()]))
+        let blendCalls = await blending.log.calls, replaceCalls = await replacing.log.calls
+        #expect([read.indices.flatMap { blend.encoderTexts(read: read[$0], glossed: glossed[$0]) }] == blendCalls)
+        #expect([read.indices.flatMap { replace.encoderTexts(read: read[$0], glossed: glossed[$0]) }] == replaceCalls)
     }
 
     @Test("with a glossary the detector understands a French prompt the encoder cannot read; English is untouched")

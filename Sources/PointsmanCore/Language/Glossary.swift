@@ -399,27 +399,38 @@ public struct GlossarySet: Sendable, Equatable {
     /// How many characters of each end of a long text are glossed.
     public static let keptCharacters = 4_096
 
+    /// The texts the encoder embeds for one prompt: what the prompt view keeps of it as written when it has no gloss;
+    /// otherwise its gloss alone (`replace`) or both (`blend`, whose vectors are then averaged). Routing, training and
+    /// `pointsman views` all ask this one function.
+    public func encoderTexts(read: String, glossed: String?) -> [String] {
+        guard let glossed else { return [read] }
+        switch mode {
+        case .replace: return [glossed]
+        case .blend: return [read, glossed]
+        }
+    }
+
     /// Unit routing embeddings of prompts: `read[i]` is what the prompt view keeps of prompt i as written, `glossed[i]`
-    /// the same view of its gloss (nil when it has none). One call to `embed` for every text needed.
+    /// the same view of its gloss (nil when it has none). One call to `embed` for every text needed; a prompt with
+    /// two texts gets the normalised sum of their unit vectors.
     public func embed(read: [String], glossed: [String?],
                       _ embed: ([String]) async throws -> Matrix) async throws -> Matrix {
         precondition(read.count == glossed.count, "one gloss (or nil) per prompt")
-        let extra = glossed.indices.filter { glossed[$0] != nil }
-        guard !extra.isEmpty else { return try await embed(read) }
-        switch mode {
-        case .replace:
-            return try await embed(read.indices.map { glossed[$0] ?? read[$0] })
-        case .blend:
-            var vectors = try await embed(read + extra.map { glossed[$0]! })
-            vectors.normalizeRows()
-            var blended = Matrix(rows: read.count, cols: vectors.cols)
-            for index in read.indices { blended.setRow(index, vectors.row(index)) }
-            for (offset, index) in extra.enumerated() {
-                let sum = zip(vectors.row(index), vectors.row(read.count + offset)).map { $0 + $1 }
-                blended.setRow(index, sum)
+        let texts = read.indices.map { encoderTexts(read: read[$0], glossed: glossed[$0]) }
+        guard texts.contains(where: { $0.count > 1 }) else { return try await embed(texts.map { $0[0] }) }
+        var vectors = try await embed(texts.flatMap { $0 })
+        vectors.normalizeRows()
+        var blended = Matrix(rows: read.count, cols: vectors.cols)
+        var next = 0
+        for (index, group) in texts.enumerated() {
+            var sum = vectors.row(next)
+            for offset in 1..<group.count {
+                for (j, value) in vectors.row(next + offset).enumerated() { sum[j] += value }
             }
-            blended.normalizeRows()
-            return blended
+            blended.setRow(index, sum)
+            next += group.count
         }
+        blended.normalizeRows()
+        return blended
     }
 }
