@@ -4,28 +4,33 @@ import Testing
 
 @Suite("Test scratch folders")
 struct ScratchFolderTests {
-    @Test("temporary folders live under this process's run folder, and run folders of finished processes are swept")
+    @Test("temporary folders live under this process's locked run folder; run folders nobody holds are swept")
     func runFolders() throws {
         let scratch = TestPaths.temporaryDirectory("sweep")
         #expect(scratch.hasPrefix(TestPaths.runDirectory + "/"))
-        #expect((TestPaths.runDirectory as NSString).lastPathComponent == "\(TestPaths.runDirectoryPrefix)\(getpid())")
+        #expect((TestPaths.runDirectory as NSString).lastPathComponent.hasPrefix(TestPaths.runDirectoryPrefix))
+        #expect(TestPaths.lockRunDirectory(TestPaths.runDirectory) == nil, "this process holds its own run folder's lock")
 
-        // A process that has finished: its id is free (until the system reuses it, far later than this test).
-        let finished = Process()
-        finished.executableURL = URL(fileURLWithPath: "/bin/sh")
-        finished.arguments = ["-c", "exit 0"]
-        try finished.run()
-        finished.waitUntilExit()
-        let names = ["\(TestPaths.runDirectoryPrefix)\(finished.processIdentifier)",  // finished: swept
-                     "\(TestPaths.runDirectoryPrefix)\(getpid())",  // this process: kept
-                     "\(TestPaths.runDirectoryPrefix)1",  // init runs: kept
-                     "\(TestPaths.runDirectoryPrefix)notanumber",  // not a run folder: kept
-                     "pointsman-other"]  // another prefix: kept
-        for name in names {
-            try FileManager.default.createDirectory(atPath: scratch + "/" + name + "/inner", withIntermediateDirectories: true)
+        let fileManager = FileManager.default
+        func make(_ name: String) throws -> String {
+            let path = scratch + "/" + name
+            try fileManager.createDirectory(atPath: path + "/inner", withIntermediateDirectories: true)
+            return path
         }
-        #expect(TestPaths.removeStaleRunDirectories(in: scratch) == [names[0]])
-        let left = try FileManager.default.contentsOfDirectory(atPath: scratch).sorted()
-        #expect(left == names.dropFirst().sorted())
+        let held = try make("\(TestPaths.runDirectoryPrefix)held")  // a running process holds its lock: kept
+        let heldLock = try #require(TestPaths.lockRunDirectory(held))
+        defer { close(heldLock) }
+        let free = try make("\(TestPaths.runDirectoryPrefix)free")  // its process ended, the lock is free: swept
+        close(try #require(TestPaths.lockRunDirectory(free)))
+        _ = try make("\(TestPaths.runDirectoryPrefix)fresh")  // no lock file yet, just made: kept
+        let old = try make("\(TestPaths.runDirectoryPrefix)old")  // no lock file, long untouched: swept
+        try fileManager.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -2 * TestPaths.unlockedGrace)],
+                                      ofItemAtPath: old)
+        _ = try make("pointsman-other")  // another prefix: kept
+
+        #expect(TestPaths.removeStaleRunDirectories(in: scratch).sorted() == ["\(TestPaths.runDirectoryPrefix)free",
+                                                                             "\(TestPaths.runDirectoryPrefix)old"])
+        #expect(try fileManager.contentsOfDirectory(atPath: scratch).sorted()
+            == ["pointsman-other", "\(TestPaths.runDirectoryPrefix)fresh", "\(TestPaths.runDirectoryPrefix)held"])
     }
 }

@@ -163,7 +163,7 @@ struct GlossaryTests {
         #expect(GlossarySet(nil).gloss("Écris un poème sur la mer pour moi") == nil)
     }
 
-    @Test("blend embeds both texts in one call and adds their unit vectors; replace embeds the gloss alone; views names the same texts")
+    @Test("blend embeds both texts in one call and adds their unit vectors; replace embeds the gloss alone; encoderTexts names the texts embedded")
     func embedModes() async throws {
         let read = ["poem poem", "code", "sum"]
         let glossed: [String?] = ["code", nil, "poem"]
@@ -190,6 +190,10 @@ struct GlossaryTests {
         #expect(await plain.log.calls == [read])
         let blend = GlossarySet(GlossRecipe(mode: .blend, glossaries: [try french()]))
         let replace = GlossarySet(GlossRecipe(mode: .replace, glossaries: [try french()]))
+        #expect(blend.encoderTexts(read: "as written", glossed: "gloss") == ["as written", "gloss"])
+        #expect(replace.encoderTexts(read: "as written", glossed: "gloss") == ["gloss"])
+        #expect(blend.encoderTexts(read: "as written", glossed: nil) == ["as written"])
+        #expect(replace.encoderTexts(read: "as written", glossed: nil) == ["as written"])
         let blendCalls = await blending.log.calls, replaceCalls = await replacing.log.calls
         #expect([read.indices.flatMap { blend.encoderTexts(read: read[$0], glossed: glossed[$0]) }] == blendCalls)
         #expect([read.indices.flatMap { replace.encoderTexts(read: read[$0], glossed: glossed[$0]) }] == replaceCalls)

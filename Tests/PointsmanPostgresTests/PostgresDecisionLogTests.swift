@@ -16,7 +16,7 @@ struct PostgresDecisionLogTests {
     }
 
     static func spillPath() -> String {
-        TestPaths.temporaryDirectory("decision-spill") + "/spill.jsonl"
+        TestPaths.temporaryDirectory("decision-spill") + "/state/spill.jsonl"  // start() makes the folder
     }
 
     /// Request ids in the table, in order.

@@ -55,7 +55,7 @@ struct ReplicaBudgetTests {
                                                   "qwen2.5-0.5b": .reject(400, #"{"error":{"message":"too long"}}"#)])
         var d = try await fakeDependencies(upstream)
         d.configuration.logPrompts = true
-        let log = PostgresDecisionLog(database: database, spillPath: TestPaths.temporaryDirectory("spill") + "/spill.jsonl",
+        let log = PostgresDecisionLog(database: database, spillPath: TestPaths.temporaryDirectory("spill") + "/state/spill.jsonl",
                                       flushInterval: .milliseconds(20))
         try await log.start()
         d.decisionLog = log

@@ -34,37 +34,62 @@ public enum TestPaths {
         return path
     }
 
-    /// The prefix of `runDirectory`'s name; the process id follows it.
+    /// The prefix of `runDirectory`'s name; a UUID follows it.
     public static let runDirectoryPrefix = "pointsman-tests-"
+    /// The file inside a run folder that its process keeps locked (`flock`) while it runs.
+    public static let runLockName = ".lock"
+    /// A run folder without its lock file is left alone for this long (its process may be creating it).
+    public static let unlockedGrace: TimeInterval = 600
 
-    /// The folder this test process keeps its temporary files in: `pointsman-tests-<pid>` in the system's temporary
-    /// folder. It is removed when the process exits normally; on first use, the folders of earlier test processes
-    /// that no longer run (a crash, a kill) are removed, so repeated runs do not fill the temporary folder (model
-    /// copies alone take about 90 MB each).
+    /// The folder this test process keeps its temporary files in: `pointsman-tests-<uuid>` in the system's temporary
+    /// folder, holding a lock file the process keeps locked until it ends. The folder is removed when the process
+    /// exits normally; on first use, run folders whose lock nobody holds any more (a crash, a kill) are removed, so
+    /// repeated runs do not fill the temporary folder (model copies alone take about 90 MB each). Set
+    /// `POINTSMAN_KEEP_TEST_FILES=1` to keep this run's folder.
     public static let runDirectory: String = {
         let base = NSTemporaryDirectory()
         removeStaleRunDirectories(in: base)
-        let path = (base as NSString).appendingPathComponent("\(runDirectoryPrefix)\(getpid())")
+        let path = (base as NSString).appendingPathComponent("\(runDirectoryPrefix)\(UUID().uuidString)")
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        atexit { try? FileManager.default.removeItem(atPath: TestPaths.runDirectory) }
+        _ = lockRunDirectory(path)  // kept open: the lock lasts as long as the process
+        if ProcessInfo.processInfo.environment["POINTSMAN_KEEP_TEST_FILES"] != "1" {
+            atexit { try? FileManager.default.removeItem(atPath: TestPaths.runDirectory) }
+        }
         return path
     }()
 
-    /// Removes the `pointsman-tests-<pid>` folders in `base` whose process no longer runs; returns their names.
+    /// Takes the run folder's lock without waiting; returns the open descriptor (which holds the lock), or nil when
+    /// another process holds it or the lock file cannot be opened.
+    public static func lockRunDirectory(_ path: String) -> Int32? {
+        let descriptor = open((path as NSString).appendingPathComponent(runLockName), O_RDWR | O_CREAT, 0o600)
+        guard descriptor >= 0 else { return nil }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            return nil
+        }
+        return descriptor
+    }
+
+    /// Removes the run folders in `base` that no process holds: their lock file is free, or they have none and are
+    /// older than `unlockedGrace`. Returns their names.
     @discardableResult
     public static func removeStaleRunDirectories(in base: String) -> [String] {
         let fileManager = FileManager.default
         var removed: [String] = []
         for name in (try? fileManager.contentsOfDirectory(atPath: base)) ?? [] where name.hasPrefix(runDirectoryPrefix) {
-            guard let pid = Int32(name.dropFirst(runDirectoryPrefix.count)), pid != getpid(), !processIsRunning(pid) else { continue }
-            if (try? fileManager.removeItem(atPath: (base as NSString).appendingPathComponent(name))) != nil { removed.append(name) }
+            let path = (base as NSString).appendingPathComponent(name)
+            let lock = (path as NSString).appendingPathComponent(runLockName)
+            if fileManager.fileExists(atPath: lock) {
+                guard let descriptor = lockRunDirectory(path) else { continue }  // its process still runs
+                defer { close(descriptor) }
+                if (try? fileManager.removeItem(atPath: path)) != nil { removed.append(name) }
+            } else {
+                let modified = (try? fileManager.attributesOfItem(atPath: path)[.modificationDate]) as? Date
+                guard let modified, Date().timeIntervalSince(modified) > unlockedGrace else { continue }
+                if (try? fileManager.removeItem(atPath: path)) != nil { removed.append(name) }
+            }
         }
         return removed
-    }
-
-    /// Whether a process with this id exists (one we may not signal counts as running).
-    static func processIsRunning(_ pid: Int32) -> Bool {
-        kill(pid, 0) == 0 || errno == EPERM
     }
 
     /// Reads a JSON Lines file into objects.
