@@ -5,16 +5,27 @@
 # adapter) and routes, with the default hybrid detector:
 #  - the OpenAssistant chat prompts held out as a source (training/check/chat_oasst_holdout.jsonl);
 #  - the French validation set, ../shared/data/fr_prompts_labeled.jsonl, when it is there (never trained on);
-# scored as the README scores them: macro-F1 over the labels with 10 or more rows, and acceptable accuracy (a
-# decision in the row's `ok` list counts). Then the mean and range over the seeds.
-# Usage: .ci/seed-spread.sh [--config FILE] [SEEDS...]   (defaults: training/tasks-adapted.config.json; 1 2 3 4 5 7 8)
+#  - with --checks, also English in context (training/check/chat_human_context.jsonl) and the seven language checks
+#    (training/check/multilingual/), never trained on;
+# scored as the README scores them: macro-F1 over the labels with 10 or more rows (every label, on the check sets),
+# and acceptable accuracy (a decision in the row's `ok` list counts). Then the mean and range over the seeds.
+# Usage: .ci/seed-spread.sh [--config FILE] [--checks] [SEEDS...]
+#   (defaults: training/tasks-adapted.config.json; seeds 1 2 3 4 5 7 8)
 # About 30 s a seed once the embedding cache is warm (the first seed embeds every training row).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 config=training/tasks-adapted.config.json
-if [ "${1:-}" = "--config" ]; then config=${2:?--config needs a file}; shift 2; fi
+checks=0
+seeds=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --config) config=${2:?--config needs a file}; shift ;;
+    --checks) checks=1 ;;
+    *) seeds+=("$1") ;;
+  esac
+  shift
+done
 [ -f "$config" ] || { echo "seed-spread: no config $config" >&2; exit 2; }
-seeds=("$@")
 [ ${#seeds[@]} -gt 0 ] || seeds=(1 2 3 4 5 7 8)
 for seed in "${seeds[@]}"; do
   [[ "$seed" =~ ^[0-9]+$ ]] || { echo "seed-spread: seed '$seed' is not a whole number" >&2; exit 2; }
@@ -23,6 +34,10 @@ B=.build/release/pointsman
 [ -x "$B" ] || swift build -c release --product pointsman >/dev/null
 sets=(training/check/chat_oasst_holdout.jsonl)
 [ -f ../shared/data/fr_prompts_labeled.jsonl ] && sets+=(../shared/data/fr_prompts_labeled.jsonl)
+if [ $checks = 1 ]; then
+  sets+=(training/check/chat_human_context.jsonl)
+  for lang in fr es de pt it zh ja; do sets+=("training/check/multilingual/$lang.jsonl"); done
+fi
 work=$(mktemp -d)
 CONFIGS=()
 trap 'rm -rf "$work"; rm -f "${CONFIGS[@]}"' EXIT
@@ -60,7 +75,7 @@ acceptable = sum(c in (row.get("ok") or [row["capability"]]) for row, c in zip(r
 print(sys.argv[3], sys.argv[1], f"{sum(scores) / len(scores):.4f}", f"{acceptable:.4f}")
 PY
   done
-  echo "seed $seed: $(awk -v s="$seed" '$1 == s {printf "%s %s / %s   ", $2, $3, $4}' "$work/scores")"
+  echo "seed $seed: $(awk -v s="$seed" '$1 == s {n = split($2, p, "/"); printf "%s/%s %s/%s  ", p[n-1], p[n], $3, $4}' "$work/scores")"
 done
 python3 - "$work/scores" <<'PY'
 import collections, sys
