@@ -400,8 +400,8 @@ public struct GlossarySet: Sendable, Equatable {
     public static let keptCharacters = 4_096
 
     /// The texts the encoder embeds for one prompt: what the prompt view keeps of it as written when it has no gloss;
-    /// otherwise its gloss alone (`replace`) or both (`blend`, whose unit vectors are then summed and normalised). Routing, training and
-    /// `pointsman views` all ask this one function.
+    /// otherwise its gloss alone (`replace`) or both (`blend`, whose unit vectors are then summed and normalised).
+    /// Routing, training and `pointsman views` all ask this one function.
     public func encoderTexts(read: String, glossed: String?) -> [String] {
         guard let glossed else { return [read] }
         switch mode {
