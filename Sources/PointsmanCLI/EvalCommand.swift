@@ -122,7 +122,7 @@ struct EvalCommand: AsyncParsableCommand {
             if holdout, let artifact = setup.centroids, artifact.training.finalFit == true {
                 // Those centroids learned from the held-out rows too; measure the same recipe without them instead.
                 FileHandle.standardError.write(Data(("\(path) was trained on every row (final_fit), held-out rows included; "
-                    + "evaluating centroids trained now by the same config without the held-out rows\n").utf8))
+                    + "evaluating centroids trained now by \(config ?? configuration.name) without the held-out rows instead\n").utf8))
                 var heldOut = configuration
                 heldOut.finalFit = false
                 let cache = EmbeddingCache(directory: cacheDir ?? EmbeddingCacheLocation.defaultPath)
