@@ -2,7 +2,7 @@
 """How far would a fine-tuned all-MiniLM-L6-v2 get, against the frozen vectors Pointsman routes with today?
 
 An experiment, not part of Pointsman: nothing here runs when Pointsman trains or routes. Two files in the repository
-come from it: the default task router's encoder adapter (centroids/tasks-adapter.safetensors, `SAVE_ADAPTER` with `VIEWS`) and the
+come from it: the default task router's encoder adapter (centroids/tasks-adapter.safetensors, `SAVE_ADAPTER`) and the
 test fixture of Tests/Fixtures/adapter/ (`fixture`). It fine-tunes the whole encoder (embeddings frozen; optionally the lower layers too) with a linear head on
 mean-pooled, normalised vectors (logits scaled by 20, like the trainer's softmax), AdamW, learning rate 5e-5 for the
 encoder and 2e-3 for the head, batches of 32, 10% warm-up then linear decay, seed 7. These values were fixed before
