@@ -6,12 +6,27 @@
 #    prompts (EXCLUDE_TEXTS; training/experiments/fine_tune_probe.py), so that neither the adapter nor the centroids saw them;
 #  - stock: training/tasks-without-chat.config.json, on the stock encoder.
 # The seed moves the validation split, k-means and the refinement's batches, and with them this score by several
-# points, so one seed says little; the spread over five does. Usage: .ci/chat-holdout.sh [SEEDS...] (default 1 2 3 4 5)
+# points, so one seed says little; the spread over five does.
+# Usage: .ci/chat-holdout.sh [--adapted CONFIG] [SEEDS...] (default 1 2 3 4 5)
+#   --adapted CONFIG scores a candidate recipe in the adapted column instead (a config in training/ that leaves out
+#   training/chat_prompts_train.jsonl, for example the default's with a new data file added).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+adapted=training/tasks-adapted-without-chat.config.json
+seeds=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --adapted) adapted=${2:?--adapted needs a config}; shift ;;
+    *) seeds+=("$1") ;;
+  esac
+  shift
+done
+[ -f "$adapted" ] || { echo "chat-holdout: no config $adapted" >&2; exit 2; }
+if grep -q chat_prompts_train.jsonl "$adapted"; then
+  echo "chat-holdout: $adapted trains on training/chat_prompts_train.jsonl, the prompts this scores" >&2; exit 2
+fi
 B=.build/release/pointsman
 [ -x "$B" ] || swift build -c release --product pointsman >/dev/null
-seeds=("$@")
 [ ${#seeds[@]} -gt 0 ] || seeds=(1 2 3 4 5)
 work=$(mktemp -d)
 # Writes "embedding hybrid regex" macro-F1 of the recipe CONFIG trained with SEED to OUT.
@@ -31,7 +46,7 @@ CONFIGS=()
 trap 'rm -rf "$work"; rm -f "${CONFIGS[@]}"' EXIT
 printf '%-6s %-18s %-18s %-18s %-18s %-10s\n' seed "adapted embedding" "adapted hybrid" "stock embedding" "stock hybrid" regex
 for seed in "${seeds[@]}"; do
-  score training/tasks-adapted-without-chat.config.json "$seed" "$work/adapted" || exit 1
+  score "$adapted" "$seed" "$work/adapted" || exit 1
   score training/tasks-without-chat.config.json "$seed" "$work/stock" || exit 1
   read -r ae ah _ <"$work/adapted"
   read -r se sh r <"$work/stock"
