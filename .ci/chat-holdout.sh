@@ -9,7 +9,8 @@
 # points, so one seed says little; the spread over five does.
 # Usage: .ci/chat-holdout.sh [--adapted CONFIG] [SEEDS...] (default 1 2 3 4 5)
 #   --adapted CONFIG scores a candidate recipe in the adapted column instead (a config in training/ that leaves out
-#   training/chat_prompts_train.jsonl, for example the default's with a new data file added).
+#   training/chat_prompts_train.jsonl and names an adapter that never saw it, for example
+#   tasks-adapted-without-chat.config.json with a new data file added).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 adapted=training/tasks-adapted-without-chat.config.json
@@ -24,6 +25,9 @@ done
 [ -f "$adapted" ] || { echo "chat-holdout: no config $adapted" >&2; exit 2; }
 if grep -q chat_prompts_train.jsonl "$adapted"; then
   echo "chat-holdout: $adapted trains on training/chat_prompts_train.jsonl, the prompts this scores" >&2; exit 2
+fi
+if grep -q 'centroids/tasks-adapter.safetensors' "$adapted"; then
+  echo "chat-holdout: $adapted uses the shipped adapter, which learned the prompts this scores (use tasks-without-chat-adapter.safetensors)" >&2; exit 2
 fi
 B=.build/release/pointsman
 [ -x "$B" ] || swift build -c release --product pointsman >/dev/null
