@@ -37,6 +37,9 @@ VIEWS=FILE (the output of `pointsman views --config CONFIG`), rows are trained o
 the prompt view of their gloss where the config glosses their language (`replace` mode), else their prompt view; the
 scores printed still read the evaluation sets as written.
 
+CONFIG=FILE (default training/tasks.config.json) names the task config whose data files the adapter learns from, so
+that a candidate recipe's new files can train its adapter too.
+
 SEED=N (default 7) seeds the run: the head's and low-rank updates' starting values and the order of the batches
 (the `intents` split stays seed 7), to measure how much a result owes to the training run itself.
 
@@ -199,8 +202,11 @@ def prompt_view(text):
 
 
 def tasks(epochs, below):
-    training = os.path.join(ROOT, "training")
-    files = json.load(open(os.path.join(training, "tasks.config.json")))["data"]
+    # CONFIG=FILE: train on the data files another task config names (relative to its folder), e.g. a candidate recipe.
+    config = os.environ.get("CONFIG", os.path.join(ROOT, "training", "tasks.config.json"))
+    training = os.path.dirname(os.path.abspath(config))
+    files = json.load(open(config))["data"]
+    print(f"training rows from {len(files)} files of {config}", flush=True)
     rows = [json.loads(line) for f in files for line in open(os.path.join(training, f))]
     if os.environ.get("EXCLUDE_TEXTS"):
         # Leave out rows another evaluation holds out (a JSON list of texts, e.g. `pointsman eval --holdout --json`'s
