@@ -168,6 +168,10 @@ def decision_log():
             break
         time.sleep(0.5)
     if rows != ok[0]:
+        for i in range(len(PORTS)):
+            for line in open(os.path.join(os.environ["WORK"], f"replica-{i}.log"), errors="replace"):
+                if "decision log" in line:
+                    print(f"     replica {i}: {line.strip()[:300]}")
         fail(f"log: {ok[0]} answers were 2xx but the decision log has {rows} rows for them")
     print(f"ok   log: {ok[0]} answers, all 2xx, while PostgreSQL restarted ({len(held)} replicas had to hold records); "
           f"{rows} decision rows")

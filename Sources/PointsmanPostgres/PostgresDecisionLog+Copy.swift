@@ -21,9 +21,9 @@ extension PostgresDecisionLog {
         "key_id",
     ]
 
-    /// Writes `batch` with one `COPY`; throws what the server or the connection said.
+    /// Writes `batch` with one `COPY` and returns once it is committed; throws what the server or the connection said.
     static func copy(rows: ByteBuffer, database: PointsmanDatabase) async throws {
-        try await database.client.withConnection { connection in
+        try await database.committed { connection in
             try await connection.copyFrom(table: "pointsman_decisions", columns: copyColumns, logger: database.logger) { writer in
                 try await writer.write(rows)
             }

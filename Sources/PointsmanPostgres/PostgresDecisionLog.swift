@@ -237,10 +237,11 @@ public actor PostgresDecisionLog: DecisionLog {
     /// Writes a batch within `timeout`: one `COPY` first (see `copyRows`); when the server refuses it (an id already
     /// present, or content), one multi-row insert that skips rows already present (by id). Both are built off the
     /// actor, so appends never wait for them. When the server refuses the insert too (an error from the server, not a
-    /// lost connection), rows are retried one by one and those it still refuses go to the rejected file.
+    /// lost connection), rows are retried one by one and those it still refuses go to the rejected file. A batch counts
+    /// as written only once the server has committed it (`PointsmanDatabase.committed`).
     func insert(_ batch: [DecisionLogRecord], timeout: Duration) async throws {
         guard !batch.isEmpty else { return }
-        let client = database.client, logger = database.logger, database = database
+        let logger = database.logger, database = database
         if batch.count > 1 {
             do {
                 let copied = try await bounded(timeout) { () async throws -> Bool in
@@ -259,7 +260,9 @@ public actor PostgresDecisionLog: DecisionLog {
             }
         }
         do {
-            _ = try await bounded(timeout) { try await client.query(Self.insertStatement(batch), logger: logger) }
+            try await bounded(timeout) {
+                try await database.committed { _ = try await $0.query(Self.insertStatement(batch), logger: logger) }
+            }
             writtenCount += batch.count
         } catch let error as PSQLError where Self.refusesContent(error) {
             guard batch.count > 1 else {

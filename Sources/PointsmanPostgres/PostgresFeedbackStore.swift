@@ -14,16 +14,16 @@ public struct PostgresFeedbackStore: FeedbackStore {
         self.writeTimeout = writeTimeout
     }
 
-    /// Inserts one feedback row within `writeTimeout`; an id written before is kept once.
+    /// Inserts one feedback row within `writeTimeout` and returns once it is committed; an id written before is kept once.
     public func record(_ feedback: RoutingFeedback) async throws {
-        let client = database.client, logger = database.logger
+        let database = database, logger = database.logger
         try await bounded(writeTimeout) {
-            try await client.query("""
+            try await database.committed { _ = try await $0.query("""
                 INSERT INTO pointsman_feedback (id, request_id, time, key_id, capability, rating, comment)
                 VALUES (\(feedback.id), \(feedback.requestID), \(feedback.time), \(feedback.keyID), \(feedback.capability),
                         \(feedback.rating), \(feedback.comment))
                 ON CONFLICT (id) DO NOTHING
-                """, logger: logger)
+                """, logger: logger) }
         }
     }
 

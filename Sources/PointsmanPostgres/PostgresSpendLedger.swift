@@ -99,23 +99,23 @@ public actor PostgresSpendLedger: SpendLedger {
     }
 
     /// Writes the held records, oldest first, one writer at a time (others leave theirs for it); each is removed once
-    /// the database has it. A write that takes longer than `writeTimeout` counts as failed and stays held.
+    /// the database has committed it. A write that takes longer than `writeTimeout` counts as failed and stays held.
     private func flush() async throws {
         if let retryAfter, ContinuousClock.now < retryAfter, !pending.isEmpty { throw DatabaseUnavailable() }
         guard !flushing else { return }
         flushing = true
         defer { flushing = false }
         while let next = pending.first {
-            let client = database.client, logger = database.logger
+            let database = database, logger = database.logger
             do {
               try await bounded(writeTimeout) {
-                try await client.query("""
+                try await database.committed { _ = try await $0.query("""
                         WITH fresh AS (
                           INSERT INTO pointsman_spend_records (id, day) VALUES (\(next.id), \(next.day)) ON CONFLICT DO NOTHING RETURNING id)
                         INSERT INTO pointsman_spend (day, key_id, model, cost)
                           SELECT \(next.day), \(next.key), \(next.model), \(next.cost) FROM fresh
                         ON CONFLICT (day, key_id, model) DO UPDATE SET cost = pointsman_spend.cost + EXCLUDED.cost
-                        """, logger: logger)
+                        """, logger: logger) }
               }
             } catch {
                 retryAfter = .now + retryInterval

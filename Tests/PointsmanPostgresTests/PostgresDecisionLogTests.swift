@@ -224,6 +224,54 @@ struct PostgresDecisionLogTests {
         await log.close()
     }
 
+    /// Makes every commit that writes to `table` fail while `commit_gate.open` is false, after the statement itself
+    /// has been acknowledged: a deferred constraint trigger runs at commit, which for a statement outside a transaction
+    /// block comes after its CommandComplete (at the protocol's Sync). A commit-time serialization failure does this;
+    /// so does a server stopping between the two.
+    static func closeCommitGate(_ database: PointsmanDatabase, table: String) async throws {
+        try await database.client.query("CREATE TABLE commit_gate (open boolean NOT NULL)")
+        try await database.client.query("INSERT INTO commit_gate VALUES (false)")
+        try await database.client.query("""
+            CREATE FUNCTION refuse_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              IF NOT (SELECT open FROM commit_gate) THEN
+                RAISE EXCEPTION 'commit refused by the test' USING ERRCODE = '40001';
+              END IF;
+              RETURN NULL;
+            END $$
+            """)
+        try await database.client.query(PostgresQuery(unsafeSQL: """
+            CREATE CONSTRAINT TRIGGER refuse_commit AFTER INSERT ON \(table) DEFERRABLE INITIALLY DEFERRED
+              FOR EACH ROW EXECUTE FUNCTION refuse_commit()
+            """))
+    }
+
+    static func openCommitGate(_ database: PointsmanDatabase) async throws {
+        try await database.client.query("UPDATE commit_gate SET open = true")
+    }
+
+    @Test("a batch the server acknowledged but did not commit is held and written again, by COPY and by INSERT",
+          arguments: [1, 3])
+    func acknowledgedButNotCommitted(batchSize: Int) async throws {
+        let database = try await PointsmanDatabase.open(url: try ScratchDatabase.create(prefix: "t_"))
+        defer { database.close() }
+        try await Self.closeCommitGate(database, table: "pointsman_decisions")
+        let log = PostgresDecisionLog(database: database, spillPath: Self.spillPath(), batchSize: batchSize,
+                                      flushInterval: .milliseconds(20))
+        for n in 0..<3 { await log.append(Self.record(n)) }
+        #expect(await log.flushAll() == false)
+        #expect(await log.writtenCount == 0)
+        #expect(await log.pendingCount == 3)
+        #expect(try await Self.requestIDs(database).isEmpty)
+        try await Self.openCommitGate(database)
+        #expect(await log.flushAll())
+        #expect(await log.writtenCount == 3)
+        #expect(await log.pendingCount == 0)
+        #expect(try await Self.requestIDs(database) == ["req-0", "req-1", "req-2"])
+        #expect(await log.copiedCount == (batchSize > 1 ? 1 : 0))
+        await log.close()
+    }
+
     @Test("decision ids are time-ordered version 7 UUIDs")
     func timeOrderedIDs() {
         let early = UUID.timeOrdered(at: Date(timeIntervalSince1970: 1_796_000_000))

@@ -103,6 +103,22 @@ struct PostgresSpendLedgerTests {
         #expect(try await ledger.totals(key: "key-a", at: day).keyDay == 5)
     }
 
+    @Test("a spend record the server acknowledged but did not commit is held and counted once when it commits")
+    func acknowledgedButNotCommitted() async throws {
+        let database = try await PointsmanDatabase.open(url: try ScratchDatabase.create(prefix: "t_"))
+        defer { database.close() }
+        try await PostgresDecisionLogTests.closeCommitGate(database, table: "pointsman_spend_records")
+        let ledger = PostgresSpendLedger(database: database, retryInterval: .milliseconds(50))
+        let day = date("2026-12-01")
+        try await ledger.record(key: "key-a", model: "m", cost: 1, at: day)
+        #expect(await ledger.pendingCount == 1)
+        try await PostgresDecisionLogTests.openCommitGate(database)
+        try await Task.sleep(for: .milliseconds(100))  // past the retry interval
+        try await ledger.record(key: "key-a", model: "m", cost: 2, at: day)
+        #expect(await ledger.pendingCount == 0)
+        #expect(try await ledger.totals(key: "key-a", at: day).keyDay == 3)
+    }
+
     @Test("a bad URL says what is wrong; an unreachable server is an error, and no password appears in either")
     func badURLs() async throws {
         for (url, message) in [("mysql://u@h/db", "must look like postgres://"), ("postgres:///db", "names no host"),
