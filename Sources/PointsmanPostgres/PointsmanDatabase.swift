@@ -58,20 +58,20 @@ public final class PointsmanDatabase: Sendable {
     /// Stops the pool.
     public func close() { runner.cancel() }
 
-    /// Runs `write` on one connection and returns only once PostgreSQL has committed it.
+    /// Runs `write` in a transaction on one connection and returns only once PostgreSQL has committed it.
     ///
     /// A statement outside a transaction block is acknowledged (its CommandComplete, where postgres-nio returns)
     /// before the server commits it, at the protocol's Sync that follows. A commit that fails there (a serialization
-    /// failure, a deferred constraint, a server stopping in between) would otherwise pass for a write that landed. The
-    /// server answers the next statement on the same connection only after that Sync, so a `SELECT 1` that succeeds
-    /// proves the commit; when it fails, the write may or may not have landed, and callers write it again (every
-    /// record they write carries an id, so a second copy is skipped).
+    /// failure, a deferred constraint, a server stopping in between) would otherwise pass for a write that landed, and
+    /// its error would reach postgres-nio as a message it does not expect after a finished statement. Inside
+    /// `BEGIN … COMMIT` the commit is a statement of its own, whose success means the rows are in. When it fails the
+    /// write may or may not have landed, and callers write it again (every record they write carries an id, so a
+    /// second copy is skipped). Throws the error of the write, else of the commit, else of `BEGIN`.
     func committed<T: Sendable>(_ write: (PostgresConnection) async throws -> T) async throws -> T {
-        let logger = logger
-        return try await client.withConnection { connection in
-            let value = try await write(connection)
-            try await connection.query("SELECT 1", logger: logger)
-            return value
+        do {
+            return try await client.withTransaction(logger: logger) { connection in try await write(connection) }
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error.commitError ?? error.beginError ?? error
         }
     }
 

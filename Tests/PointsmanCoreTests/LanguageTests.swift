@@ -88,6 +88,15 @@ struct LanguageTests {
         for (prompt, capability) in cases {
             #expect(try await rules.detect(prompt).capability == capability, "\(prompt)")
         }
+        // "According to" in French, Spanish, Portuguese and Italian is not a function; a function to write still is.
+        for idiom in ["Classe ces avis en fonction de leur ton", "Ordena las ciudades en función de su población",
+                      "Classifique os pedidos em função do prazo", "Raggruppa i clienti in funzione della spesa"] {
+            #expect(try await rules.detect(idiom).capability != "code", "\(idiom)")
+        }
+        for request in ["Écris une fonction de tri en Go", "Escribe una función que invierta una cadena",
+                        "Crie uma função que some dois números", "Scrivi una funzione che conti le vocali"] {
+            #expect(try await rules.detect(request).capability == "code", "\(request)")
+        }
         let router = Router(catalog: FixedCatalog(.shipped), detector: rules)
         let decision = try await router.route("Comment optimiser la sécurité de notre API ?")
         #expect(decision.escalated && decision.model == "gpt-oss-20b")

@@ -16,7 +16,7 @@ extension RegexRuleSet {
             name: "code",
             pattern: #"\bcode\b|\bcoding\b|\bfunctions?\b|\brefactor|\bbugs?\b|\bdebug|\b(python|javascript|typescript|java|c\+\+|c#|rust|golang|swift|kotlin|ruby|php|sql|html|css|bash|regex)\b|\bprogram(ming|s)?\b|\bscript\b|\balgorithm|\bimplement|\bcompil(e|er|ing)\b|\bstack ?trace\b|\bexception\b|```|\bapi\b|\bclass\b|\bmethod\b|\bdef\s+\w+\(|\bunit tests?\b"#,
             capability: "code",
-            localizedPattern: #"\bfonction\b|\bfunción\b|\bfunção\b|\bfunzione\b|\bfunktion\b|\bcódigo\b|\bcodice\b|代码|代碼|函数|函數|编程|程式|コード|関数|プログラム"#),
+            localizedPattern: #"(?<!\ben\s)\bfonction\b|(?<!\ben\s)\bfunción\b|(?<!\bem\s)\bfunção\b|(?<!\bin\s)\bfunzione\b|\bfunktion\b|\bcódigo\b|\bcodice\b|代码|代碼|函数|函數|编程|程式|コード|関数|プログラム"#),
         RegexRule(
             name: "summarize",
             pattern: #"summar(y|ies|ize|ise|izing|ising)|\btl;?dr\b|\bsum (it )?up\b|\bkey (points|takeaways)\b|\bcondense\b|\brecap\b|\bin (one|two|three|a few|\d+) (sentences?|words|bullet points?)\b|\bheadline\b|\btitle for\b"#,
