@@ -63,7 +63,9 @@ struct GlossaryTests {
         fails("@language fr\n@language it\na\tb\n", "a second @language")
         fails("@language fr\nbonjour hello\n", "g.tsv:2")
         fails("@language fr\nbonjour\thello\tthere\n", "one tab")
-        fails("@language fr\nbon jour\thello\n", "not a single word")
+        fails("@language fr\nbon;jour\thello\n", "neither a word")
+        fails("@language fr\n-jour\thello\n", "neither a word")
+        fails("@language fr\nbon -\thello\n", "neither a word")
         fails("@language fr\n@suffix\na\tb\n", "@suffix needs")
         fails("@language fr\n@prefix re\na\tb\n", "unknown directive @prefix")
     }
@@ -134,6 +136,46 @@ struct GlossaryTests {
         #expect(g.gloss("翻译") == "turn 译")
         g.entries["翻译"] = "translate"
         #expect(g.gloss("翻译") == "translate")
+    }
+
+    @Test("phrases gloss their words together, longest first, before single words; partial phrases fall back to words")
+    func phrases() throws {
+        let g = try Glossary.parse("""
+            @language fr
+            @suffix s
+            en\tin
+            fonction\tfunction
+            de\tof
+            la\tthe
+            trie\tsort
+            taille\tsize
+            peut\tcan
+            être\tbe
+            aide\thelp
+            à\tto
+            en  fonction   de\tbased on
+            en fonction de la\tbased on the
+            peut-être\tmaybe
+            à l'aide de\tusing
+            est-ce que\t
+            """, file: "fr.tsv")
+        #expect(g.entries["en fonction de"] == "based on")  // spaces in a phrase are single
+        #expect(g.gloss("Trie en fonction de taille") == "sort based on size")
+        #expect(g.gloss("Trie EN Fonction de la taille") == "sort based on the size")  // the longest phrase wins
+        #expect(g.gloss("Trie en fonction") == "sort in function")  // a phrase cut short is read word by word
+        #expect(g.gloss("en fonction des tailles") == "in function des size")  // phrase words are matched exactly
+        #expect(g.gloss("Peut-être à l’aide de la taille") == "maybe using the size")  // ’ matches '
+        #expect(g.gloss("peut être") == "can be")  // a hyphen in the phrase is not a space in the text
+        #expect(g.gloss("Est-ce que la taille ?") == "the size ?")  // a phrase glossed as nothing is dropped
+        // A file keeps the phrases and reads them as phrases again.
+        let decoded = try JSONDecoder().decode(Glossary.self, from: try JSONEncoder().encode(g))
+        #expect(decoded == g)
+        #expect(decoded.gloss("à l'aide de la taille") == "using the size")
+        // Entries changed in code index their phrases too.
+        var edited = g
+        edited.entries["la taille"] = "height"
+        #expect(edited.gloss("trie la taille") == "sort height")
+        #expect(g.gloss("trie la taille") == "sort the size")
     }
 
     @Test("the first suffix rule that leads to an entry wins")

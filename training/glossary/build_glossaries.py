@@ -12,8 +12,8 @@ training/SOURCES.md.
 
 How a word gets its English: for each of the language's lemmas, every WordNet synset it belongs to votes for that
 synset's English words, each by how often its sense is tagged in WordNet's SemCor counts (plus a little for coming
-first in the synset); the English word with the most votes wins. Multi-word lemmas are skipped (the glossary looks
-words up one at a time). A lemma that is itself an English word is left out, so it passes through unchanged
+first in the synset); the English word with the most votes wins. The wordnet's multi-word lemmas are skipped (too
+many are rare terms); the hand file's phrases ("en fonction de") are kept. A lemma that is itself an English word is left out, so it passes through unchanged
 (loanwords such as "film" or "code", and the English words and code that real prompts mix in). For every English
 word that one of the hand file's suffix rules would turn into a known lemma, an entry mapping the word to itself is
 added, so that the rules never "translate" an English word. The hand file's entries win over everything.
@@ -80,7 +80,7 @@ def read_hand(path):
                 suffixes.append((parts[1], parts[2] if len(parts) > 2 else ""))
             else:
                 word, english = line.split("\t")
-                entries[word.lower()] = english
+                entries[" ".join(word.lower().split())] = english  # a phrase keeps single spaces
     return language, suffixes, entries, segmented
 
 

@@ -14,6 +14,12 @@ import VectorMath
 /// English words; the lexicon's builder adds English words that a suffix rule would mistake for a known word as entries
 /// of their own). Punctuation is kept as separate tokens; tokens are joined by single spaces.
 ///
+/// Phrases: an entry whose key is several words (joined by spaces, apostrophes or hyphens: `en fonction de`,
+/// `peut-être`, `à l'aide de`) glosses those words together when they come in that order ("en fonction de" means
+/// "based on", while word by word it reads "in function of"). At each word the longest phrase that starts there wins,
+/// before the word is looked up alone; phrase words are matched lowercased, exactly (no suffix rules), and a typographic
+/// apostrophe (’) matches a straight one.
+///
 /// A `segmented` glossary is for a language written without spaces (Chinese, Japanese): each run of Han or kana characters is
 /// cut into the longest entries that match from its start (greedy, left to right), and a character that starts no
 /// entry stays as it is.
@@ -25,6 +31,7 @@ public struct Glossary: Sendable, Codable, Equatable {
         didSet {
             entriesText = Self.text(of: entries)
             longestEntry = Self.longestEntry(entries, segmented: segmented)
+            phrases = Self.phrases(in: entries)
         }
     }
     /// The entries as a file stores them (sorted `word<TAB>english` lines), kept so that writing and hashing a
@@ -38,6 +45,16 @@ public struct Glossary: Sendable, Codable, Equatable {
     }
     /// The longest entry in characters (segmented glossaries only; bounded).
     private(set) var longestEntry: Int
+    /// The entries of several words, by their first word (normalised as `phraseToken` does), longest first.
+    private(set) var phrases: [String: [Phrase]]
+
+    /// An entry of several words.
+    struct Phrase: Sendable, Equatable {
+        /// Its tokens after the first, normalised (words and the apostrophes and hyphens between them).
+        var rest: [String]
+        /// Its English (may be empty: the phrase is dropped).
+        var english: String
+    }
 
     /// The longest run segmentation tries to match at once.
     static let maxSegmentLength = 8
@@ -64,6 +81,7 @@ public struct Glossary: Sendable, Codable, Equatable {
         self.segmented = segmented
         longestEntry = Self.longestEntry(entries, segmented: segmented)
         entriesText = Self.text(of: entries)
+        phrases = Self.phrases(in: entries)
     }
 
     /// Parses sorted `word<TAB>english` lines byte by byte (nil when a line has no tab).
@@ -113,6 +131,7 @@ public struct Glossary: Sendable, Codable, Equatable {
         suffixes = try c.decodeIfPresent([SuffixRule].self, forKey: .suffixes) ?? []
         segmented = try c.decodeIfPresent(Bool.self, forKey: .segmented) ?? false
         longestEntry = Self.longestEntry(entries, segmented: segmented)
+        phrases = Self.phrases(in: entries)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -130,6 +149,43 @@ public struct Glossary: Sendable, Codable, Equatable {
     static func longestEntry(_ entries: [String: String], segmented: Bool) -> Int {
         guard segmented else { return 0 }
         return min(maxSegmentLength, entries.keys.lazy.map(\.count).max() ?? 0)
+    }
+
+    /// The phrase index of `entries`: every key that reads as more than one token (only keys with a space, an
+    /// apostrophe or a hyphen are tokenised, so a glossary of single words costs one byte scan per key).
+    static func phrases(in entries: [String: String]) -> [String: [Phrase]] {
+        var index: [String: [Phrase]] = [:]
+        var tokens: [Substring] = []
+        for (key, english) in entries where key.utf8.contains(where: { $0 == 32 || $0 == 39 || $0 == 45 || $0 == 0xE2 }) {
+            tokens.removeAll(keepingCapacity: true)
+            tokenize(key, into: &tokens)
+            guard tokens.count > 1 else { continue }
+            let normalised = tokens.map(phraseToken)
+            index[normalised[0], default: []].append(Phrase(rest: Array(normalised.dropFirst()), english: english))
+        }
+        for first in index.keys {
+            index[first]!.sort { $0.rest.count != $1.rest.count ? $0.rest.count > $1.rest.count : $0.rest.lexicographicallyPrecedes($1.rest) }
+        }
+        return index
+    }
+
+    /// A token as phrases are matched: lowercased, with a typographic apostrophe read as a straight one.
+    static func phraseToken(_ token: Substring) -> String {
+        token == "\u{2019}" ? "'" : token.lowercased()
+    }
+
+    /// The longest phrase that starts at `tokens[start]`: its English and how many tokens it covers.
+    private func phrase(at start: Int, in tokens: [Substring]) -> (english: String, count: Int)? {
+        guard let candidates = phrases[Self.phraseToken(tokens[start])] else { return nil }
+        for candidate in candidates where start + candidate.rest.count < tokens.count {
+            var matches = true
+            for (offset, expected) in candidate.rest.enumerated() where Self.phraseToken(tokens[start + 1 + offset]) != expected {
+                matches = false
+                break
+            }
+            if matches { return (candidate.english, candidate.rest.count + 1) }
+        }
+        return nil
     }
 
     /// The English for one word, or nil when the glossary does not know it.
@@ -150,9 +206,17 @@ public struct Glossary: Sendable, Codable, Equatable {
         var output: [String] = []
         Self.tokenize(text, into: &tokens)
         output.reserveCapacity(tokens.count)
-        for token in tokens {
+        var index = 0
+        while index < tokens.count {
+            let token = tokens[index]
+            index += 1
             guard let first = token.first, Self.isWordCharacter(first), !token.allSatisfy(\.isNumber) else {
                 output.append(String(token))
+                continue
+            }
+            if !phrases.isEmpty, let found = phrase(at: index - 1, in: tokens) {
+                if !found.english.isEmpty { output.append(found.english) }
+                index += found.count - 1
                 continue
             }
             if segmented, token.contains(where: Self.isSegmentable) {
@@ -250,7 +314,18 @@ public struct Glossary: Sendable, Codable, Equatable {
 }
 
 extension Glossary {
-    /// Reads a glossary file: UTF-8 lines `word<TAB>english`, `@language CODE`, `@suffix STRIP APPEND` (APPEND may be
+    /// A word, or words joined by spaces, apostrophes (' or ’) or hyphens, starting and ending with a word.
+    static func isWordOrPhrase(_ key: String) -> Bool {
+        var tokens: [Substring] = []
+        tokenize(key, into: &tokens)
+        guard let first = tokens.first?.first, let last = tokens.last?.first,
+              isWordCharacter(first), isWordCharacter(last) else { return false }
+        return tokens.allSatisfy { token in
+            token.first.map(isWordCharacter) == true || token == "'" || token == "\u{2019}" || token == "-"
+        }
+    }
+
+    /// Reads a glossary file: UTF-8 lines `word<TAB>english` (or `several words<TAB>english`, a phrase), `@language CODE`, `@suffix STRIP APPEND` (APPEND may be
     /// omitted for a bare strip), `@segment` (see `segmented`), `#` comments and blank lines. Later lines for the same
     /// word win.
     public static func load(from path: String) throws(DatasetError) -> Glossary {
@@ -305,9 +380,9 @@ extension Glossary {
             guard fields.count == 2 else {
                 throw DatasetError(file: file, row: row, problem: "expected a word and its English separated by one tab")
             }
-            let word = fields[0].lowercased()
-            guard !word.isEmpty, !word.contains(where: { !isWordCharacter($0) }) else {
-                throw DatasetError(file: file, row: row, problem: "\"\(fields[0])\" is not a single word (letters, digits, _)")
+            let word = fields[0].lowercased().split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            guard isWordOrPhrase(word) else {
+                throw DatasetError(file: file, row: row, problem: "\"\(fields[0])\" is neither a word (letters, digits, _) nor a phrase of words joined by spaces, apostrophes or hyphens")
             }
             entries[word] = fields[1].trimmingCharacters(in: .whitespaces)
         }
