@@ -380,5 +380,9 @@ struct GlossaryTests {
         #expect(g.gloss("Traduis cette phrase en anglais") == "translate this sentence in English")
         // English words a suffix rule could mistake for French ones, and code, pass through.
         #expect(g.gloss("for f in *.mp3; do echo done") == "for f in * . mp3 ; do echo done")
+        // Phrases: "en fonction de" asks for "based on", not a (programming) function.
+        let sorted = g.gloss("Classe ces villes en fonction de leur population")
+        #expect(sorted.contains("based on") && !sorted.contains("function"))
+        #expect(g.gloss("Écris une fonction Python").contains("function"))
     }
 }
