@@ -22,6 +22,33 @@ struct LanguageTests {
         #expect(LanguageDetector.codes.contains(LanguageDetector.detect(text)))
     }
 
+    @Test("the instruction decides, not the material it quotes or hands over after a colon", arguments: [
+        ("请把下面这段英文翻译成中文： The committee has decided to postpone the annual meeting until further notice", "zh"),
+        ("Pourriez-vous traduire cette notice de l'allemand vers le français : « Vor Gebrauch gut schütteln. »", "fr"),
+        ("Por favor, traduzca del francés al español: 'Veuillez trouver ci-joint le devis demandé.'", "es"),
+        ("mi traduci questo messaggio? 'Bonjour, je passerai jeudi vers 10h pour relever le compteur'", "it"),
+        ("Translate this into French: Je voudrais réserver une table pour deux personnes ce soir", "en"),
+        ("次の英文を自然な日本語に訳してください。 Please be advised that the office will be closed from December 29", "ja"),
+        ("要約：当院では4月1日より、初診の方は原則として予約制とさせていただきます。", "ja"),  // kana after the colon
+        ("Comment: \"go back to where you came from\". Is this comment toxic? Answer yes or no.", "en"),  // a one-word label
+        ("Translate 你好世界 into English", "en"),
+        ("l'eau, c'est la vie", "fr"),  // elisions are not quotes
+    ])
+    func instruction(text: String, language: String) {
+        #expect(LanguageDetector.detect(text) == language, "\(text)")
+    }
+
+    @Test("short requests without function words are told by request words and endings")
+    func shortRequests() {
+        #expect(LanguageDetector.detect("capitale australia") == "en")  // no evidence at all: English
+        #expect(LanguageDetector.detect("riassunto breve 1984 orwell") == "it")
+        #expect(LanguageDetector.detect("übersetzung bitte") == "de")
+        #expect(LanguageDetector.detect("traduction du contrat") == "fr")
+        #expect(LanguageDetector.detect("explicação fotossíntese") == "pt")
+        #expect(LanguageDetector.detect("Zusammenfassung Wirtschaftlichkeit") == "de")  // common word, then an ending
+        #expect(LanguageDetector.detect("population growth statement") == "en")  // English endings are no evidence
+    }
+
     @Test("translation cues in every supported language; prompts that merely are in another language have none")
     func cues() {
         for asks in ["Translate 'good night' into Spanish", "Traduis cette phrase en anglais : je suis fatigué",

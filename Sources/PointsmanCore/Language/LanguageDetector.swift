@@ -6,8 +6,30 @@ public enum LanguageDetector {
     /// Every code `detect` can return (a bounded set: safe as a metric label).
     public static let codes = ["en", "fr", "es", "de", "pt", "it", "zh", "ja", "ko", "ru", "ar", "und"]
 
-    /// The language of `text`.
+    /// The language of `text`: the language its instruction is written in. Material the prompt quotes or hands over
+    /// after a colon ("Traduis en anglais : …", "请把下面这段英文翻译成中文：…", "¿Qué significa 'to be or not to be'?")
+    /// often says more words than the instruction, so the instruction is read first: the text before the first colon,
+    /// then the text outside quotes, then the whole text; the first of these that gives evidence of a language (its
+    /// script, or common words and letters) decides. A text with no evidence at all is English (`und` without letters).
     public static func detect(_ text: String) -> String {
+        let outside = outsideQuotes(text)
+        // A head of one Latin word ("Comment:", "Document:") is a label more often than an instruction.
+        if let colon = outside.firstIndex(where: { $0 == ":" || $0 == "：" }),
+           case let head = String(outside[..<colon]),
+           head.split(whereSeparator: { !$0.isLetter }).count > 1 || head.unicodeScalars.contains(where: { $0.value >= 0x0400 }),
+           let language = evidence(head) {
+            // Kanji alone do not tell Japanese from Chinese: the kana of the rest do.
+            if language == "zh", evidence(text) == "ja" { return "ja" }
+            return language
+        }
+        if outside.count < text.count, let unquoted = evidence(outside) { return unquoted }
+        if let whole = evidence(text) { return whole }
+        return text.contains(where: \.isLetter) ? "en" : "und"
+    }
+
+    /// The language `text` gives evidence of, or nil when it gives none (no letters, or Latin letters without a common
+    /// word or telltale letter of any language).
+    static func evidence(_ text: String) -> String? {
         var han = 0, kana = 0, hangul = 0, cyrillic = 0, arabic = 0, latin = 0
         for scalar in text.unicodeScalars {
             switch scalar.value {
@@ -21,7 +43,7 @@ public enum LanguageDetector {
             }
         }
         let letters = han + kana + hangul + cyrillic + arabic + latin
-        guard letters > 0 else { return "und" }
+        guard letters > 0 else { return nil }
         // Chinese and Japanese prompts often quote English words or code; a few CJK characters per English word
         // already say more than the quoted Latin letters.
         let cjk = han + kana
@@ -34,37 +56,122 @@ public enum LanguageDetector {
         return latinLanguage(text)
     }
 
+    /// `text` without what it quotes: spans inside “…”, «…», „…“, "…", 「…」, 『…』, ‘…’, and '…' when that quote
+    /// opens a span (at the start or after a space, colon or bracket) rather than marking an elision ("l'eau").
+    /// An unclosed quote keeps the rest of the text.
+    static func outsideQuotes(_ text: String) -> String {
+        let pairs: [Character: Character] = ["“": "”", "«": "»", "„": "“", "\"": "\"", "「": "」", "『": "』", "‘": "’", "'": "'"]
+        var result = ""
+        var index = text.startIndex
+        var previous: Character = " "
+        while index < text.endIndex {
+            let character = text[index]
+            if let closing = pairs[character],
+               character != "'" || previous.isWhitespace || previous == ":" || previous == "：" || previous == "(" {
+                let afterOpening = text.index(after: index)
+                var end = afterOpening
+                while end < text.endIndex {
+                    if text[end] == closing {
+                        let next = text.index(after: end)
+                        // A straight single quote closes only before a space, punctuation or the end.
+                        if closing != "'" || next == text.endIndex || !(text[next].isLetter || text[next].isNumber) { break }
+                    }
+                    end = text.index(after: end)
+                }
+                if end < text.endIndex {
+                    result.append(" ")
+                    index = text.index(after: end)
+                    previous = " "
+                    continue
+                }
+            }
+            result.append(character)
+            previous = character
+            index = text.index(after: index)
+        }
+        return result
+    }
+
     /// Common function words of each Latin-script language; a word shared by two languages counts for both.
     static let commonWords: [String: Set<String>] = [
         "en": ["the", "and", "is", "are", "of", "to", "in", "what", "how", "you", "my", "for", "with", "this", "that",
                "it", "can", "do", "does", "i", "me", "please", "write", "a", "an", "on", "be", "about", "why", "which",
-               "should", "would", "from", "your", "have", "if", "or", "not", "give", "make"],
+               "should", "would", "from", "your", "have", "if", "or", "not", "give", "make",
+               "into", "translate", "summarize", "explain", "what's", "list", "show", "using", "there", "some", "all", "use",
+               "get", "need", "want", "like", "just", "help", "tell", "find", "know", "they", "them", "their", "our",
+               "we", "he", "she", "his", "than", "then", "who", "when", "where", "these", "those", "been", "any",
+               "each", "out", "up", "it's", "don't", "i'm", "can't"],
         "fr": ["le", "la", "les", "des", "est", "et", "un", "une", "du", "que", "qui", "pour", "dans", "avec", "je",
                "tu", "vous", "il", "elle", "nous", "mon", "ma", "mes", "ce", "cette", "pas", "sur", "comment",
                "pourquoi", "quel", "quelle", "au", "aux", "peux", "est-ce", "moi", "ne", "fais", "écris", "explique",
                "j'ai", "c'est", "d'un", "d'une", "l'", "qu'est-ce", "par", "plus", "ou", "où", "on", "quand", "parmi",
                "entre", "sans", "sous", "chez", "faire", "dois", "veux", "avoir", "être", "tout", "tous", "leur",
-               "aussi", "très", "bien", "mais", "donc", "fichier", "fichiers", "combien", "quelle", "mettre", "ça"],
+               "aussi", "très", "bien", "mais", "donc", "fichier", "fichiers", "combien", "quelle", "mettre", "ça",
+               "de", "en", "d'", "qu'", "n'", "s'", "j'", "m'", "t'", "c'", "ces", "ses", "sa", "se", "y", "été", "fait",
+               "merci", "bonjour", "salut", "anglais", "français", "française", "espagnol", "allemand", "chinois",
+               "japonais", "italien", "arabe", "traduire", "traduis", "traduction", "résume", "résumé", "idées",
+               "selon", "chaque", "vers", "après", "avant", "votre", "notre", "nos", "vos", "cet", "ont", "sont",
+               "suis", "peut", "faut", "donne", "moins", "rien", "encore", "déjà", "voici", "pourriez", "pouvez",
+               "livre", "texte", "mots", "calcule", "trouve", "aide", "aider", "exemple", "quoi", "dire", "dis",
+               "expliquer", "pourrais", "voudrais", "aimerais", "aujourd'", "beaucoup", "petit", "petite", "nouveau",
+               "nouvelle", "autre", "autres", "même", "comme", "alors", "parce", "lequel", "laquelle"],
         "es": ["el", "la", "los", "las", "de", "es", "y", "un", "una", "que", "qué", "para", "con", "por", "en", "mi",
                "tu", "yo", "del", "al", "cómo", "como", "por qué", "cuál", "puedes", "necesito", "quiero", "hola",
                "pero", "muy", "este", "esta", "sobre", "dame", "escribe", "explica", "también", "hay", "más", "lo",
                "cuánto", "cuántos", "entre", "sin", "desde", "hasta", "hacer", "tengo", "tiene", "ser", "está",
-               "están", "mejor", "archivo", "ayuda", "ayúdame", "porque", "cuando", "donde", "qué", "eso", "esto"],
+               "están", "mejor", "archivo", "ayuda", "ayúdame", "porque", "cuando", "donde", "qué", "eso", "esto",
+               "le", "les", "su", "sus", "nos", "gracias", "buenas", "buenos", "noches", "días", "inglés", "español",
+               "francés", "alemán", "japonés", "chino", "traduce", "traduzca", "traducción", "resumen", "ejemplo",
+               "todos", "todas", "todo", "aquí", "nada", "algo", "usted", "podemos", "podría", "sería", "hoy",
+               "ayudas", "ayudar", "dime", "hazme", "explícame", "escríbeme", "pásame", "porfa", "fácil", "mañana",
+               "año", "años", "día", "ahora", "entonces", "ella", "él", "ellos", "nosotros", "mis", "tus", "se", "si",
+               "sí", "cual", "esa", "ese", "esos", "esas", "estos", "estas", "hace", "puede", "pueden", "fue",
+               "después", "antes", "siempre", "nunca", "cada", "otro", "otra", "mismo", "bueno", "buena", "nuevo",
+               "nueva", "pequeño", "libro", "canción", "correo", "frase", "texto", "lista", "tabla", "calcula",
+               "resuelve", "haz", "contarle"],
         "de": ["der", "die", "das", "und", "ist", "ein", "eine", "nicht", "ich", "du", "sie", "wie", "was", "warum",
                "mit", "für", "auf", "zu", "von", "den", "dem", "mir", "mich", "bitte", "kannst", "können", "ich",
                "schreib", "schreibe", "erkläre", "es", "im", "auch", "wir", "mein", "meine", "oder", "aber", "über",
                "ein", "einen", "einem", "mit", "nach", "bei", "aus", "wenn", "dass", "sind", "hat", "habe", "wird",
-               "kann", "soll", "muss", "noch", "nur", "schon", "sehr", "welche", "datei", "zwischen", "ohne"],
+               "kann", "soll", "muss", "noch", "nur", "schon", "sehr", "welche", "datei", "zwischen", "ohne",
+               "danke", "hallo", "guten", "morgen", "abend", "englisch", "deutsch", "französisch", "spanisch",
+               "italienisch", "japanisch", "chinesisch", "übersetze", "übersetz", "übersetzen", "übersetzung",
+               "zusammenfassung", "fasse", "beispiel", "alle", "alles", "hier", "nichts", "etwas", "könnten",
+               "könntest", "würde", "würdest", "heute", "hilf", "gib", "mach", "erklär", "ihr", "ihn", "ihm", "uns",
+               "euch", "sein", "seine", "ihre", "unser", "dieser", "diese", "dieses", "diesen", "macht", "vor",
+               "immer", "nie", "jeden", "jede", "jeder", "andere", "neue", "groß", "klein", "buch", "lied", "satz",
+               "liste", "tabelle", "berechne", "löse", "finde", "wer", "welcher", "welches", "wieso", "weshalb",
+               "dann", "jetzt", "jahr", "jahre", "anleitung", "tipps", "gegen", "zum", "zur", "vom", "beim", "ins",
+               "als", "wo", "sich", "gibt", "geht", "bist", "einer", "eines", "keine", "kein", "doch", "ja", "nein",
+               "hab", "mehr", "jeden", "draus", "machen", "alle"],
         "pt": ["o", "a", "os", "as", "de", "do", "da", "dos", "das", "é", "e", "um", "uma", "que", "para", "com", "em",
                "no", "na", "meu", "minha", "você", "eu", "como", "por que", "qual", "pode", "preciso", "quero", "não",
                "isso", "este", "esta", "sobre", "escreva", "explique", "também", "mais", "pra", "tô",
                "ao", "aos", "pelo", "pela", "num", "numa", "quanto", "quantos", "entre", "sem", "até", "fazer",
-               "tenho", "tem", "ser", "está", "estão", "melhor", "arquivo", "ajuda", "porque", "quando", "onde", "ou"],
+               "tenho", "tem", "ser", "está", "estão", "melhor", "arquivo", "ajuda", "porque", "quando", "onde", "ou",
+               "vocês", "obrigado", "obrigada", "oi", "olá", "tudo", "bem", "boa", "bom", "noite", "dia", "inglês",
+               "português", "francês", "alemão", "japonês", "chinês", "espanhol", "italiano", "traduz", "traduza",
+               "traduzir", "tradução", "resumo", "resuma", "exemplo", "todos", "todas", "aqui", "nada", "algo",
+               "podemos", "poderia", "seria", "hoje", "ajude", "lhe", "nos", "seu", "sua", "seus", "suas", "ela", "ele",
+               "eles", "elas", "nós", "isto", "essa", "esse", "faça", "explica", "explicação", "escreve", "mim", "dos",
+               "das", "mas", "já", "ainda", "sempre", "nunca", "cada", "outro", "outra", "mesmo", "muito", "muita",
+               "pouco", "livro", "texto", "frase", "lista", "tabela", "calcule", "resolva", "quem", "quais", "então",
+               "agora", "ano", "anos", "vez", "se", "me", "te", "último", "loja", "por"],
         "it": ["il", "lo", "la", "gli", "le", "di", "è", "e", "un", "una", "che", "per", "con", "in", "mi", "ti", "io",
                "tu", "del", "della", "come", "perché", "quale", "puoi", "voglio", "ho", "non", "questo", "questa",
                "sono", "scrivi", "spiega", "anche", "più", "ciao", "mio", "mia", "su", "nel", "alla",
                "dei", "delle", "degli", "al", "ai", "dal", "dalla", "quanto", "quanti", "tra", "fra", "senza", "fare",
-               "devo", "ha", "essere", "molto", "meglio", "file", "aiuto", "aiutami", "quando", "dove", "cosa", "o"],
+               "devo", "ha", "essere", "molto", "meglio", "file", "aiuto", "aiutami", "quando", "dove", "cosa", "o",
+               "sei", "siamo", "ciao", "grazie", "buongiorno", "buonasera", "inglese", "italiano", "francese", "tedesco",
+               "spagnolo", "giapponese", "cinese", "portoghese", "traduci", "tradurre", "traduzione", "riassunto",
+               "riassumi", "sintesi", "esempio", "tutti", "tutte", "tutto", "qui", "qua", "niente", "qualcosa",
+               "potrebbe", "potresti", "sarebbe", "oggi", "dammi", "fammi", "spiegami", "scrivimi", "lei", "lui",
+               "loro", "noi", "voi", "suo", "sua", "suoi", "nostro", "vostro", "questi", "queste", "quello", "quella",
+               "quelli", "fa", "può", "possono", "dopo", "prima", "sempre", "ogni", "altro", "altra", "stesso",
+               "bene", "buono", "nuovo", "piccolo", "libro", "canzone", "testo", "frase", "elenco", "tabella",
+               "calcola", "risolvi", "trova", "chi", "quali", "xke", "allora", "adesso", "ora", "anno", "anni",
+               "giorno", "breve", "idee", "trama", "differenza", "sull'", "dell'", "nell'", "all'", "dall'", "un'",
+               "l'", "c'", "se", "si", "annullare", "ultimo"],
     ]
 
     /// Letters that belong to one language much more than the others.
@@ -72,6 +179,19 @@ public enum LanguageDetector {
         "ñ": "es", "¿": "es", "¡": "es", "ã": "pt", "õ": "pt", "ß": "de", "ä": "de", "ö": "de", "ü": "de",
         "ç": "fr", "è": "fr", "ê": "fr", "û": "fr", "œ": "fr", "à": "fr", "ù": "fr", "î": "fr", "ì": "it", "ò": "it",
     ]
+
+    /// Word endings that belong to one language much more than the others (read on words that are not common words;
+    /// the first that matches counts).
+    static let telltaleEndings: [(ending: String, language: String)] = [
+        ("ción", "es"), ("ciones", "es"), ("dad", "es"), ("zione", "it"), ("zioni", "it"), ("ità", "it"),
+        ("ção", "pt"), ("ções", "pt"), ("ées", "fr"), ("ée", "fr"), ("eaux", "fr"), ("eux", "fr"), ("ungen", "de"),
+        ("keit", "de"), ("heit", "de"), ("lich", "de"), ("isch", "de"),
+    ]
+
+    /// `telltaleEndings` by index into `latinCodes`, longest ending first.
+    static let telltaleEndingIndices: [(ending: String, index: Int)] = telltaleEndings
+        .compactMap { entry in latinCodes.firstIndex(of: entry.language).map { (entry.ending, $0) } }
+        .sorted { $0.ending.count > $1.ending.count }
 
     /// The Latin-script languages, in a fixed order (index → code).
     static let latinCodes: [String] = commonWords.keys.sorted()
@@ -89,15 +209,20 @@ public enum LanguageDetector {
     /// `telltaleLetters` by index into `latinCodes`.
     static let telltaleIndices: [Character: Int] = telltaleLetters.compactMapValues { latinCodes.firstIndex(of: $0) }
 
-    static func latinLanguage(_ text: String) -> String {
+    /// The Latin-script language with the most evidence (English wins ties), or nil when no language has any.
+    static func latinLanguage(_ text: String) -> String? {
         var scores = [Double](repeating: 0, count: latinCodes.count)
         let lowered = text.lowercased()
         var wordStart: String.Index?
         func flush(_ end: String.Index) {
             guard let start = wordStart else { return }
             wordStart = nil
-            guard let hit = wordLanguages[String(lowered[start..<end])] else { return }
-            for index in hit.indices { scores[index] += hit.weight }
+            let word = lowered[start..<end]
+            if let hit = wordLanguages[String(word)] {
+                for index in hit.indices { scores[index] += hit.weight }
+            } else if word.count > 4, let ending = telltaleEndingIndices.first(where: { word.hasSuffix($0.ending) }) {
+                scores[ending.index] += 0.5
+            }
         }
         var position = lowered.startIndex
         while position < lowered.endIndex {
@@ -113,11 +238,12 @@ public enum LanguageDetector {
             position = next
         }
         flush(lowered.endIndex)
-        // English wins ties and texts without evidence: it is the most common language of prompts, and of code. Among
-        // other languages tied for the best score, the first code in alphabetical order wins.
+        // English wins ties: it is the most common language of prompts, and of code. Among other languages tied for the
+        // best score, the first code in alphabetical order wins.
         var best: Int?
         for index in scores.indices where scores[index] > 0 && (best == nil || scores[index] > scores[best!]) { best = index }
-        guard let best, let english = latinCodes.firstIndex(of: "en"), scores[best] > scores[english] else { return "en" }
+        guard let best else { return nil }
+        guard let english = latinCodes.firstIndex(of: "en"), scores[best] > scores[english] else { return "en" }
         return latinCodes[best]
     }
 }
