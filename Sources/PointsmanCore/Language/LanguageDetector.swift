@@ -12,7 +12,8 @@ public enum LanguageDetector {
     /// then the text outside quotes, then the whole text; the first of these that gives evidence of a language (its
     /// script, or common words and letters) decides. A text with no evidence at all is English (`und` without letters).
     public static func detect(_ text: String) -> String {
-        let outside = outsideQuotes(text)
+        let quoted = mayQuote(text)
+        let outside = quoted ? outsideQuotes(text) : text
         // A head of one Latin word ("Comment:", "Document:") is a label more often than an instruction.
         if let colon = outside.firstIndex(where: { $0 == ":" || $0 == "：" }),
            case let head = String(outside[..<colon]),
@@ -22,7 +23,7 @@ public enum LanguageDetector {
             if language == "zh", evidence(text) == "ja" { return "ja" }
             return language
         }
-        if outside.count < text.count, let unquoted = evidence(outside) { return unquoted }
+        if quoted, outside != text, let unquoted = evidence(outside) { return unquoted }
         if let whole = evidence(text) { return whole }
         return text.contains(where: \.isLetter) ? "en" : "und"
     }
@@ -59,6 +60,12 @@ public enum LanguageDetector {
     /// `text` without what it quotes: spans inside “…”, «…», „…“, "…", 「…」, 『…』, ‘…’, and '…' when that quote
     /// opens a span (at the start or after a space, colon or bracket) rather than marking an elision ("l'eau").
     /// An unclosed quote keeps the rest of the text.
+    /// Whether `text` has a quote character at all (one pass over its bytes, so the common case costs little).
+    static func mayQuote(_ text: String) -> Bool {
+        // ", ', and the lead byte of “ ” „ ‘ ’ (E2 80 …), « » (C2 AB / C2 BB), 「 」 『 』 (E3 80 …).
+        text.utf8.contains { $0 == 0x22 || $0 == 0x27 || $0 == 0xE2 || $0 == 0xC2 || $0 == 0xE3 }
+    }
+
     static func outsideQuotes(_ text: String) -> String {
         let pairs: [Character: Character] = ["“": "”", "«": "»", "„": "“", "\"": "\"", "「": "」", "『": "』", "‘": "’", "'": "'"]
         var result = ""
@@ -189,9 +196,11 @@ public enum LanguageDetector {
     ]
 
     /// `telltaleEndings` by index into `latinCodes`, longest ending first.
-    static let telltaleEndingIndices: [(ending: String, index: Int)] = telltaleEndings
-        .compactMap { entry in latinCodes.firstIndex(of: entry.language).map { (entry.ending, $0) } }
-        .sorted { $0.ending.count > $1.ending.count }
+    static let telltaleEndingIndices: [Character: [(ending: String, index: Int)]] = Dictionary(
+        grouping: telltaleEndings
+            .compactMap { entry in latinCodes.firstIndex(of: entry.language).map { (ending: entry.ending, index: $0) } }
+            .sorted { $0.ending.count > $1.ending.count },
+        by: { $0.ending.last! })
 
     /// The Latin-script languages, in a fixed order (index → code).
     static let latinCodes: [String] = commonWords.keys.sorted()
@@ -220,7 +229,8 @@ public enum LanguageDetector {
             let word = lowered[start..<end]
             if let hit = wordLanguages[String(word)] {
                 for index in hit.indices { scores[index] += hit.weight }
-            } else if word.count > 4, let ending = telltaleEndingIndices.first(where: { word.hasSuffix($0.ending) }) {
+            } else if word.utf8.count > 4, word.count > 4, let last = word.last, let candidates = telltaleEndingIndices[last],
+                      let ending = candidates.first(where: { word.hasSuffix($0.ending) }) {
                 scores[ending.index] += 0.5
             }
         }
