@@ -57,15 +57,15 @@ public enum LanguageDetector {
         return latinLanguage(text)
     }
 
-    /// `text` without what it quotes: spans inside “…”, «…», „…“, "…", 「…」, 『…』, ‘…’, and '…' when that quote
-    /// opens a span (at the start or after a space, colon or bracket) rather than marking an elision ("l'eau").
-    /// An unclosed quote keeps the rest of the text.
     /// Whether `text` has a quote character at all (one pass over its bytes, so the common case costs little).
     static func mayQuote(_ text: String) -> Bool {
         // ", ', and the lead byte of “ ” „ ‘ ’ (E2 80 …), « » (C2 AB / C2 BB), 「 」 『 』 (E3 80 …).
         text.utf8.contains { $0 == 0x22 || $0 == 0x27 || $0 == 0xE2 || $0 == 0xC2 || $0 == 0xE3 }
     }
 
+    /// `text` without what it quotes: spans inside “…”, «…», „…“, "…", 「…」, 『…』, ‘…’, and '…' when that quote
+    /// opens a span (at the start or after a space, colon or bracket) rather than marking an elision ("l'eau").
+    /// An unclosed quote keeps the rest of the text.
     static func outsideQuotes(_ text: String) -> String {
         let pairs: [Character: Character] = ["“": "”", "«": "»", "„": "“", "\"": "\"", "「": "」", "『": "』", "‘": "’", "'": "'"]
         var result = ""
@@ -99,7 +99,8 @@ public enum LanguageDetector {
         return result
     }
 
-    /// Common function words of each Latin-script language; a word shared by two languages counts for both.
+    /// Common words of each Latin-script language (function words, request verbs and nouns, language names,
+    /// elisions); a word shared by several languages counts for each, divided among them.
     static let commonWords: [String: Set<String>] = [
         "en": ["the", "and", "is", "are", "of", "to", "in", "what", "how", "you", "my", "for", "with", "this", "that",
                "it", "can", "do", "does", "i", "me", "please", "write", "a", "an", "on", "be", "about", "why", "which",
@@ -150,7 +151,7 @@ public enum LanguageDetector {
                "liste", "tabelle", "berechne", "löse", "finde", "wer", "welcher", "welches", "wieso", "weshalb",
                "dann", "jetzt", "jahr", "jahre", "anleitung", "tipps", "gegen", "zum", "zur", "vom", "beim", "ins",
                "als", "wo", "sich", "gibt", "geht", "bist", "einer", "eines", "keine", "kein", "doch", "ja", "nein",
-               "hab", "mehr", "jeden", "draus", "machen", "alle"],
+               "hab", "mehr", "draus", "machen"],
         "pt": ["o", "a", "os", "as", "de", "do", "da", "dos", "das", "é", "e", "um", "uma", "que", "para", "com", "em",
                "no", "na", "meu", "minha", "você", "eu", "como", "por que", "qual", "pode", "preciso", "quero", "não",
                "isso", "este", "esta", "sobre", "escreva", "explique", "também", "mais", "pra", "tô",
@@ -169,7 +170,7 @@ public enum LanguageDetector {
                "sono", "scrivi", "spiega", "anche", "più", "ciao", "mio", "mia", "su", "nel", "alla",
                "dei", "delle", "degli", "al", "ai", "dal", "dalla", "quanto", "quanti", "tra", "fra", "senza", "fare",
                "devo", "ha", "essere", "molto", "meglio", "file", "aiuto", "aiutami", "quando", "dove", "cosa", "o",
-               "sei", "siamo", "ciao", "grazie", "buongiorno", "buonasera", "inglese", "italiano", "francese", "tedesco",
+               "sei", "siamo", "grazie", "buongiorno", "buonasera", "inglese", "italiano", "francese", "tedesco",
                "spagnolo", "giapponese", "cinese", "portoghese", "traduci", "tradurre", "traduzione", "riassunto",
                "riassumi", "sintesi", "esempio", "tutti", "tutte", "tutto", "qui", "qua", "niente", "qualcosa",
                "potrebbe", "potresti", "sarebbe", "oggi", "dammi", "fammi", "spiegami", "scrivimi", "lei", "lui",
