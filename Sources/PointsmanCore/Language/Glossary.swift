@@ -174,9 +174,10 @@ public struct Glossary: Sendable, Codable, Equatable {
         token == "\u{2019}" ? "'" : token.lowercased()
     }
 
-    /// The longest phrase that starts at `tokens[start]`: its English and how many tokens it covers.
-    private func phrase(at start: Int, in tokens: [Substring]) -> (english: String, count: Int)? {
-        guard let candidates = phrases[Self.phraseToken(tokens[start])] else { return nil }
+    /// The longest phrase that starts at `tokens[start]` (a word, `lowered` being its lowercase): its English and how
+    /// many tokens it covers.
+    private func phrase(at start: Int, lowered: String, in tokens: [Substring]) -> (english: String, count: Int)? {
+        guard let candidates = phrases[lowered] else { return nil }
         for candidate in candidates where start + candidate.rest.count < tokens.count {
             var matches = true
             for (offset, expected) in candidate.rest.enumerated() where Self.phraseToken(tokens[start + 1 + offset]) != expected {
@@ -190,7 +191,11 @@ public struct Glossary: Sendable, Codable, Equatable {
 
     /// The English for one word, or nil when the glossary does not know it.
     public func english(for word: some StringProtocol) -> String? {
-        let lower = word.lowercased()
+        english(lowercased: word.lowercased())
+    }
+
+    /// `english(for:)` of a word already lowercased.
+    private func english(lowercased lower: String) -> String? {
         if let found = entries[lower] { return found }
         guard lower.allSatisfy(\.isLetter) else { return nil }
         for rule in suffixes where lower.count > rule.strip.count + 2 && lower.hasSuffix(rule.strip) {
@@ -214,15 +219,21 @@ public struct Glossary: Sendable, Codable, Equatable {
                 output.append(String(token))
                 continue
             }
-            if !phrases.isEmpty, let found = phrase(at: index - 1, in: tokens) {
+            // Lowercased once: the phrase index and the word lookup both read it.
+            let lowered = token.lowercased()
+            if !phrases.isEmpty, let found = phrase(at: index - 1, lowered: lowered, in: tokens) {
                 if !found.english.isEmpty { output.append(found.english) }
                 index += found.count - 1
                 continue
             }
             if segmented, token.contains(where: Self.isSegmentable) {
                 segment(token, into: &output)
+                continue
+            }
+            if let english = english(lowercased: lowered) {
+                if !english.isEmpty { output.append(english) }
             } else {
-                append(token, to: &output)
+                output.append(String(token))
             }
         }
         return output.joined(separator: " ")
