@@ -3,6 +3,8 @@
 #  - English human chat: the OpenAssistant prompts of the shared labeled set, held out as a whole source
 #    (training/check/chat_oasst_holdout.jsonl), with macro-F1 and acceptable accuracy (a prediction in the row's `ok`
 #    list counts);
+#  - English task instructions: the self-instruct seed tasks (training/check/selfinstruct_seed_en.jsonl), the English
+#    originals of the French validation set's prompts, labeled alike;
 #  - French: ../shared/data/fr_prompts_labeled.jsonl when it is there (validation only: its license is non-commercial,
 #    so it never trains a shipped file), with the share of prompts that ask for no translation but go to `translation`;
 #  - English and the seven other languages in two styles the training files lack (training/check/chat_human_context.jsonl,
@@ -51,6 +53,8 @@ PY
 
 echo "== English human chat held out by source (OpenAssistant, $(wc -l < training/check/chat_oasst_holdout.jsonl) prompts), $C"
 score training/check/chat_oasst_holdout.jsonl "$C"
+echo "== English task instructions (self-instruct seed tasks, $(wc -l < training/check/selfinstruct_seed_en.jsonl) prompts; the French validation set's originals), $C"
+score training/check/selfinstruct_seed_en.jsonl "$C"
 if [ -f ../shared/data/fr_prompts_labeled.jsonl ]; then
   echo "== French validation (../shared/data/fr_prompts_labeled.jsonl), $C"
   score ../shared/data/fr_prompts_labeled.jsonl "$C"

@@ -4,6 +4,7 @@
 # centroids are one draw (seed 7, the trainer's default). For each seed this trains the recipe (same data, same
 # adapter) and routes, with the default hybrid detector:
 #  - the OpenAssistant chat prompts held out as a source (training/check/chat_oasst_holdout.jsonl);
+#  - the self-instruct seed tasks in English (training/check/selfinstruct_seed_en.jsonl), never trained on;
 #  - the French validation set, ../shared/data/fr_prompts_labeled.jsonl, when it is there (never trained on);
 #  - with --checks, also English in context (training/check/chat_human_context.jsonl) and the seven language checks
 #    (training/check/multilingual/), never trained on;
@@ -32,7 +33,7 @@ for seed in "${seeds[@]}"; do
 done
 B=.build/release/pointsman
 [ -x "$B" ] || swift build -c release --product pointsman >/dev/null
-sets=(training/check/chat_oasst_holdout.jsonl)
+sets=(training/check/chat_oasst_holdout.jsonl training/check/selfinstruct_seed_en.jsonl)
 [ -f ../shared/data/fr_prompts_labeled.jsonl ] && sets+=(../shared/data/fr_prompts_labeled.jsonl)
 if [ $checks = 1 ]; then
   sets+=(training/check/chat_human_context.jsonl)
