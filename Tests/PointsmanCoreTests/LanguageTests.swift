@@ -1,5 +1,5 @@
 import Foundation
-import PointsmanCore
+@testable import PointsmanCore
 import PointsmanInterfaces
 import Testing
 
@@ -47,6 +47,37 @@ struct LanguageTests {
         #expect(LanguageDetector.detect("explicação fotossíntese") == "pt")
         #expect(LanguageDetector.detect("Zusammenfassung Wirtschaftlichkeit") == "de")  // common word, then an ending
         #expect(LanguageDetector.detect("population growth statement") == "en")  // English endings are no evidence
+    }
+
+    @Test("quotes: quoted spans drop out, an unclosed quote keeps the rest, and unclosed quotes by the hundred thousand cost linear time",
+          .timeLimit(.minutes(1)))
+    func quotes() {
+        #expect(LanguageDetector.outsideQuotes("Traduis “the cat” en anglais") == "Traduis   en anglais")
+        #expect(LanguageDetector.outsideQuotes("l'eau et 'hello' puis «bonjour") == "l'eau et   puis «bonjour")
+        #expect(LanguageDetector.outsideQuotes("say \"hi\" then “open and 'more") == "say   then “open and 'more")
+        // Each unclosed quote used to search the rest of the text again: 200,000 of them took minutes.
+        let unclosed = String(repeating: "“ « ‘ ", count: 100_000)
+        #expect(LanguageDetector.outsideQuotes(unclosed) == unclosed)
+    }
+
+    @Test("a prompt of more than 16 KB is read by its ends: the detector and the rules see its first and last 4,096 characters")
+    func hugePrompts() throws {
+        let french = String(repeating: "le chat est sur la table et nous sommes dans la maison ", count: 400)
+        let english = "Please write a short note about this, and keep it simple for the reader. "
+        let middle = String(repeating: "x", count: 20_000)
+        #expect(LanguageDetector.detect(String(repeating: english, count: 60) + french + String(repeating: english, count: 60)) == "en")
+        #expect(LanguageDetector.detect(french + middle + french) == "fr")
+        let short = "summarize " + String(repeating: "word ", count: 100)
+        #expect(short.scannedEnds == short)
+        let long = "summarize " + middle + " translate"
+        #expect(long.scannedEnds.count == 2 * String.scanKept + 3 && long.scannedEnds.hasPrefix("summarize"))
+        let rules = try RegexIntentDetector(rules: RegexRuleSet(defaultCapability: "general", rules: [
+            RegexRule(pattern: #"\bburied\b"#, capability: "qa"), RegexRule(pattern: #"\bif\b.+\bthen\b"#, capability: "reasoning"),
+        ]))
+        #expect(rules.classify("buried " + middle).capability == "qa")
+        #expect(rules.classify(middle + " buried " + middle).capability == "general")
+        // A long line of "if" with no "then" once made that rule backtrack over the whole line for every "if".
+        #expect(rules.classify(String(repeating: "if ", count: 300_000)).capability == "general")
     }
 
     @Test("translation cues in every supported language; prompts that merely are in another language have none")

@@ -6,7 +6,7 @@ import NIOCore
 import MiniLMEncoder
 import OpenAIClient
 import PointsmanCore
-import PointsmanService
+@testable import PointsmanService
 import PointsmanTestSupport
 import Testing
 
@@ -414,6 +414,43 @@ struct ServiceBudgetTests {
             }
         }
         #expect(upstream.received.count == 3)
+    }
+
+    @Test("an upstream's negative or absurd token counts are not believed: the tokens are counted here, spend never falls, nothing crashes")
+    func implausibleUsage() async throws {
+        let negative = #"{"choices":[{"message":{"role":"assistant","content":"ok"}}],"usage":{"prompt_tokens":-1000000,"completion_tokens":5}}"#
+        let absurd = #"{"choices":[{"message":{"role":"assistant","content":"ok"}}],"usage":{"prompt_tokens":9223372036854775807,"completion_tokens":9223372036854775807}}"#
+        #expect(ChatUsage.counts(in: ["usage": ["prompt_tokens": -1, "completion_tokens": 2]]) == nil)
+        #expect(ChatUsage.counts(in: ["usage": ["prompt_tokens": Int.max, "completion_tokens": 2]]) == nil)
+        #expect(ChatUsage.counts(in: ["usage": ["prompt_tokens": 3, "completion_tokens": 2]]).map { [$0.prompt, $0.completion] } == [3, 2])
+        #expect(AnthropicTranslation.usageCounts(["usage": .object(["prompt_tokens": .integer(-4), "completion_tokens": .integer(7)])]) == (0, 7))
+        for reply in [negative, absurd] {
+            let upstream = RecordingUpstream(replies: ["phi-4-mini": .json(reply)])
+            let dependencies = try await Self.dependencies(upstream, budget: BudgetPolicy(globalDaily: BudgetLimit(hard: 100)))
+            let app = Application(router: buildRouter(dependencies))
+            let plain = try body(["model": "auto", "messages": [["role": "user", "content": "Give me some advice for my weekend plans"]]])
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/v1/chat/completions", method: .post, body: plain) { #expect($0.status == .ok) }
+                try await client.execute(uri: "/metrics", method: .get) { response in
+                    // Counted here: the prompt's few tokens, far from the reported ones.
+                    let line = String(buffer: response.body).split(separator: "\n")
+                        .first { $0.hasPrefix("pointsman_tokens_total{key=\"anonymous\",model=\"phi-4-mini\"}") }
+                    let tokens = line.flatMap { Int($0.split(separator: " ").last ?? "") }
+                    #expect(tokens.map { $0 > 0 && $0 < 100 } == true, "tokens counted here: \(String(describing: line))")
+                }
+            }
+            let spent = try await dependencies.ledger?.totals(key: "anonymous", at: Date()).globalDay ?? -1
+            #expect(spent > 0 && spent < 0.001)
+        }
+    }
+
+    @Test("the body-rate check compares in floating point: gigabytes drained fast are not too slow and do not overflow")
+    func bodyRate() {
+        #expect(RequestHeadTimeoutHandler.isTooSlow(bytes: 100, nanoseconds: 1_000_000_000, minimumBytesPerSecond: 1024))
+        #expect(!RequestHeadTimeoutHandler.isTooSlow(bytes: 2048, nanoseconds: 1_000_000_000, minimumBytesPerSecond: 1024))
+        // 10 GB in one second: the old integer product overflowed (and trapped) past about 9.2 GB.
+        #expect(!RequestHeadTimeoutHandler.isTooSlow(bytes: 10_000_000_000, nanoseconds: 1_000_000_000, minimumBytesPerSecond: 1024))
+        #expect(RequestHeadTimeoutHandler.isTooSlow(bytes: 10_000_000_000, nanoseconds: Int64.max, minimumBytesPerSecond: 1024))
     }
 
     @Test("per-key limits count each key apart; the ledger never sees the key itself")

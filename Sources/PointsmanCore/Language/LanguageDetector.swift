@@ -12,6 +12,7 @@ public enum LanguageDetector {
     /// then the text outside quotes, then the whole text; the first of these that gives evidence of a language (its
     /// script, or common words and letters) decides. A text with no evidence at all is English (`und` without letters).
     public static func detect(_ text: String) -> String {
+        let text = text.scannedEnds
         let quoted = mayQuote(text)
         let outside = quoted ? outsideQuotes(text) : text
         // A head of one Latin word ("Comment:", "Document:") is a label more often than an instruction.
@@ -65,15 +66,19 @@ public enum LanguageDetector {
 
     /// `text` without what it quotes: spans inside “…”, «…», „…“, "…", 「…」, 『…』, ‘…’, and '…' when that quote
     /// opens a span (at the start or after a space, colon or bracket) rather than marking an elision ("l'eau").
-    /// An unclosed quote keeps the rest of the text.
+    /// An unclosed quote keeps the rest of the text. Linear in the text's length: once a closing quote is known not to
+    /// follow, later opening quotes of its kind do not look for it again.
     static func outsideQuotes(_ text: String) -> String {
         let pairs: [Character: Character] = ["“": "”", "«": "»", "„": "“", "\"": "\"", "「": "」", "『": "』", "‘": "’", "'": "'"]
         var result = ""
         var index = text.startIndex
         var previous: Character = " "
+        // Whether a closing quote can close depends on the text around it only, never on the opening quote, so a
+        // search that reached the end without one finds none from any later opening either.
+        var absent: Set<Character> = []
         while index < text.endIndex {
             let character = text[index]
-            if let closing = pairs[character],
+            if let closing = pairs[character], !absent.contains(closing),
                character != "'" || previous.isWhitespace || previous == ":" || previous == "：" || previous == "(" {
                 let afterOpening = text.index(after: index)
                 var end = afterOpening
@@ -91,6 +96,7 @@ public enum LanguageDetector {
                     previous = " "
                     continue
                 }
+                absent.insert(closing)
             }
             result.append(character)
             previous = character

@@ -84,10 +84,20 @@ public struct StreamUsageReader: Sendable {
 }
 
 enum ChatUsage {
-    /// `usage.prompt_tokens` and `usage.completion_tokens` of a chat-completions object, if both are there.
+    /// The largest token count an upstream may report (2^40): far beyond any context window, small enough that sums
+    /// and prices of such counts cannot overflow.
+    static let maximumTokens = 1 << 40
+
+    /// `count` when an upstream could mean it (0 to `maximumTokens`), else nil: a negative or absurd count from a
+    /// faulty upstream must neither lower a budget's spend nor reach a metric counter, which only goes up.
+    static func plausible(_ count: Int) -> Int? { (0...maximumTokens).contains(count) ? count : nil }
+
+    /// `usage.prompt_tokens` and `usage.completion_tokens` of a chat-completions object, if both are there and
+    /// plausible (else the tokens are counted here).
     static func counts(in object: [String: Any]) -> (prompt: Int, completion: Int)? {
-        guard let usage = object["usage"] as? [String: Any], let prompt = usage["prompt_tokens"] as? Int,
-              let completion = usage["completion_tokens"] as? Int else { return nil }
+        guard let usage = object["usage"] as? [String: Any],
+              let prompt = (usage["prompt_tokens"] as? Int).flatMap(plausible),
+              let completion = (usage["completion_tokens"] as? Int).flatMap(plausible) else { return nil }
         return (prompt, completion)
     }
 }
@@ -124,6 +134,8 @@ struct ServiceSpending: ToolSpendPolicy {
 
     /// Records what an answer cost at the model's prices. A ledger failure is logged; the answer is not affected.
     func record(key: String, model: ModelEntry, promptTokens: Int, completionTokens: Int) async {
+        let promptTokens = min(max(promptTokens, 0), ChatUsage.maximumTokens)
+        let completionTokens = min(max(completionTokens, 0), ChatUsage.maximumTokens)
         let cost = model.cost(promptTokens: promptTokens, completionTokens: completionTokens)
         metrics.spend(key: key, model: model.alias, cost: cost, tokens: promptTokens + completionTokens)
         guard let ledger else { return }

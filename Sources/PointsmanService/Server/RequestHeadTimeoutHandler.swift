@@ -81,8 +81,16 @@ final class RequestHeadTimeoutHandler: ChannelDuplexHandler, RemovableChannelHan
             let this = handler.value
             guard let started = this.bodyStarted else { return }
             let elapsed = NIODeadline.now() - started
-            if Int64(this.bodyBytes) * 1_000_000_000 < minimum * elapsed.nanoseconds { bound.value.close(promise: nil) }
+            if Self.isTooSlow(bytes: this.bodyBytes, nanoseconds: elapsed.nanoseconds, minimumBytesPerSecond: minimum) {
+                bound.value.close(promise: nil)
+            }
         }
+    }
+
+    /// Whether a body that sent `bytes` in `nanoseconds` came slower than `minimumBytesPerSecond`. In floating point:
+    /// a client that streams gigabytes (Hummingbird drains a body the route did not read) must not overflow it.
+    static func isTooSlow(bytes: Int, nanoseconds: Int64, minimumBytesPerSecond: Int64) -> Bool {
+        Double(bytes) < Double(minimumBytesPerSecond) * Double(nanoseconds) / 1e9
     }
 
     private func stopBodyWatch() {

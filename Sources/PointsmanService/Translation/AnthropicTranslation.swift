@@ -201,7 +201,8 @@ public enum AnthropicTranslation {
     static func usageCounts(_ object: [String: JSONValue]) -> (input: Int, output: Int) {
         guard case .object(let usage)? = object["usage"] else { return (0, 0) }
         func count(_ key: String) -> Int {
-            if case .integer(let value)? = usage[key] { return Int(value) }
+            // An implausible count (negative, or beyond 2^40) reads as none, like a missing one.
+            if case .integer(let value)? = usage[key], let count = ChatUsage.plausible(Int(value)) { return count }
             return 0
         }
         return (count("prompt_tokens"), count("completion_tokens"))
