@@ -30,11 +30,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Upstream OpenAI-compatible base URL (default: $POINTSMAN_ENDPOINT, $FOUNDRY_LOCAL_ENDPOINT, or http://localhost:5273/v1).")
     var upstream: String?
 
-    @Option(name: .long, help: "JSON config file with any of: host, port, catalog, centroids, rules, upstream, auto_model, api_key_file, max_body_bytes, log_prompts, trace, ab_mode, ab_detector, ab_share, rule_candidates, quality, session_capacity, session_ttl_seconds, session_switch_confidence, budget, spend_ledger, mcp, mcp_max_sessions, mcp_session_idle_seconds, mcp_session_max_bytes, database_url, decision_spill, log_format, otlp_endpoint. Flags win.")
+    @Option(name: .long, help: "JSON config file with any of: host, port, catalog, centroids, rules, upstream, auto_model, api_key_file, admin_key_file, max_body_bytes, log_prompts, trace, ab_mode, ab_detector, ab_share, rule_candidates, quality, session_capacity, session_ttl_seconds, session_switch_confidence, budget, spend_ledger, mcp, mcp_max_sessions, mcp_session_idle_seconds, mcp_session_max_bytes, database_url, decision_spill, log_format, otlp_endpoint. Flags win.")
     var config: String?
 
     @Option(name: .long, help: "File of client API keys, one per line; also $POINTSMAN_SERVICE_API_KEYS (comma-separated). None: no authentication.")
     var apiKeyFile: String?
+
+    @Option(name: .long, help: "File of admin keys, one per line; also $POINTSMAN_SERVICE_ADMIN_KEYS (comma-separated). When any is set, /admin/ routes take only these.")
+    var adminKeyFile: String?
 
     @Option(name: .long, help: "Model name that asks for automatic routing.")
     var autoModel: String?
@@ -195,6 +198,15 @@ struct ServeCommand: AsyncParsableCommand {
             keys += text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
         }
         c.apiKeys = keys.filter { !$0.isEmpty }
+        var adminKeys = (env["POINTSMAN_SERVICE_ADMIN_KEYS"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        if let keyFile = value(adminKeyFile, "admin_key_file") {
+            guard let text = try? String(contentsOfFile: keyFile, encoding: .utf8) else { throw CLIFailure("cannot read the admin key file \(keyFile)") }
+            adminKeys += text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        c.adminKeys = adminKeys.filter { !$0.isEmpty }
+        guard Set(c.adminKeys).isDisjoint(with: c.apiKeys) else {
+            throw ValidationError("a key is both a client API key and an admin key: admin keys must be kept apart")
+        }
         c.spendLedgerPath = value(spendLedger, "spend_ledger")
         c.databaseURL = value(databaseURL, "database_url") ?? env["POINTSMAN_DATABASE_URL"].nonEmpty
         if c.databaseURL != nil, c.spendLedgerPath != nil {
@@ -267,6 +279,7 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("pointsman serving", metadata: [
             "address": "\(c.host):\(c.port)", "upstream": "\(c.upstreamURL)", "centroids": "\(c.centroidsPath ?? "none")",
             "auth": "\(c.apiKeys.isEmpty ? "off" : "\(c.apiKeys.count) keys")",
+            "admin": "\(c.adminKeys.isEmpty ? "as other routes" : "\(c.adminKeys.count) admin keys")",
         ])
         // SIGTERM drains in-flight requests for at most the grace period, then cancels what is left: a hung upstream
         // cannot hold the process past a kill period.
@@ -289,7 +302,7 @@ struct ServeCommand: AsyncParsableCommand {
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw CLIFailure("\(path): not a JSON object")
         }
-        let known: Set<String> = ["host", "port", "catalog", "centroids", "rules", "upstream", "auto_model", "api_key_file",
+        let known: Set<String> = ["host", "port", "catalog", "centroids", "rules", "upstream", "auto_model", "api_key_file", "admin_key_file",
                                   "max_body_bytes", "log_prompts", "trace", "ab_mode", "ab_detector", "ab_share", "rule_candidates", "quality",
                                   "session_capacity", "session_ttl_seconds", "session_switch_confidence", "budget", "spend_ledger",
                                   "mcp", "mcp_max_sessions", "mcp_session_idle_seconds", "mcp_session_max_bytes", "database_url",

@@ -122,7 +122,7 @@ public func buildRouter(_ d: ServiceDependencies) -> Hummingbird.Router<BasicReq
     router.add(middleware: TracingMiddleware(recordingHeaders: [.requestID]))
     router.add(middleware: RoutingVersionMiddleware(state: d.state))
     router.add(middleware: RequestOutcomeMiddleware(metrics: d.metrics))
-    router.add(middleware: APIKeyMiddleware(keys: d.configuration.apiKeys))
+    router.add(middleware: APIKeyMiddleware(keys: d.configuration.apiKeys, adminKeys: d.configuration.adminKeys))
     router.get("/healthz") { _, _ in jsonResponse(["status": "ok"]) }
     router.get("/readyz") { _, _ in await d.ready() }
     router.get("/metrics") { _, _ in

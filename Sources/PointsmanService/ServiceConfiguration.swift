@@ -19,6 +19,9 @@ public struct ServiceConfiguration: Sendable {
     public var upstreamAPIKey: String?
     /// Keys clients must send (`Authorization: Bearer …`); empty: no authentication.
     public var apiKeys: [String] = []
+    /// Keys that alone may call the `/admin/` routes (a reload rebuilds the whole routing state); empty: those routes
+    /// take what every other route takes (a client key when any is configured).
+    public var adminKeys: [String] = []
     /// Largest request body accepted (larger: 413).
     public var maxBodyBytes: Int = 1 << 20
     /// Most prompts in one `/v1/route` request, and most bytes of prompt text in all of them together (above: 400).

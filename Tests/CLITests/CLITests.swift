@@ -128,6 +128,15 @@ struct CLITests {
         #expect(first.hasPrefix("Error:") && first.contains(mention), "\(run.stderr)")
     }
 
+    @Test("serve refuses a key that is both a client key and an admin key")
+    func adminKeyOverlap() throws {
+        let run = try PointsmanBinary.run(["serve", "--port", "18996"],
+                                          environment: ["POINTSMAN_SERVICE_API_KEYS": "k-one,k-two", "POINTSMAN_SERVICE_ADMIN_KEYS": "k-two"])
+        #expect(run.status != 0)
+        let first = run.stderr.split(separator: "\n").first.map(String.init) ?? ""
+        #expect(first.hasPrefix("Error:") && first.contains("admin keys must be kept apart"), "\(run.stderr)")
+    }
+
     @Test("invalid UTF-8 on standard input is refused")
     func invalidUTF8() throws {
         let run = try PointsmanBinary.run(["route", "-"], stdin: Data([0xFF, 0xFE, 0x41]))

@@ -77,6 +77,42 @@ struct ServiceHardeningTests {
         }
     }
 
+    @Test("admin keys: with any configured, /admin/ routes take only them (a client key is a 403), and they open nothing else")
+    func adminKeys() async throws {
+        let adminKey: HTTPFields = [.authorization: "Bearer admin-1"], clientKey: HTTPFields = [.authorization: "Bearer client-1"]
+        var d = try await fakeDependencies(RecordingUpstream(), keys: ["client-1"])
+        d.configuration.adminKeys = ["admin-1"]
+        try await Application(router: buildRouter(d)).test(.router) { client in
+            try await client.execute(uri: "/admin/reload", method: .post) { expectError($0, .unauthorized, code: "missing_api_key") }
+            try await client.execute(uri: "/admin/reload", method: .post, headers: clientKey) {
+                expectError($0, .forbidden, code: "admin_key_required")
+            }
+            try await client.execute(uri: "/admin/reload", method: .post, headers: adminKey) {
+                #expect($0.status == .ok)
+            }
+            // An admin key is not a client key.
+            try await client.execute(uri: "/v1/models", method: .get, headers: adminKey) {
+                expectError($0, .unauthorized, code: "invalid_api_key")
+            }
+            try await client.execute(uri: "/v1/models", method: .get, headers: clientKey) {
+                #expect($0.status == .ok)
+            }
+        }
+        // Admin keys without client keys: only the admin routes are closed.
+        var open = try await fakeDependencies(RecordingUpstream())
+        open.configuration.adminKeys = ["admin-1"]
+        try await Application(router: buildRouter(open)).test(.router) { client in
+            try await client.execute(uri: "/v1/models", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/admin/reload", method: .post) { expectError($0, .unauthorized, code: "missing_api_key") }
+        }
+        // No admin keys: the admin routes take a client key, as before.
+        try await Application(router: buildRouter(try await fakeDependencies(RecordingUpstream(), keys: ["client-1"]))).test(.router) { client in
+            try await client.execute(uri: "/admin/reload", method: .post, headers: clientKey) {
+                #expect($0.status == .ok)
+            }
+        }
+    }
+
     @Test("a known path with the wrong method is a 405 naming the allowed method")
     func methodNotAllowed() async throws {
         let app = Application(router: buildRouter(try await fakeDependencies(RecordingUpstream())))

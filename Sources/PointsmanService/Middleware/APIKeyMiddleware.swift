@@ -3,26 +3,44 @@ import HTTPTypes
 import Hummingbird
 
 /// Requires one of the configured keys on every route except the health probes, as `Authorization: Bearer <key>`
-/// (the scheme in any case, what OpenAI clients send) or `x-api-key: <key>` (what Anthropic clients send). Keys are
+/// (the scheme in any case, what OpenAI clients send) or `x-api-key: <key>` (what Anthropic clients send). With admin
+/// keys configured, the `/admin/` routes take one of those and nothing else (a client key there is a 403). Keys are
 /// compared in constant time.
 struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
     let keys: [[UInt8]]
+    let adminKeys: [[UInt8]]
     let open: Set<String> = ["/healthz", "/readyz"]
 
-    init(keys: [String]) {
+    init(keys: [String], adminKeys: [String] = []) {
         self.keys = keys.map { Array($0.utf8) }
+        self.adminKeys = adminKeys.map { Array($0.utf8) }
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if keys.isEmpty || open.contains(request.uri.path) { return try await next(request, context) }
+        let path = request.uri.path
+        if !adminKeys.isEmpty, path.hasPrefix("/admin/") {
+            guard let presented = Self.presentedKey(request).map({ Array($0.utf8) }) else {
+                throw OpenAIError(.unauthorized, "missing admin key: send Authorization: Bearer <admin key> or x-api-key: <admin key>",
+                                  code: "missing_api_key")
+            }
+            guard Self.contains(adminKeys, presented) else {
+                throw OpenAIError(.forbidden, "this route needs an admin key", code: "admin_key_required")
+            }
+            return try await next(request, context)
+        }
+        if keys.isEmpty || open.contains(path) { return try await next(request, context) }
         guard let key = Self.presentedKey(request) else {
             throw OpenAIError(.unauthorized, "missing API key: send Authorization: Bearer <key> or x-api-key: <key>", code: "missing_api_key")
         }
-        let presented = Array(key.utf8)
-        var matched = false
-        for key in keys where Self.constantTimeEqual(key, presented) { matched = true }
-        guard matched else { throw OpenAIError(.unauthorized, "invalid API key", code: "invalid_api_key") }
+        guard Self.contains(keys, Array(key.utf8)) else { throw OpenAIError(.unauthorized, "invalid API key", code: "invalid_api_key") }
         return try await next(request, context)
+    }
+
+    /// Whether `presented` is one of `keys`, every key compared in full.
+    static func contains(_ keys: [[UInt8]], _ presented: [UInt8]) -> Bool {
+        var matched = false
+        for key in keys where constantTimeEqual(key, presented) { matched = true }
+        return matched
     }
 
     /// The key a request presents, bearer first, then `x-api-key` (checked by the middleware when keys are
