@@ -119,10 +119,15 @@ extension OpenAIClient {
 
     static func usage(_ value: Any?) -> TokenUsage? {
         guard let usage = value as? [String: Any] else { return nil }
-        return TokenUsage(
-            promptTokens: (usage["prompt_tokens"] as? NSNumber)?.intValue,
-            completionTokens: (usage["completion_tokens"] as? NSNumber)?.intValue,
-            totalTokens: (usage["total_tokens"] as? NSNumber)?.intValue)
+        // A count no server could mean (negative, fractional, or beyond 2^40) reads as missing, so that callers count
+        // the tokens themselves rather than bill a faulty number.
+        func count(_ key: String) -> Int? {
+            guard let number = usage[key] as? NSNumber, let value = Int(exactly: number.doubleValue),
+                  (0...(1 << 40)).contains(value) else { return nil }
+            return value
+        }
+        return TokenUsage(promptTokens: count("prompt_tokens"), completionTokens: count("completion_tokens"),
+                          totalTokens: count("total_tokens"))
     }
 
     /// `GET /models`: the ids the server serves.

@@ -33,7 +33,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "JSON config file with any of: host, port, catalog, centroids, rules, upstream, auto_model, api_key_file, admin_key_file, max_body_bytes, log_prompts, trace, ab_mode, ab_detector, ab_share, rule_candidates, quality, session_capacity, session_ttl_seconds, session_switch_confidence, budget, spend_ledger, mcp, mcp_max_sessions, mcp_session_idle_seconds, mcp_session_max_bytes, database_url, decision_spill, log_format, otlp_endpoint. Flags win.")
     var config: String?
 
-    @Option(name: .long, help: "File of client API keys, one per line; also $POINTSMAN_SERVICE_API_KEYS (comma-separated). None: no authentication.")
+    @Option(name: .long, help: "File of client API keys, one per line; also $POINTSMAN_SERVICE_API_KEYS (comma-separated). None: no client authentication.")
     var apiKeyFile: String?
 
     @Option(name: .long, help: "File of admin keys, one per line; also $POINTSMAN_SERVICE_ADMIN_KEYS (comma-separated). When any is set, /admin/ routes take only these.")

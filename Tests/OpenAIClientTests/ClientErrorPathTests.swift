@@ -1,5 +1,5 @@
 import Foundation
-import OpenAIClient
+@testable import OpenAIClient
 import PointsmanInterfaces
 import PointsmanTestSupport
 import Testing
@@ -20,6 +20,14 @@ func collect(_ stream: AsyncThrowingStream<ChatChunk, any Error>) async throws -
 @Suite("OpenAI client against an in-process fake server")
 struct ClientErrorPathTests {
     let request = ChatRequest(model: "m", messages: [.user("hi")], parameters: .init(maxTokens: 5, temperature: 0))
+
+    @Test("usage counts no server could mean (negative, fractional, beyond 2^40) read as missing")
+    func implausibleUsage() {
+        let usage = OpenAIClient.usage(["prompt_tokens": -3, "completion_tokens": 12.5, "total_tokens": 1 << 50])
+        #expect(usage?.promptTokens == nil && usage?.completionTokens == nil && usage?.totalTokens == nil)
+        let fine = OpenAIClient.usage(["prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7])
+        #expect(fine?.promptTokens == 3 && fine?.completionTokens == 4 && fine?.totalTokens == 7)
+    }
 
     @Test("500 then success: retried, and the request body is what the protocol says")
     func retryAfter500() async throws {

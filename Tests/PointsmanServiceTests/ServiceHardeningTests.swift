@@ -90,6 +90,16 @@ struct ServiceHardeningTests {
             try await client.execute(uri: "/admin/reload", method: .post, headers: adminKey) {
                 #expect($0.status == .ok)
             }
+            try await client.execute(uri: "/admin/reload", method: .post, headers: [HTTPField.Name("x-api-key")!: "admin-1"]) {
+                #expect($0.status == .ok)
+            }
+            // The router skips empty segments: a doubled slash is still the admin route, and still guarded.
+            try await client.execute(uri: "//admin/reload", method: .post, headers: clientKey) {
+                expectError($0, .forbidden, code: "admin_key_required")
+            }
+            try await client.execute(uri: "/admin/reload", method: .post, headers: [.authorization: "Bearer nobody"]) {
+                expectError($0, .unauthorized, code: "invalid_api_key")
+            }
             // An admin key is not a client key.
             try await client.execute(uri: "/v1/models", method: .get, headers: adminKey) {
                 expectError($0, .unauthorized, code: "invalid_api_key")
@@ -104,6 +114,7 @@ struct ServiceHardeningTests {
         try await Application(router: buildRouter(open)).test(.router) { client in
             try await client.execute(uri: "/v1/models", method: .get) { #expect($0.status == .ok) }
             try await client.execute(uri: "/admin/reload", method: .post) { expectError($0, .unauthorized, code: "missing_api_key") }
+            try await client.execute(uri: "//admin/reload", method: .post) { expectError($0, .unauthorized, code: "missing_api_key") }
         }
         // No admin keys: the admin routes take a client key, as before.
         try await Application(router: buildRouter(try await fakeDependencies(RecordingUpstream(), keys: ["client-1"]))).test(.router) { client in
@@ -459,12 +470,16 @@ struct ServiceBudgetTests {
         #expect(ChatUsage.counts(in: ["usage": ["prompt_tokens": -1, "completion_tokens": 2]]) == nil)
         #expect(ChatUsage.counts(in: ["usage": ["prompt_tokens": Int.max, "completion_tokens": 2]]) == nil)
         #expect(ChatUsage.counts(in: ["usage": ["prompt_tokens": 3, "completion_tokens": 2]]).map { [$0.prompt, $0.completion] } == [3, 2])
-        #expect(AnthropicTranslation.usageCounts(["usage": .object(["prompt_tokens": .integer(-4), "completion_tokens": .integer(7)])]) == (0, 7))
-        for reply in [negative, absurd] {
+        #expect(AnthropicTranslation.usageCounts(["usage": .object(["prompt_tokens": .integer(-4), "completion_tokens": .integer(7)])]) == (0, 0))
+        #expect(AnthropicTranslation.usageCounts(["usage": .object(["prompt_tokens": .integer(4), "completion_tokens": .integer(7)])]) == (4, 7))
+        let streamed = "data: {\"choices\":[{\"delta\":{\"content\":\"ok\"}}]}\n\n"
+            + "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":-1000000,\"completion_tokens\":5}}\n\ndata: [DONE]\n\n"
+        for reply in [negative, absurd, streamed] {
             let upstream = RecordingUpstream(replies: ["phi-4-mini": .json(reply)])
             let dependencies = try await Self.dependencies(upstream, budget: BudgetPolicy(globalDaily: BudgetLimit(hard: 100)))
             let app = Application(router: buildRouter(dependencies))
-            let plain = try body(["model": "auto", "messages": [["role": "user", "content": "Give me some advice for my weekend plans"]]])
+            let plain = try body(["model": "auto", "stream": reply == streamed,
+                                  "messages": [["role": "user", "content": "Give me some advice for my weekend plans"]]])
             try await app.test(.router) { client in
                 try await client.execute(uri: "/v1/chat/completions", method: .post, body: plain) { #expect($0.status == .ok) }
                 try await client.execute(uri: "/metrics", method: .get) { response in

@@ -51,7 +51,7 @@ public struct RegexIntentDetector: IntentDetector {
 
     /// Every rule that matches `prompt`, in rule order.
     /// A rule's localized pattern is tried only when the prompt is not English. A prompt of more than 16 KB is read by
-    /// its first and last 4,096 characters (`String.scannedEnds`): a pattern such as `\bif\b.+\bthen\b` backtracks
+    /// its first and last 4,096 Unicode scalars (`String.scannedEnds`): a pattern such as `\bif\b.+\bthen\b` backtracks
     /// over a long line, and one request must not hold a thread for minutes.
     public func matches(_ prompt: String) -> [RuleMatch] {
         let prompt = prompt.scannedEnds

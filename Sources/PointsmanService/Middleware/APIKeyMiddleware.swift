@@ -18,15 +18,14 @@ struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
-        if !adminKeys.isEmpty, path.hasPrefix("/admin/") {
+        if !adminKeys.isEmpty, Self.isAdminPath(path) {
             guard let presented = Self.presentedKey(request).map({ Array($0.utf8) }) else {
                 throw OpenAIError(.unauthorized, "missing admin key: send Authorization: Bearer <admin key> or x-api-key: <admin key>",
                                   code: "missing_api_key")
             }
-            guard Self.contains(adminKeys, presented) else {
-                throw OpenAIError(.forbidden, "this route needs an admin key", code: "admin_key_required")
-            }
-            return try await next(request, context)
+            if Self.contains(adminKeys, presented) { return try await next(request, context) }
+            guard Self.contains(keys, presented) else { throw OpenAIError(.unauthorized, "invalid API key", code: "invalid_api_key") }
+            throw OpenAIError(.forbidden, "this route needs an admin key", code: "admin_key_required")
         }
         if keys.isEmpty || open.contains(path) { return try await next(request, context) }
         guard let key = Self.presentedKey(request) else {
@@ -34,6 +33,12 @@ struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         guard Self.contains(keys, Array(key.utf8)) else { throw OpenAIError(.unauthorized, "invalid API key", code: "invalid_api_key") }
         return try await next(request, context)
+    }
+
+    /// Whether a path reaches an `/admin/` route: judged by its first non-empty segment, the way the router matches
+    /// (it skips empty segments, so `//admin/reload` is the reload route too).
+    static func isAdminPath(_ path: String) -> Bool {
+        path.split(separator: "/", omittingEmptySubsequences: true).first == "admin"
     }
 
     /// Whether `presented` is one of `keys`, every key compared in full.

@@ -201,11 +201,14 @@ public enum AnthropicTranslation {
     static func usageCounts(_ object: [String: JSONValue]) -> (input: Int, output: Int) {
         guard case .object(let usage)? = object["usage"] else { return (0, 0) }
         func count(_ key: String) -> Int {
-            // An implausible count (negative, or beyond 2^40) reads as none, like a missing one.
-            if case .integer(let value)? = usage[key], let count = ChatUsage.plausible(Int(value)) { return count }
+            if case .integer(let value)? = usage[key] { return Int(value) }
             return 0
         }
-        return (count("prompt_tokens"), count("completion_tokens"))
+        // A count no upstream could mean (negative, or beyond 2^40) makes the whole usage read as none, like a missing
+        // one: the tokens are then counted here.
+        guard let prompt = ChatUsage.plausible(count("prompt_tokens")),
+              let completion = ChatUsage.plausible(count("completion_tokens")) else { return (0, 0) }
+        return (prompt, completion)
     }
 
     // MARK: Errors
