@@ -480,10 +480,10 @@ public struct GlossarySet: Sendable, Equatable {
         return (read, glossed, languages)
     }
 
-    /// Texts longer than this many UTF-8 bytes are glossed by their two ends.
-    public static let longText = 16_384
+    /// Texts longer than this many UTF-8 bytes are glossed by their two ends (the bound the detector and rules use).
+    public static let longText = String.scanLimit
     /// How many characters of each end of a long text are glossed.
-    public static let keptCharacters = 4_096
+    public static let keptCharacters = String.scanKept
 
     /// The texts the encoder embeds for one prompt: what the prompt view keeps of it as written when it has no gloss;
     /// otherwise its gloss alone (`replace`) or both (`blend`, whose unit vectors are then summed and normalised).
