@@ -122,9 +122,8 @@ extension OpenAIClient {
         // A count no server could mean (negative, fractional, or beyond 2^40) reads as missing, so that callers count
         // the tokens themselves rather than bill a faulty number.
         func count(_ key: String) -> Int? {
-            guard let number = usage[key] as? NSNumber, let value = Int(exactly: number.doubleValue),
-                  (0...(1 << 40)).contains(value) else { return nil }
-            return value
+            guard let number = usage[key] as? NSNumber, let value = Int(exactly: number.doubleValue) else { return nil }
+            return TokenUsage.plausible(value)
         }
         return TokenUsage(promptTokens: count("prompt_tokens"), completionTokens: count("completion_tokens"),
                           totalTokens: count("total_tokens"))

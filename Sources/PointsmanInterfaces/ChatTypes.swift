@@ -77,6 +77,17 @@ public struct TokenUsage: Sendable, Codable, Hashable {
         self.totalTokens = totalTokens
     }
 
+    /// The largest token count taken at face value (2^40): far beyond any context window, small enough that sums and
+    /// prices of such counts cannot overflow.
+    public static let maximumCount = 1 << 40
+
+    /// `count` when a server or client could mean it (0 through `maximumCount`), else nil: a negative or absurd count
+    /// must neither lower a budget's spend nor reach a metric counter, which only goes up.
+    public static func plausible(_ count: Int) -> Int? { (0...maximumCount).contains(count) ? count : nil }
+
+    /// `count` brought within 0 through `maximumCount`.
+    public static func clamped(_ count: Int) -> Int { min(max(count, 0), maximumCount) }
+
     enum CodingKeys: String, CodingKey {
         case promptTokens = "prompt_tokens", completionTokens = "completion_tokens", totalTokens = "total_tokens"
     }

@@ -230,17 +230,15 @@ public struct Glossary: Sendable, Codable, Equatable {
                 segment(token, into: &output)
                 continue
             }
-            if let english = english(lowercased: lowered) {
-                if !english.isEmpty { output.append(english) }
-            } else {
-                output.append(String(token))
-            }
+            append(token, lowered: lowered, to: &output)
         }
         return output.joined(separator: " ")
     }
 
-    private func append(_ word: Substring, to output: inout [String]) {
-        if let english = english(for: word) {
+    /// Appends the English for `word` (`lowered` being its lowercase), nothing when the English is empty, or the word
+    /// as written when the glossary does not know it.
+    private func append(_ word: Substring, lowered: String, to output: inout [String]) {
+        if let english = english(lowercased: lowered) {
             if !english.isEmpty { output.append(english) }
         } else {
             output.append(String(word))
@@ -257,7 +255,7 @@ public struct Glossary: Sendable, Codable, Equatable {
             while end < token.endIndex, Self.isSegmentable(token[end]) == segmentable { end = token.index(after: end) }
             let run = token[index..<end]
             if !segmentable {
-                if !run.allSatisfy(\.isNumber) { append(run, to: &output) } else { output.append(String(run)) }
+                if !run.allSatisfy(\.isNumber) { append(run, lowered: run.lowercased(), to: &output) } else { output.append(String(run)) }
             } else {
                 var start = run.startIndex
                 while start < run.endIndex {

@@ -1,3 +1,5 @@
+import PointsmanInterfaces
+
 /// What a request needs from the model that serves it, beyond a capability: room in the context window, tool calls,
 /// image input, structured (JSON) output. The selector keeps only the models that can serve it.
 public struct RequestNeeds: Sendable, Equatable {
@@ -19,8 +21,8 @@ public struct RequestNeeds: Sendable, Equatable {
     public init(promptTokens: Int? = nil, maxOutputTokens: Int? = nil, tools: Bool = false, vision: Bool = false,
                 json: Bool = false) {
         // Clamped so that sums of counts can never overflow, whatever a client sends.
-        self.promptTokens = promptTokens.map { min(max($0, 0), 1 << 40) }
-        self.maxOutputTokens = maxOutputTokens.map { min(max($0, 0), 1 << 40) }
+        self.promptTokens = promptTokens.map(TokenUsage.clamped)
+        self.maxOutputTokens = maxOutputTokens.map(TokenUsage.clamped)
         self.tools = tools
         self.vision = vision
         self.json = json
@@ -32,7 +34,7 @@ public struct RequestNeeds: Sendable, Equatable {
     public static func promptTokens(_ texts: [String], maxOutputTokens: Int?, catalog: Catalog,
                                     count: (String) -> Int) -> Int? {
         guard let smallest = catalog.models.compactMap(\.contextLength).min() else { return nil }
-        let bound = texts.reduce(0) { $0 + $1.utf8.count + 6 } + min(max(maxOutputTokens ?? 0, 0), 1 << 40)
+        let bound = texts.reduce(0) { $0 + $1.utf8.count + 6 } + TokenUsage.clamped(maxOutputTokens ?? 0)
         guard bound > smallest else { return nil }
         return texts.reduce(0) { $0 + 4 + count($1) }
     }

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import PointsmanCore
+import PointsmanInterfaces
 import PointsmanMCP
 
 extension HTTPField.Name {
@@ -84,20 +85,12 @@ public struct StreamUsageReader: Sendable {
 }
 
 enum ChatUsage {
-    /// The largest token count an upstream may report (2^40): far beyond any context window, small enough that sums
-    /// and prices of such counts cannot overflow.
-    static let maximumTokens = 1 << 40
-
-    /// `count` when an upstream could mean it (0 to `maximumTokens`), else nil: a negative or absurd count from a
-    /// faulty upstream must neither lower a budget's spend nor reach a metric counter, which only goes up.
-    static func plausible(_ count: Int) -> Int? { (0...maximumTokens).contains(count) ? count : nil }
-
     /// `usage.prompt_tokens` and `usage.completion_tokens` of a chat-completions object, if both are there and
-    /// plausible (else the tokens are counted here).
+    /// plausible (`TokenUsage.plausible`; else the tokens are counted here).
     static func counts(in object: [String: Any]) -> (prompt: Int, completion: Int)? {
         guard let usage = object["usage"] as? [String: Any],
-              let prompt = (usage["prompt_tokens"] as? Int).flatMap(plausible),
-              let completion = (usage["completion_tokens"] as? Int).flatMap(plausible) else { return nil }
+              let prompt = (usage["prompt_tokens"] as? Int).flatMap(TokenUsage.plausible),
+              let completion = (usage["completion_tokens"] as? Int).flatMap(TokenUsage.plausible) else { return nil }
         return (prompt, completion)
     }
 }
@@ -134,8 +127,7 @@ struct ServiceSpending: ToolSpendPolicy {
 
     /// Records what an answer cost at the model's prices. A ledger failure is logged; the answer is not affected.
     func record(key: String, model: ModelEntry, promptTokens: Int, completionTokens: Int) async {
-        let promptTokens = min(max(promptTokens, 0), ChatUsage.maximumTokens)
-        let completionTokens = min(max(completionTokens, 0), ChatUsage.maximumTokens)
+        let promptTokens = TokenUsage.clamped(promptTokens), completionTokens = TokenUsage.clamped(completionTokens)
         let cost = model.cost(promptTokens: promptTokens, completionTokens: completionTokens)
         metrics.spend(key: key, model: model.alias, cost: cost, tokens: promptTokens + completionTokens)
         guard let ledger else { return }

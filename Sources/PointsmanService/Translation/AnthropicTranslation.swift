@@ -1,4 +1,5 @@
 import Foundation
+import PointsmanInterfaces
 
 /// Anthropic Messages ⇄ OpenAI Chat Completions, as pure functions on JSON values: no HTTP here. Requests go from
 /// Messages to Chat Completions (what local upstreams speak); answers, stream events and errors come back.
@@ -206,8 +207,8 @@ public enum AnthropicTranslation {
         }
         // A count no upstream could mean (negative, or beyond 2^40) makes the whole usage read as none, like a missing
         // one: the tokens are then counted here.
-        guard let prompt = ChatUsage.plausible(count("prompt_tokens")),
-              let completion = ChatUsage.plausible(count("completion_tokens")) else { return (0, 0) }
+        guard let prompt = TokenUsage.plausible(count("prompt_tokens")),
+              let completion = TokenUsage.plausible(count("completion_tokens")) else { return (0, 0) }
         return (prompt, completion)
     }
 
